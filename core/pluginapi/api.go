@@ -1,0 +1,188 @@
+package pluginapi
+
+import (
+	"context"
+
+	"github.com/hashicorp/go-plugin"
+)
+
+// Framework is what every plugin implements.
+type Framework interface {
+	Describe(ctx context.Context, req DescribeRequest) (DescribeResponse, error)
+	Run(ctx context.Context, req RunRequest) (RunResponse, error)
+}
+
+// ProtocolVersion is the newest protocol this build speaks. Bump it, and
+// add a set to PluginSets, when a change would mislead an older peer.
+const ProtocolVersion = 1
+
+// PluginName is the name under which the Framework is dispensed.
+const PluginName = "framework"
+
+// Handshake is shared by host and plugins. The cookie never changes: it
+// only tells a plugin binary run by hand that it is not meant to be.
+var Handshake = plugin.HandshakeConfig{
+	ProtocolVersion:  ProtocolVersion,
+	MagicCookieKey:   "DLCOMPAT_PLUGIN",
+	MagicCookieValue: "a3f1c2d4-dlcompat-framework-plugin",
+}
+
+// PluginSets returns the versioned plugin sets: host and plugin agree on
+// the newest version both have. impl is nil on the host side.
+func PluginSets(impl Framework) map[int]plugin.PluginSet {
+	return map[int]plugin.PluginSet{
+		1: {PluginName: &GRPCPlugin{Impl: impl}},
+	}
+}
+
+// Checks a plugin can be asked to run.
+const (
+	CheckForward     = "forward"
+	CheckBackward    = "backward"
+	CheckDeterminism = "determinism"
+	CheckPerf        = "perf"
+)
+
+// AllChecks lists the checks in report order.
+var AllChecks = []string{CheckForward, CheckBackward, CheckDeterminism, CheckPerf}
+
+// PrecisionFP32 is strict float32 (TF32 and similar off).
+const PrecisionFP32 = "fp32"
+
+// Status values of a RunResponse.
+const (
+	StatusOK    = "ok"
+	StatusError = "error"
+	StatusSkip  = "skip"
+)
+
+// Names inside RunRequest.Inputs and RunResponse.Outputs (safetensors).
+const (
+	InputName  = "input"  // float32 model input
+	LabelsName = "labels" // int64 labels for the loss
+
+	OutputLogits = "logits" // float32 [N,10]
+	OutputLoss   = "loss"   // float32 [1]
+	// Prefixes: "act.<activation name>", "grad.<parameter name>".
+	ActivationPrefix = "act."
+	GradPrefix       = "grad."
+	// RepeatPrefix marks the second run of a determinism check: the host
+	// compares "repeat.<name>" with "<name>" bit for bit.
+	RepeatPrefix = "repeat."
+)
+
+// Capabilities declare what a plugin can do; the host checks them before
+// calling rather than probing.
+type Capabilities struct {
+	Models      []string
+	Checks      []string
+	Precisions  []string
+	Activations bool
+}
+
+// Has reports whether list contains s.
+func Has(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Device is a device a plugin can compute on.
+type Device struct {
+	ID   string // "cpu", "gpu:0"
+	Kind string // "cpu" | "gpu"
+	Name string
+	UUID string
+}
+
+type DescribeRequest struct {
+	HostCapabilities []string
+}
+
+type DescribeResponse struct {
+	Framework    string
+	Version      string
+	Build        map[string]string
+	Devices      []Device
+	Capabilities Capabilities
+	Warnings     []string
+	// Unavailable, when set, says why the framework cannot run here.
+	Unavailable string
+	Interpreter string
+}
+
+// PerfOptions steer the perf check (SPEC §5). Zero values take the
+// defaults of DefaultPerfOptions.
+type PerfOptions struct {
+	Warmup            int   // untimed iterations first; default 5
+	Iterations        int   // timed iterations; default 20
+	LatencyBatch      int   // default 1
+	ThroughputBatches []int // default 32, 128
+	TrainBatch        int   // default 32
+}
+
+// DefaultPerfOptions are SPEC §5's defaults.
+func DefaultPerfOptions() PerfOptions {
+	return PerfOptions{Warmup: 5, Iterations: 20, LatencyBatch: 1, ThroughputBatches: []int{32, 128}, TrainBatch: 32}
+}
+
+// WithDefaults fills zero fields from DefaultPerfOptions.
+func (p PerfOptions) WithDefaults() PerfOptions {
+	d := DefaultPerfOptions()
+	if p.Warmup == 0 {
+		p.Warmup = d.Warmup
+	}
+	if p.Iterations == 0 {
+		p.Iterations = d.Iterations
+	}
+	if p.LatencyBatch == 0 {
+		p.LatencyBatch = d.LatencyBatch
+	}
+	if len(p.ThroughputBatches) == 0 {
+		p.ThroughputBatches = d.ThroughputBatches
+	}
+	if p.TrainBatch == 0 {
+		p.TrainBatch = d.TrainBatch
+	}
+	return p
+}
+
+type RunRequest struct {
+	Model     string
+	Check     string
+	Device    string
+	Precision string
+	// Weights and Inputs are safetensors bytes (see the name constants).
+	Weights         []byte
+	Inputs          []byte
+	WantActivations bool
+	Perf            PerfOptions
+}
+
+// Timing names.
+const (
+	TimingLatency    = "latency"    // forward at LatencyBatch, seconds per call
+	TimingThroughput = "throughput" // forward at a throughput batch, seconds per call
+	TimingTrainStep  = "train_step" // forward+backward at TrainBatch, seconds per call
+)
+
+// Timing is one series of raw samples, measured inside the plugin.
+type Timing struct {
+	Name    string
+	Unit    string
+	Batch   int
+	Samples []float64
+}
+
+type RunResponse struct {
+	Status          string
+	Message         string
+	Outputs         []byte
+	Timings         []Timing
+	PeakMemoryBytes int64
+	MemoryKind      string
+	Warnings        []string
+}

@@ -1,0 +1,144 @@
+package pluginapi
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/dlcompat/dlcompat/core/pluginapi/proto"
+)
+
+// GRPCPlugin adapts a Framework to go-plugin's gRPC transport.
+type GRPCPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	Impl Framework // plugin side only
+}
+
+var _ plugin.GRPCPlugin = (*GRPCPlugin)(nil)
+
+func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	pb.RegisterFrameworkServer(s, &grpcServer{impl: p.Impl})
+	return nil
+}
+
+func (p *GRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (interface{}, error) {
+	return &grpcClient{c: pb.NewFrameworkClient(c)}, nil
+}
+
+// grpcClient is the host's view of a plugin.
+type grpcClient struct{ c pb.FrameworkClient }
+
+var _ Framework = (*grpcClient)(nil)
+
+// callError names the call that failed, so "rpc error: code = Unavailable"
+// becomes "plugin Run: connection lost (...)".
+func callError(call string, err error) error {
+	if s, ok := status.FromError(err); ok {
+		return fmt.Errorf("plugin %s: %s: %s", call, s.Code(), s.Message())
+	}
+	return fmt.Errorf("plugin %s: %w", call, err)
+}
+
+func (g *grpcClient) Describe(ctx context.Context, req DescribeRequest) (DescribeResponse, error) {
+	r, err := g.c.Describe(ctx, &pb.DescribeRequest{HostCapabilities: req.HostCapabilities})
+	if err != nil {
+		return DescribeResponse{}, callError("Describe", err)
+	}
+	out := DescribeResponse{
+		Framework:   r.Framework,
+		Version:     r.Version,
+		Build:       r.Build,
+		Warnings:    r.Warnings,
+		Unavailable: r.Unavailable,
+		Interpreter: r.Interpreter,
+	}
+	for _, d := range r.Devices {
+		out.Devices = append(out.Devices, Device{ID: d.Id, Kind: d.Kind, Name: d.Name, UUID: d.Uuid})
+	}
+	if c := r.Capabilities; c != nil {
+		out.Capabilities = Capabilities{Models: c.Models, Checks: c.Checks, Precisions: c.Precisions, Activations: c.Activations}
+	}
+	return out, nil
+}
+
+func (g *grpcClient) Run(ctx context.Context, req RunRequest) (RunResponse, error) {
+	pr := &pb.RunRequest{
+		Model: req.Model, Check: req.Check, Device: req.Device, Precision: req.Precision,
+		Weights: req.Weights, Inputs: req.Inputs, WantActivations: req.WantActivations,
+		Perf: &pb.PerfOptions{
+			Warmup:       int32(req.Perf.Warmup),
+			Iterations:   int32(req.Perf.Iterations),
+			LatencyBatch: int32(req.Perf.LatencyBatch),
+			TrainBatch:   int32(req.Perf.TrainBatch),
+		},
+	}
+	for _, b := range req.Perf.ThroughputBatches {
+		pr.Perf.ThroughputBatches = append(pr.Perf.ThroughputBatches, int32(b))
+	}
+	r, err := g.c.Run(ctx, pr)
+	if err != nil {
+		return RunResponse{}, callError("Run", err)
+	}
+	out := RunResponse{
+		Status: r.Status, Message: r.Message, Outputs: r.Outputs,
+		PeakMemoryBytes: r.PeakMemoryBytes, MemoryKind: r.MemoryKind, Warnings: r.Warnings,
+	}
+	for _, t := range r.Timings {
+		out.Timings = append(out.Timings, Timing{Name: t.Name, Unit: t.Unit, Batch: int(t.Batch), Samples: t.Samples})
+	}
+	return out, nil
+}
+
+// grpcServer is the plugin's side of the wire.
+type grpcServer struct {
+	pb.UnimplementedFrameworkServer
+	impl Framework
+}
+
+func (s *grpcServer) Describe(ctx context.Context, req *pb.DescribeRequest) (*pb.DescribeResponse, error) {
+	r, err := s.impl.Describe(ctx, DescribeRequest{HostCapabilities: req.HostCapabilities})
+	if err != nil {
+		return nil, err
+	}
+	out := &pb.DescribeResponse{
+		Framework: r.Framework, Version: r.Version, Build: r.Build, Warnings: r.Warnings,
+		Unavailable: r.Unavailable, Interpreter: r.Interpreter,
+		Capabilities: &pb.Capabilities{
+			Models: r.Capabilities.Models, Checks: r.Capabilities.Checks,
+			Precisions: r.Capabilities.Precisions, Activations: r.Capabilities.Activations,
+		},
+	}
+	for _, d := range r.Devices {
+		out.Devices = append(out.Devices, &pb.Device{Id: d.ID, Kind: d.Kind, Name: d.Name, Uuid: d.UUID})
+	}
+	return out, nil
+}
+
+func (s *grpcServer) Run(ctx context.Context, req *pb.RunRequest) (*pb.RunResponse, error) {
+	in := RunRequest{
+		Model: req.Model, Check: req.Check, Device: req.Device, Precision: req.Precision,
+		Weights: req.Weights, Inputs: req.Inputs, WantActivations: req.WantActivations,
+	}
+	if p := req.Perf; p != nil {
+		in.Perf = PerfOptions{Warmup: int(p.Warmup), Iterations: int(p.Iterations),
+			LatencyBatch: int(p.LatencyBatch), TrainBatch: int(p.TrainBatch)}
+		for _, b := range p.ThroughputBatches {
+			in.Perf.ThroughputBatches = append(in.Perf.ThroughputBatches, int(b))
+		}
+	}
+	r, err := s.impl.Run(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	out := &pb.RunResponse{
+		Status: r.Status, Message: r.Message, Outputs: r.Outputs,
+		PeakMemoryBytes: r.PeakMemoryBytes, MemoryKind: r.MemoryKind, Warnings: r.Warnings,
+	}
+	for _, t := range r.Timings {
+		out.Timings = append(out.Timings, &pb.Timing{Name: t.Name, Unit: t.Unit, Batch: int32(t.Batch), Samples: t.Samples})
+	}
+	return out, nil
+}

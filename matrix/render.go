@@ -1,0 +1,249 @@
+package matrix
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+)
+
+// Formats that Render knows.
+var Formats = []string{"text", "md", "json"}
+
+// Render writes the run in one of Formats.
+func Render(w io.Writer, r *Run, format string) error {
+	switch format {
+	case "text":
+		return WriteText(w, r)
+	case "md", "markdown":
+		return WriteMarkdown(w, r)
+	case "json":
+		return WriteJSON(w, r)
+	}
+	return fmt.Errorf("unknown format %q (valid: %s)", format, strings.Join(Formats, ", "))
+}
+
+// table is a renderer-neutral grid: a header row and body rows.
+type table struct {
+	header []string
+	rows   [][]string
+}
+
+type rowKey struct{ framework, version, model, check string }
+
+// statusTable lays the numeric checks out with devices as columns.
+func statusTable(r *Run) table {
+	devices := deviceOrder(r)
+	byRow := map[rowKey]map[string]*Cell{}
+	var keys []rowKey
+	for i := range r.Cells {
+		c := &r.Cells[i]
+		if c.Check == "perf" {
+			continue
+		}
+		k := rowKey{c.Framework, c.FrameworkVersion, c.Model, c.Check}
+		if byRow[k] == nil {
+			byRow[k] = map[string]*Cell{}
+			keys = append(keys, k)
+		}
+		byRow[k][c.Device] = c
+	}
+	t := table{header: append([]string{"framework", "version", "model", "check"}, devices...)}
+	for _, k := range keys {
+		row := []string{k.framework, k.version, k.model, k.check}
+		for _, d := range devices {
+			row = append(row, cellText(byRow[k][d]))
+		}
+		t.rows = append(t.rows, row)
+	}
+	return t
+}
+
+func deviceOrder(r *Run) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range r.Devices {
+		seen[d.ID] = true
+		out = append(out, d.ID)
+	}
+	var extra []string
+	for _, c := range r.Cells {
+		if !seen[c.Device] {
+			seen[c.Device] = true
+			extra = append(extra, c.Device)
+		}
+	}
+	sort.Strings(extra)
+	return append(out, extra...)
+}
+
+func cellText(c *Cell) string {
+	if c == nil {
+		return "—"
+	}
+	s := string(c.Status)
+	switch {
+	case c.MaxRelErr != nil && c.MaxAbsErr != nil:
+		s += fmt.Sprintf(" (abs %.1e, rel %.1e)", float64(*c.MaxAbsErr), float64(*c.MaxRelErr))
+	case c.Status == Pass && c.Check == "determinism":
+		s += " (bitwise)"
+	}
+	if c.FirstDivergingLayer != "" {
+		s += " @" + c.FirstDivergingLayer
+	}
+	return s
+}
+
+// perfTable has one row per perf cell.
+func perfTable(r *Run) table {
+	t := table{header: []string{"framework", "version", "device", "model", "latency b1 median/p90/p99 ms", "throughput items/s", "train step ms", "GFLOP/s", "cv"}}
+	for _, c := range r.Cells {
+		if c.Check != "perf" || c.Status != Pass {
+			continue
+		}
+		var lat, thr, train, gf []string
+		maxCV := 0.0
+		for _, tm := range c.Timings {
+			s := tm.Summary
+			if s.CV > maxCV {
+				maxCV = s.CV
+			}
+			switch tm.Name {
+			case "latency":
+				lat = append(lat, fmt.Sprintf("%.3g / %.3g / %.3g", s.Median*1e3, s.P90*1e3, s.P99*1e3))
+			case "throughput":
+				thr = append(thr, fmt.Sprintf("b%d %.4g", tm.Batch, tm.ItemsPerSecond))
+				if tm.GFLOPs > 0 {
+					gf = append(gf, fmt.Sprintf("b%d %.3g", tm.Batch, tm.GFLOPs))
+				}
+			case "train_step":
+				train = append(train, fmt.Sprintf("b%d %.4g", tm.Batch, s.Median*1e3))
+			}
+		}
+		cv := fmt.Sprintf("%.1f%%", maxCV*100)
+		if maxCV > NoisyCV {
+			cv += " noisy"
+		}
+		t.rows = append(t.rows, []string{c.Framework, c.FrameworkVersion, c.Device, c.Model,
+			strings.Join(lat, ", "), strings.Join(thr, ", "), strings.Join(train, ", "), strings.Join(gf, ", "), cv})
+	}
+	return t
+}
+
+// problems lists cells that did not pass, and warnings, as footnotes.
+func problems(r *Run) []string {
+	var out []string
+	for _, c := range r.Cells {
+		if c.Status == Pass {
+			for _, w := range c.Warnings {
+				out = append(out, fmt.Sprintf("%s: warning: %s", c.CellKey, w))
+			}
+			continue
+		}
+		msg := fmt.Sprintf("%s: %s", c.CellKey, c.Status)
+		if c.Reason != "" {
+			msg += ": " + c.Reason
+		}
+		if c.Worst != "" && c.Status == Fail {
+			msg += " (worst: " + c.Worst + ")"
+		}
+		out = append(out, msg)
+	}
+	return out
+}
+
+func summaryLine(r *Run) string {
+	counts := r.Counts()
+	var parts []string
+	for _, s := range Statuses {
+		if counts[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+		}
+	}
+	return fmt.Sprintf("%d cells: %s", len(r.Cells), strings.Join(parts, ", "))
+}
+
+// WriteText renders the run for a terminal.
+func WriteText(w io.Writer, r *Run) error {
+	fmt.Fprintf(w, "dlcompat run %s  (%s, %s)\n", r.RunID, r.Host.Hostname, r.Started.Format("2006-01-02 15:04:05 MST"))
+	for _, f := range r.Frameworks {
+		line := fmt.Sprintf("  %s %s via %s", f.Name, f.Version, f.Executor)
+		if f.Image != "" {
+			line += " image " + f.Image
+		}
+		if f.Unavailable != "" {
+			line += " — unavailable: " + f.Unavailable
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintln(w)
+	writeTab(w, statusTable(r))
+	if pt := perfTable(r); len(pt.rows) > 0 {
+		fmt.Fprintln(w)
+		writeTab(w, pt)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, summaryLine(r))
+	for _, p := range problems(r) {
+		fmt.Fprintln(w, "  - "+p)
+	}
+	for _, n := range append(append([]string{}, r.DeviceNotes...), r.Notes...) {
+		fmt.Fprintln(w, "  note: "+n)
+	}
+	return nil
+}
+
+func writeTab(w io.Writer, t table) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(t.header, "\t"))
+	for _, row := range t.rows {
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	tw.Flush()
+}
+
+// WriteMarkdown renders the run as GitHub-flavoured Markdown, fit for a
+// pull-request comment.
+func WriteMarkdown(w io.Writer, r *Run) error {
+	fmt.Fprintf(w, "## dlcompat run `%s`\n\n", mdEscape(r.RunID))
+	fmt.Fprintf(w, "%s · host `%s` · started %s\n\n", summaryLine(r), mdEscape(r.Host.Hostname), r.Started.Format("2006-01-02 15:04 MST"))
+	writeMDTable(w, statusTable(r))
+	if pt := perfTable(r); len(pt.rows) > 0 {
+		fmt.Fprintln(w, "\n### Performance\n")
+		writeMDTable(w, pt)
+	}
+	if ps := problems(r); len(ps) > 0 {
+		fmt.Fprintln(w, "\n### Problems\n")
+		for _, p := range ps {
+			fmt.Fprintln(w, "- "+mdEscape(p))
+		}
+	}
+	fmt.Fprintln(w, "\n### Devices\n")
+	for _, d := range r.Devices {
+		fmt.Fprintf(w, "- `%s` %s\n", mdEscape(d.ID), mdEscape(d.Name))
+	}
+	for _, n := range r.DeviceNotes {
+		fmt.Fprintf(w, "- note: %s\n", mdEscape(n))
+	}
+	return nil
+}
+
+func writeMDTable(w io.Writer, t table) {
+	esc := func(row []string) []string {
+		out := make([]string, len(row))
+		for i, s := range row {
+			out[i] = mdEscape(s)
+		}
+		return out
+	}
+	fmt.Fprintln(w, "| "+strings.Join(esc(t.header), " | ")+" |")
+	fmt.Fprintln(w, "|"+strings.Repeat(" --- |", len(t.header)))
+	for _, row := range t.rows {
+		fmt.Fprintln(w, "| "+strings.Join(esc(row), " | ")+" |")
+	}
+}
+
+var mdReplacer = strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;", "`", "'")
+
+func mdEscape(s string) string { return mdReplacer.Replace(s) }

@@ -1,0 +1,235 @@
+package matrix
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+)
+
+// SchemaVersion is the version of the run document. Readers refuse other
+// versions rather than guess.
+const SchemaVersion = 1
+
+// Status is a cell's outcome (SPEC §4).
+type Status string
+
+const (
+	Pass    Status = "pass"    // ran, numbers within tolerance
+	Fail    Status = "fail"    // ran, numbers wrong
+	Error   Status = "error"   // the framework raised
+	Crash   Status = "crash"   // the plugin process died
+	Timeout Status = "timeout" // over the per-check limit; the plugin was killed
+	Skip    Status = "skip"    // not applicable or not installed, with the reason
+	Unknown Status = "unknown" // expected but no result arrived; never a pass
+)
+
+// Statuses lists every status in report order.
+var Statuses = []Status{Pass, Fail, Error, Crash, Timeout, Skip, Unknown}
+
+// Finished reports whether a cell with this status needs no rerun on resume.
+func (s Status) Finished() bool { return s != Unknown && s != "" }
+
+// Bad reports whether the status makes the run exit non-zero.
+func (s Status) Bad() bool { return s == Fail || s == Error || s == Crash || s == Timeout || s == Unknown }
+
+// Run is one run of dlcompat: what ran where, and every cell's result.
+type Run struct {
+	SchemaVersion   int             `json:"schema_version"`
+	RunID           string          `json:"run_id"`
+	Started         time.Time       `json:"started"`
+	Finished        time.Time       `json:"finished,omitempty"`
+	Host            Host            `json:"host"`
+	DlcompatVersion string          `json:"dlcompat_version"`
+	Config          json.RawMessage `json:"config,omitempty"`
+	ConfigHash      string          `json:"config_hash"`
+	Shard           string          `json:"shard,omitempty"`
+	Devices         []Device        `json:"devices"`
+	DeviceNotes     []string        `json:"device_notes,omitempty"`
+	Frameworks      []Framework     `json:"frameworks"`
+	Cells           []Cell          `json:"cells"`
+	Notes           []string        `json:"notes,omitempty"`
+}
+
+// Host describes the machine that ran the host process.
+type Host struct {
+	Hostname string `json:"hostname"`
+	OS       string `json:"os"`
+	Arch     string `json:"arch"`
+	CPUs     int    `json:"cpus"`
+	Go       string `json:"go"`
+}
+
+// Device is one device of the inventory (see core/device for the meaning
+// of each field).
+type Device struct {
+	ID                      string   `json:"id"`
+	Kind                    string   `json:"kind"`
+	Name                    string   `json:"name"`
+	Brand                   string   `json:"brand,omitempty"`
+	Architecture            string   `json:"architecture,omitempty"`
+	UUID                    string   `json:"uuid,omitempty"`
+	PCIBusID                string   `json:"pci_bus_id,omitempty"`
+	MemoryTotalBytes        uint64   `json:"memory_total_bytes,omitempty"`
+	MemoryBusWidthBits      uint32   `json:"memory_bus_width_bits,omitempty"`
+	MaxSMClockMHz           uint32   `json:"max_sm_clock_mhz,omitempty"`
+	MaxMemClockMHz          uint32   `json:"max_mem_clock_mhz,omitempty"`
+	TheoreticalBandwidthGBs float64  `json:"theoretical_bandwidth_gbs,omitempty"`
+	ComputeCapability       string   `json:"compute_capability,omitempty"`
+	MIGMode                 string   `json:"mig_mode,omitempty"`
+	ECC                     string   `json:"ecc,omitempty"`
+	PowerLimitW             float64  `json:"power_limit_w,omitempty"`
+	DriverVersion           string   `json:"driver_version,omitempty"`
+	CUDADriverVersion       string   `json:"cuda_driver_version,omitempty"`
+	Cores                   int      `json:"cores,omitempty"`
+	Notes                   []string `json:"notes,omitempty"`
+}
+
+// Framework is one framework-version row source: a plugin as it described
+// itself, and how it was started.
+type Framework struct {
+	Name        string            `json:"name"`
+	Version     string            `json:"version"`
+	Build       map[string]string `json:"build,omitempty"`
+	Executor    string            `json:"executor"`
+	Plugin      string            `json:"plugin"`
+	Image       string            `json:"image,omitempty"`
+	ImageDigest string            `json:"image_digest,omitempty"`
+	Interpreter string            `json:"interpreter,omitempty"`
+	Unavailable string            `json:"unavailable,omitempty"`
+	Warnings    []string          `json:"warnings,omitempty"`
+}
+
+// CellKey identifies a cell. Two runs' cells with the same key measured
+// the same thing.
+type CellKey struct {
+	Framework        string `json:"framework"`
+	FrameworkVersion string `json:"framework_version"`
+	Device           string `json:"device"`
+	Model            string `json:"model"`
+	Check            string `json:"check"`
+	Precision        string `json:"precision"`
+}
+
+func (k CellKey) String() string {
+	return fmt.Sprintf("%s %s × %s × %s × %s", k.Framework, k.FrameworkVersion, k.Device, k.Model, k.Check)
+}
+
+// Cell is the result of one check of one model on one device.
+type Cell struct {
+	CellKey
+	Status Status `json:"status"`
+	Reason string `json:"reason,omitempty"`
+
+	// Measured errors against the oracle, pass or fail (numeric checks).
+	MaxAbsErr *Float `json:"max_abs_err,omitempty"`
+	MaxRelErr *Float `json:"max_rel_err,omitempty"`
+	// Worst names the tensor (output, activation or parameter gradient)
+	// and index where the error is largest relative to its tolerance.
+	Worst               string        `json:"worst,omitempty"`
+	FirstDivergingLayer string        `json:"first_diverging_layer,omitempty"`
+	Tolerance           *Tolerance    `json:"tolerance,omitempty"`
+	Tensors             []TensorError `json:"tensors,omitempty"`
+
+	Timings         []Timing `json:"timings,omitempty"`
+	PeakMemoryBytes int64    `json:"peak_memory_bytes,omitempty"`
+	MemoryKind      string   `json:"memory_kind,omitempty"`
+
+	Warnings   []string  `json:"warnings,omitempty"`
+	StderrTail string    `json:"stderr_tail,omitempty"`
+	Started    time.Time `json:"started,omitempty"`
+	Seconds    float64   `json:"seconds"`
+}
+
+// Tolerance is the rule a numeric cell was judged by.
+type Tolerance struct {
+	RTol float64 `json:"rtol"`
+	ATol float64 `json:"atol"`
+}
+
+// TensorError is the comparison of one tensor against the oracle.
+type TensorError struct {
+	Name       string `json:"name"`
+	MaxAbsErr  Float  `json:"max_abs_err"`
+	MaxRelErr  Float  `json:"max_rel_err"`
+	WorstIndex []int  `json:"worst_index,omitempty"`
+	Violations int    `json:"violations"`
+	Pass       bool   `json:"pass"`
+}
+
+// Timing is one series of raw samples with its summary. Samples are kept
+// so that diff can test them; the summary is for people.
+type Timing struct {
+	Name    string    `json:"name"`
+	Unit    string    `json:"unit"`
+	Better  string    `json:"better"` // "lower" or "higher"
+	Batch   int       `json:"batch"`
+	Samples []float64 `json:"samples"`
+	Summary Summary   `json:"summary"`
+	// ItemsPerSecond is Batch / median, and GFLOPs the achieved rate from
+	// SPEC §1's FLOP counts (0 when unknown).
+	ItemsPerSecond float64 `json:"items_per_second,omitempty"`
+	GFLOPs         float64 `json:"gflops,omitempty"`
+}
+
+// Float is a float64 whose non-finite values survive JSON, written as the
+// strings "NaN", "Infinity" and "-Infinity" (protobuf's JSON mapping).
+type Float float64
+
+// F returns a *Float.
+func F(v float64) *Float { f := Float(v); return &f }
+
+func (f Float) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	switch {
+	case math.IsNaN(v):
+		return []byte(`"NaN"`), nil
+	case math.IsInf(v, 1):
+		return []byte(`"Infinity"`), nil
+	case math.IsInf(v, -1):
+		return []byte(`"-Infinity"`), nil
+	}
+	return json.Marshal(v)
+}
+
+func (f *Float) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		switch s {
+		case "NaN":
+			*f = Float(math.NaN())
+		case "Infinity":
+			*f = Float(math.Inf(1))
+		case "-Infinity":
+			*f = Float(math.Inf(-1))
+		default:
+			return fmt.Errorf("bad float %q", s)
+		}
+		return nil
+	}
+	var v float64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*f = Float(v)
+	return nil
+}
+
+// Counts tallies cells per status.
+func (r *Run) Counts() map[Status]int {
+	c := map[Status]int{}
+	for _, cell := range r.Cells {
+		c[cell.Status]++
+	}
+	return c
+}
+
+// Failed reports whether any cell has a bad status.
+func (r *Run) Failed() bool {
+	for _, c := range r.Cells {
+		if c.Status.Bad() {
+			return true
+		}
+	}
+	return false
+}
