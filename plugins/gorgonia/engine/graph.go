@@ -56,7 +56,7 @@ type builder struct {
 	wrt       G.Nodes         // parameter nodes, in creation order
 	parts     []part          // parallel to wrt
 	paramVals []*tensor.Dense // parallel to wrt: the values bound to them
-	feeds []*tensor.Dense
+	feeds     []*tensor.Dense
 	// activations registered by the model, in order; only when acts is set
 	actReads []actSpec
 }
@@ -120,7 +120,6 @@ func (b *builder) linear(x *G.Node, prefix string, in, out int) *G.Node {
 // places its outputs are read into.
 type machine struct {
 	vm     G.VM
-	batch  int
 	feeds  []*tensor.Dense
 	onehot *tensor.Dense // labels, [N, 10, 1]; backward only
 	logits *G.Value
@@ -130,7 +129,7 @@ type machine struct {
 	// paramVals are the tensors bound to the parameter nodes, parallel to
 	// parts; setParam rewrites them in place.
 	paramVals []*tensor.Dense
-	acts   []actRead
+	acts      []actRead
 }
 
 type actRead struct {
@@ -148,7 +147,7 @@ func compile(def *modelDef, batch int, params map[string]Tensor32, md mode) (m *
 	}()
 	b := &builder{g: G.NewGraph(), batch: batch, params: params, acts: md == modeActivations}
 	logits := def.build(b)
-	m = &machine{batch: batch, feeds: b.feeds, logits: new(G.Value), parts: b.parts, paramVals: b.paramVals}
+	m = &machine{feeds: b.feeds, logits: new(G.Value), parts: b.parts, paramVals: b.paramVals}
 	G.Read(logits, m.logits)
 
 	for _, as := range b.actReads {
@@ -162,18 +161,10 @@ func compile(def *modelDef, batch int, params map[string]Tensor32, md mode) (m *
 	}
 
 	if md == modeBackward {
-		// Mean cross-entropy: -1/N Σ_n log_softmax(z_n)[label_n], with the
-		// labels as a one-hot input. The logits are viewed as [N, 10, 1] so
-		// that gorgonia's LogSoftMax takes its inner-axis path: its last-axis
-		// float32 path (tensor v0.9.24 softMaxLastDimF32) starts every row's
-		// max at the first element of the whole tensor instead of the row.
 		m.onehot = tensor.New(tensor.WithShape(batch, numClasses, 1), tensor.Of(tensor.Float32))
 		onehot := G.NewTensor(b.g, tensor.Float32, 3, G.WithShape(batch, numClasses, 1),
 			G.WithName("onehot"), G.WithValue(m.onehot))
-		z := G.Must(G.Reshape(logits, tensor.Shape{batch, numClasses, 1}))
-		logp := G.Must(G.LogSoftMax(z, 1))
-		picked := G.Must(G.Sum(G.Must(G.HadamardProd(logp, onehot))))
-		loss := G.Must(G.HadamardDiv(G.Must(G.Neg(picked)), G.NewConstant(float32(batch))))
+		loss := crossEntropy(logits, onehot)
 		m.loss = new(G.Value)
 		G.Read(loss, m.loss)
 
@@ -204,6 +195,22 @@ func (m *machine) setParam(name string, t Tensor32) {
 			copy(m.paramVals[i].Data().([]float32), extractPart(t, p))
 		}
 	}
+}
+
+// crossEntropy returns the mean cross-entropy -1/N Σ_n log_softmax(z_n)[label_n]
+// of logits [N, C], with the labels given one-hot as [N, C, 1].
+//
+// The logits are viewed as [N, C, 1] so that gorgonia's LogSoftMax takes
+// its inner-axis code path. Its last-axis float32 path (gorgonia.org/tensor
+// v0.9.24, softMaxLastDimF32) starts every row's running max at the first
+// element of the whole tensor instead of the row's, so a batch whose rows
+// differ by more than ~88 in their logits gets inf or NaN.
+func crossEntropy(logits, onehot *G.Node) *G.Node {
+	shape := logits.Shape()
+	z := G.Must(G.Reshape(logits, tensor.Shape{shape[0], shape[1], 1}))
+	logp := G.Must(G.LogSoftMax(z, 1))
+	picked := G.Must(G.Sum(G.Must(G.HadamardProd(logp, onehot))))
+	return G.Must(G.HadamardDiv(G.Must(G.Neg(picked)), G.NewConstant(float32(shape[0]))))
 }
 
 // run copies the input (and labels) into the graph and runs it once.

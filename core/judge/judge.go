@@ -1,0 +1,231 @@
+package judge
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/dlcompat/dlcompat/core/pluginapi"
+	"github.com/dlcompat/dlcompat/core/tensor"
+	"github.com/dlcompat/dlcompat/matrix"
+)
+
+// Verdict is the judged part of a cell.
+type Verdict struct {
+	Status              matrix.Status
+	Reason              string
+	MaxAbsErr           *matrix.Float
+	MaxRelErr           *matrix.Float
+	Worst               string
+	FirstDivergingLayer string
+	Tolerance           *matrix.Tolerance
+	Tensors             []matrix.TensorError
+	Warnings            []string
+}
+
+type compared struct {
+	name string
+	c    tensor.Comparison
+}
+
+// compareOne compares the plugin's tensor name against the golden one.
+func compareOne(name string, got, golden tensor.File, tol tensor.Tolerance) (compared, error) {
+	want, ok := golden.Tensors[name]
+	if !ok {
+		return compared{}, fmt.Errorf("golden has no %q", name)
+	}
+	g, ok := got.Tensors[name]
+	if !ok {
+		return compared{}, fmt.Errorf("plugin returned no %q", name)
+	}
+	if !sameShape(g.Shape, want.Shape) {
+		return compared{}, fmt.Errorf("%s: plugin returned shape %v, want %v", name, g.Shape, want.Shape)
+	}
+	gv, err := g.Float64s()
+	if err != nil {
+		return compared{}, fmt.Errorf("%s: %v", name, err)
+	}
+	wv, err := want.Float64s()
+	if err != nil {
+		return compared{}, fmt.Errorf("golden %s: %v", name, err)
+	}
+	c, err := tensor.Compare(want.Shape, gv, wv, tol)
+	return compared{name, c}, err
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func toMatrix(cs []compared) []matrix.TensorError {
+	out := make([]matrix.TensorError, len(cs))
+	for i, c := range cs {
+		out[i] = matrix.TensorError{Name: c.name, MaxAbsErr: matrix.Float(c.c.MaxAbsErr), MaxRelErr: matrix.Float(c.c.MaxRelErr),
+			WorstIndex: c.c.WorstIndex, Violations: c.c.Violations, Pass: c.c.Pass}
+	}
+	return out
+}
+
+// summarise sets the cell-level errors: the maxima over cs, and the worst
+// tensor as the one with the most violations (then the largest rel error).
+func summarise(v *Verdict, cs []compared, tol tensor.Tolerance) {
+	var maxAbs, maxRel float64
+	worst := -1
+	for i, c := range cs {
+		maxAbs = math.Max(maxAbs, c.c.MaxAbsErr)
+		maxRel = math.Max(maxRel, c.c.MaxRelErr)
+		if math.IsNaN(c.c.MaxAbsErr) {
+			maxAbs = math.NaN()
+		}
+		if worst < 0 || c.c.Violations > cs[worst].c.Violations ||
+			(c.c.Violations == cs[worst].c.Violations && c.c.MaxRelErr > cs[worst].c.MaxRelErr) {
+			worst = i
+		}
+	}
+	v.MaxAbsErr, v.MaxRelErr = matrix.F(maxAbs), matrix.F(maxRel)
+	v.Tolerance = &matrix.Tolerance{RTol: tol.RTol, ATol: tol.ATol}
+	v.Tensors = toMatrix(cs)
+	if worst >= 0 {
+		w := cs[worst]
+		v.Worst = fmt.Sprintf("%s%v (got %.7g, want %.7g)", w.name, w.c.WorstIndex, w.c.WorstGot, w.c.WorstWant)
+	}
+}
+
+func failVerdict(reason string) Verdict { return Verdict{Status: matrix.Fail, Reason: reason} }
+
+// Forward judges a forward check: the logits decide; activations, when
+// the plugin returned them, locate the first layer that diverges.
+func Forward(outputs []byte, golden tensor.File, layers []string, tol tensor.Tolerance) Verdict {
+	got, err := tensor.Decode(outputs)
+	if err != nil {
+		return Verdict{Status: matrix.Error, Reason: "plugin outputs: " + err.Error()}
+	}
+	logits, err := compareOne(pluginapi.OutputLogits, got, golden, tol)
+	if err != nil {
+		return failVerdict(err.Error())
+	}
+	cs := []compared{logits}
+	var firstBad string
+	for _, l := range layers {
+		name := pluginapi.ActivationPrefix + l
+		if _, ok := got.Tensors[name]; !ok {
+			continue
+		}
+		c, err := compareOne(name, got, golden, tol)
+		if err != nil {
+			if firstBad == "" {
+				firstBad = l
+			}
+			continue
+		}
+		cs = append(cs, c)
+		if !c.c.Pass && firstBad == "" {
+			firstBad = l
+		}
+	}
+	var v Verdict
+	summarise(&v, cs[:1], tol) // the cell's errors are the logits'
+	v.Tensors = toMatrix(cs)
+	if logits.c.Pass {
+		v.Status = matrix.Pass
+		if firstBad != "" {
+			v.Warnings = append(v.Warnings, fmt.Sprintf("logits within tolerance, but activation %q is not", firstBad))
+		}
+		return v
+	}
+	v.Status = matrix.Fail
+	v.FirstDivergingLayer = firstBad
+	v.Reason = fmt.Sprintf("%d of %d logits outside |y−y_ref| ≤ %g + %g·|y_ref|", logits.c.Violations, numel(golden, pluginapi.OutputLogits), tol.ATol, tol.RTol)
+	if firstBad != "" {
+		v.Reason += "; first diverging layer: " + firstBad
+	}
+	return v
+}
+
+func numel(f tensor.File, name string) int { return tensor.Numel(f.Tensors[name].Shape) }
+
+// Backward judges every parameter's gradient.
+func Backward(outputs []byte, golden tensor.File, params []string, tol tensor.Tolerance) Verdict {
+	got, err := tensor.Decode(outputs)
+	if err != nil {
+		return Verdict{Status: matrix.Error, Reason: "plugin outputs: " + err.Error()}
+	}
+	var cs []compared
+	var bad []string
+	for _, p := range params {
+		c, err := compareOne(pluginapi.GradPrefix+p, got, golden, tol)
+		if err != nil {
+			return failVerdict(err.Error())
+		}
+		cs = append(cs, c)
+		if !c.c.Pass {
+			bad = append(bad, p)
+		}
+	}
+	var v Verdict
+	summarise(&v, cs, tol)
+	if _, ok := got.Tensors[pluginapi.OutputLoss]; ok {
+		if c, err := compareOne(pluginapi.OutputLoss, got, golden, tol); err == nil {
+			v.Tensors = append(v.Tensors, toMatrix([]compared{c})...)
+		}
+	}
+	if len(bad) == 0 {
+		v.Status = matrix.Pass
+		return v
+	}
+	v.Status = matrix.Fail
+	v.Reason = fmt.Sprintf("gradients outside |g−g_ref| ≤ %g + %g·|g_ref|: %s", tol.ATol, tol.RTol, strings.Join(bad, ", "))
+	return v
+}
+
+// Determinism checks that every output of the second run ("repeat.<name>")
+// equals the first bit for bit; a difference is reported with its size.
+func Determinism(outputs []byte) Verdict {
+	got, err := tensor.Decode(outputs)
+	if err != nil {
+		return Verdict{Status: matrix.Error, Reason: "plugin outputs: " + err.Error()}
+	}
+	var names []string
+	for n := range got.Tensors {
+		if !strings.HasPrefix(n, pluginapi.RepeatPrefix) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return failVerdict("plugin returned no outputs")
+	}
+	var diffs []string
+	var maxDiff float64
+	for _, n := range names {
+		r, ok := got.Tensors[pluginapi.RepeatPrefix+n]
+		if !ok {
+			return failVerdict(fmt.Sprintf("plugin returned %q but no %q", n, pluginapi.RepeatPrefix+n))
+		}
+		eq, d, err := tensor.BitwiseEqual(got.Tensors[n], r)
+		if err != nil {
+			return failVerdict(fmt.Sprintf("%s: %v", n, err))
+		}
+		if !eq {
+			diffs = append(diffs, fmt.Sprintf("%s (max |Δ| %.3g)", n, d))
+			maxDiff = math.Max(maxDiff, d)
+		}
+	}
+	v := Verdict{MaxAbsErr: matrix.F(maxDiff)}
+	if len(diffs) == 0 {
+		v.Status = matrix.Pass
+		return v
+	}
+	v.Status = matrix.Fail
+	v.Reason = fmt.Sprintf("two identical runs differ: %s", strings.Join(diffs, ", "))
+	return v
+}

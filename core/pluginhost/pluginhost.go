@@ -1,0 +1,180 @@
+package pluginhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/dlcompat/dlcompat/core/exec"
+	"github.com/dlcompat/dlcompat/core/pluginapi"
+)
+
+// BinaryPrefix is the file-name prefix of plugin binaries.
+const BinaryPrefix = "dlcompat-plugin-"
+
+// Errors of this package.
+var (
+	// ErrNoPlugins: the plugin directory holds no plugin binary.
+	ErrNoPlugins = errors.New("no plugins found")
+	// ErrStart: a plugin could not be started or did not complete the
+	// handshake (infrastructure, exit 3 when nothing else could run).
+	ErrStart = errors.New("plugin did not start")
+)
+
+// Discover lists the plugin binaries in dir (files named
+// dlcompat-plugin-<framework>, executable), sorted by name.
+func Discover(dir string) ([]exec.Spec, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w in %s: %v (build them with `make build`, or point --plugins-dir elsewhere)", ErrNoPlugins, dir, err)
+	}
+	var specs []exec.Spec
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, BinaryPrefix) || e.IsDir() {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || info.Mode()&0o111 == 0 {
+			continue
+		}
+		path, _ := filepath.Abs(filepath.Join(dir, name))
+		specs = append(specs, exec.Spec{Name: strings.TrimPrefix(name, BinaryPrefix), Path: path})
+	}
+	if len(specs) == 0 {
+		return nil, fmt.Errorf("%w in %s (build them with `make build`)", ErrNoPlugins, dir)
+	}
+	sort.Slice(specs, func(i, j int) bool { return specs[i].Name < specs[j].Name })
+	return specs, nil
+}
+
+// Instance is a started plugin.
+type Instance struct {
+	Spec      exec.Spec
+	Executor  string
+	Framework pluginapi.Framework
+	Desc      pluginapi.DescribeResponse
+	// Version is the negotiated protocol version.
+	Version int
+
+	client *plugin.Client
+	stderr *Tail
+}
+
+// StartTimeout bounds start-up plus handshake.
+const StartTimeout = 30 * time.Second
+
+// Start launches a plugin, negotiates the protocol and calls Describe.
+func Start(ctx context.Context, ex exec.Executor, spec exec.Spec) (*Instance, error) {
+	tail := NewTail(64 << 10)
+	cfg := &plugin.ClientConfig{
+		HandshakeConfig:  pluginapi.Handshake,
+		VersionedPlugins: pluginapi.PluginSets(nil),
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		Stderr:           tail, // raw process stderr: panics, crashes
+		SyncStderr:       tail, // what the plugin writes to os.Stderr after Serve
+		SyncStdout:       tail,
+		StartTimeout:     StartTimeout,
+		GRPCDialOptions:  pluginapi.ClientDialOptions(),
+		Logger:           hclog.New(&hclog.LoggerOptions{Output: io.Discard, Level: hclog.Off}),
+	}
+	if err := ex.Configure(spec, cfg); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrStart, spec.Name, err)
+	}
+	client := plugin.NewClient(cfg)
+	fail := func(err error) (*Instance, error) {
+		client.Kill()
+		msg := fmt.Sprintf("%v: %s (%s): %v", ErrStart, spec.Name, spec.Path, err)
+		if t := tail.String(); t != "" {
+			msg += "\nplugin stderr:\n" + t
+		}
+		return nil, fmt.Errorf("%w: %s", ErrStart, strings.TrimPrefix(msg, ErrStart.Error()+": "))
+	}
+	rpc, err := client.Client()
+	if err != nil {
+		return fail(fmt.Errorf("%v (if the plugin speaks an older protocol, rebuild it with `make build`)", err))
+	}
+	raw, err := rpc.Dispense(pluginapi.PluginName)
+	if err != nil {
+		return fail(err)
+	}
+	fw, ok := raw.(pluginapi.Framework)
+	if !ok {
+		return fail(fmt.Errorf("dispensed %T, not a Framework", raw))
+	}
+	inst := &Instance{Spec: spec, Executor: ex.Name(), Framework: fw, client: client, stderr: tail, Version: client.NegotiatedVersion()}
+	dctx, cancel := context.WithTimeout(ctx, StartTimeout)
+	defer cancel()
+	inst.Desc, err = fw.Describe(dctx, pluginapi.DescribeRequest{HostCapabilities: []string{"activations", "determinism-repeat"}})
+	if err != nil {
+		return fail(err)
+	}
+	return inst, nil
+}
+
+// Exited reports whether the plugin process has exited.
+func (i *Instance) Exited() bool { return i.client.Exited() }
+
+// StderrTail returns the last lines the plugin wrote.
+func (i *Instance) StderrTail() string { return i.stderr.String() }
+
+// Kill stops the plugin now, without the graceful wait: it is used on a
+// hung or finished plugin, and in both cases there is nothing to save.
+func (i *Instance) Kill() {
+	if rc := i.client.ReattachConfig(); rc != nil && rc.Pid > 0 && rc.ReattachFunc == nil {
+		if p, err := os.FindProcess(rc.Pid); err == nil {
+			_ = p.Kill()
+		}
+	}
+	i.client.Kill()
+}
+
+// Close ends the plugin gracefully.
+func (i *Instance) Close() { i.client.Kill() }
+
+// Tail is an io.Writer that keeps the last max bytes written.
+type Tail struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+// NewTail returns a Tail keeping max bytes.
+func NewTail(max int) *Tail { return &Tail{max: max} }
+
+func (t *Tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = append([]byte(nil), t.buf[len(t.buf)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+// String returns the kept bytes.
+func (t *Tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
+
+// LastLines returns at most n trailing lines of s.
+func LastLines(s string, n int) string {
+	s = strings.TrimRight(s, "\n")
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

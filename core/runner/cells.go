@@ -1,0 +1,290 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dlcompat/dlcompat/core/exec"
+	"github.com/dlcompat/dlcompat/core/judge"
+	"github.com/dlcompat/dlcompat/core/pluginapi"
+	"github.com/dlcompat/dlcompat/core/pluginhost"
+	"github.com/dlcompat/dlcompat/core/reference"
+	"github.com/dlcompat/dlcompat/core/refdata"
+	"github.com/dlcompat/dlcompat/matrix"
+)
+
+// StderrTailLines is how much of a plugin's stderr a failed cell keeps.
+const StderrTailLines = 40
+
+type runState struct {
+	o       Options
+	tols    judge.Tolerances
+	golden  map[reference.Model]*refdata.Golden
+	journal *matrix.Journal
+	done    map[matrix.CellKey]matrix.Cell
+	run     *matrix.Run
+	n, total int
+}
+
+// plan declares the cells of one plugin, in run order, all "unknown"
+// until a result arrives.
+func (r *runState) plan(inst *pluginhost.Instance) []matrix.Cell {
+	d := inst.Desc
+	var cells []matrix.Cell
+	for _, dev := range r.o.Devices {
+		for _, m := range r.o.Models {
+			for _, check := range r.o.Checks {
+				c := matrix.Cell{CellKey: matrix.CellKey{Framework: d.Framework, FrameworkVersion: d.Version,
+					Device: dev.ID, Model: string(m), Check: check, Precision: r.o.Precision}, Status: matrix.Unknown}
+				switch {
+				case d.Unavailable != "":
+					c.Status, c.Reason = matrix.Skip, d.Unavailable
+				case !hasDevice(d.Devices, dev.ID):
+					c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s cannot use %s (it offers: %s)", d.Framework, dev.ID, deviceIDs(d.Devices))
+				case !pluginapi.Has(d.Capabilities.Models, string(m)):
+					c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s does not implement model %s", d.Framework, m)
+				case !pluginapi.Has(d.Capabilities.Checks, check):
+					c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s does not implement check %s", d.Framework, check)
+				case !pluginapi.Has(d.Capabilities.Precisions, r.o.Precision):
+					c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s does not support precision %s", d.Framework, r.o.Precision)
+				}
+				cells = append(cells, c)
+			}
+		}
+	}
+	return cells
+}
+
+func hasDevice(ds []pluginapi.Device, id string) bool {
+	for _, d := range ds {
+		if d.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func deviceIDs(ds []pluginapi.Device) string {
+	var ids []string
+	for _, d := range ds {
+		ids = append(ids, d.ID)
+	}
+	if len(ids) == 0 {
+		return "none"
+	}
+	return strings.Join(ids, ", ")
+}
+
+// runPlugin starts a plugin and runs its cells. It reports whether the
+// plugin started; a start failure makes no cells (there is no framework
+// version to key them by) but is returned for the run's notes.
+func (r *runState) runPlugin(ctx context.Context, spec exec.Spec) (bool, error) {
+	inst, err := pluginhost.Start(ctx, r.o.Executor, spec)
+	if err != nil {
+		r.run.Notes = append(r.run.Notes, err.Error())
+		r.progressf("%s: could not start: %v\n", spec.Name, err)
+		return false, err
+	}
+	defer func() {
+		if inst != nil {
+			inst.Close()
+		}
+	}()
+	d := inst.Desc
+	r.run.Frameworks = append(r.run.Frameworks, matrix.Framework{
+		Name: d.Framework, Version: d.Version, Build: d.Build, Executor: inst.Executor,
+		Plugin: spec.Path, Interpreter: d.Interpreter, Unavailable: d.Unavailable, Warnings: d.Warnings,
+	})
+	cells := r.plan(inst)
+	r.total += len(cells)
+	for i := range cells {
+		c := &cells[i]
+		if prev, ok := r.done[c.CellKey]; ok {
+			*c = prev
+			r.record(*c, false)
+			continue
+		}
+		if c.Status != matrix.Unknown || ctx.Err() != nil {
+			r.record(*c, true)
+			continue
+		}
+		if inst == nil { // restart after a crash or timeout
+			inst, err = pluginhost.Start(ctx, r.o.Executor, spec)
+			if err != nil {
+				c.Status, c.Reason = matrix.Crash, "plugin could not be restarted: "+err.Error()
+				r.record(*c, true)
+				continue
+			}
+		}
+		var lost bool
+		*c, lost = r.runCell(ctx, inst, *c)
+		if lost {
+			inst = nil
+		}
+		r.record(*c, true)
+	}
+	return true, nil
+}
+
+// record appends a cell to the run, journals it when fresh, and reports
+// progress.
+func (r *runState) record(c matrix.Cell, fresh bool) {
+	r.run.Cells = append(r.run.Cells, c)
+	if fresh && c.Status.Finished() {
+		if err := r.journal.Add(c); err != nil {
+			r.run.Notes = append(r.run.Notes, "journal: "+err.Error())
+		}
+	}
+	r.n++
+	detail := ""
+	switch {
+	case c.MaxRelErr != nil && c.MaxAbsErr != nil:
+		detail = fmt.Sprintf(" (abs %.2g, rel %.2g)", float64(*c.MaxAbsErr), float64(*c.MaxRelErr))
+	case c.Check == pluginapi.CheckPerf && c.Status == matrix.Pass:
+		detail = " " + perfDetail(c)
+	}
+	if c.Reason != "" && c.Status != matrix.Pass {
+		detail += ": " + firstLine(c.Reason)
+	}
+	prefix := ""
+	if !fresh {
+		prefix = "(journal) "
+	}
+	r.progressf("[%d] %s%s %s %s %s %s: %s%s (%.1fs)\n", r.n, prefix, c.Framework, c.FrameworkVersion, c.Device, c.Model, c.Check, c.Status, detail, c.Seconds)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}
+
+func perfDetail(c matrix.Cell) string {
+	var parts []string
+	for _, t := range c.Timings {
+		switch t.Name {
+		case pluginapi.TimingLatency:
+			parts = append(parts, fmt.Sprintf("latency b%d %.3gms", t.Batch, t.Summary.Median*1e3))
+		case pluginapi.TimingThroughput:
+			parts = append(parts, fmt.Sprintf("b%d %.4g/s", t.Batch, t.ItemsPerSecond))
+		case pluginapi.TimingTrainStep:
+			parts = append(parts, fmt.Sprintf("train b%d %.3gms", t.Batch, t.Summary.Median*1e3))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (r *runState) progressf(format string, a ...any) {
+	if r.o.Progress != nil {
+		fmt.Fprintf(r.o.Progress, format, a...)
+	}
+}
+
+// runCell runs one check. lost reports that the plugin was killed or died
+// and must be restarted before the next cell.
+func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c matrix.Cell) (matrix.Cell, bool) {
+	m := reference.Model(c.Model)
+	g := r.golden[m]
+	req := pluginapi.RunRequest{
+		Model: c.Model, Check: c.Check, Device: c.Device, Precision: c.Precision,
+		Weights: g.Weights, Inputs: g.Inputs, Perf: r.o.Perf,
+		WantActivations: c.Check == pluginapi.CheckForward && inst.Desc.Capabilities.Activations,
+	}
+	limit := r.o.timeout(c.Check)
+	cctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	c.Started = time.Now().UTC()
+	resp, err := inst.Framework.Run(cctx, req)
+	c.Seconds = time.Since(c.Started).Seconds()
+	if err != nil {
+		switch {
+		case errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
+			inst.Kill()
+			c.Status = matrix.Timeout
+			c.Reason = fmt.Sprintf("no result within %s; the plugin was killed (raise the limit with --timeout)", limit)
+			c.StderrTail = pluginhost.LastLines(inst.StderrTail(), StderrTailLines)
+		case ctx.Err() != nil:
+			inst.Kill()
+			c.Status, c.Reason = matrix.Unknown, "run interrupted: "+ctx.Err().Error()
+		default:
+			// The transport failed: the plugin died, or is about to.
+			waitExit(inst, 2*time.Second)
+			inst.Kill()
+			c.Status = matrix.Crash
+			c.Reason = "plugin process died: " + err.Error()
+			c.StderrTail = pluginhost.LastLines(inst.StderrTail(), StderrTailLines)
+		}
+		return c, true
+	}
+	c.Warnings = append(c.Warnings, resp.Warnings...)
+	c.PeakMemoryBytes, c.MemoryKind = resp.PeakMemoryBytes, resp.MemoryKind
+	switch resp.Status {
+	case pluginapi.StatusOK:
+	case pluginapi.StatusSkip:
+		c.Status, c.Reason = matrix.Skip, resp.Message
+		return c, false
+	default:
+		c.Status, c.Reason = matrix.Error, resp.Message
+		c.StderrTail = pluginhost.LastLines(inst.StderrTail(), StderrTailLines)
+		return c, false
+	}
+	var v judge.Verdict
+	switch c.Check {
+	case pluginapi.CheckForward:
+		v = judge.Forward(resp.Outputs, g.Forward, reference.Activations(m), r.tols.Forward)
+	case pluginapi.CheckBackward:
+		var params []string
+		for _, p := range reference.Params(m) {
+			params = append(params, p.Name)
+		}
+		v = judge.Backward(resp.Outputs, g.Backward, params, r.tols.Backward)
+	case pluginapi.CheckDeterminism:
+		v = judge.Determinism(resp.Outputs)
+	case pluginapi.CheckPerf:
+		v = judgePerf(&c, resp, m)
+	}
+	c.Status, c.Reason = v.Status, v.Reason
+	c.MaxAbsErr, c.MaxRelErr, c.Worst = v.MaxAbsErr, v.MaxRelErr, v.Worst
+	c.FirstDivergingLayer, c.Tolerance, c.Tensors = v.FirstDivergingLayer, v.Tolerance, v.Tensors
+	c.Warnings = append(c.Warnings, v.Warnings...)
+	return c, false
+}
+
+func waitExit(inst *pluginhost.Instance, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for !inst.Exited() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// judgePerf summarises raw samples. Perf never fails on speed (SPEC §4):
+// it passes when samples arrived, and warns when they are too few or too
+// noisy to trust.
+func judgePerf(c *matrix.Cell, resp pluginapi.RunResponse, m reference.Model) judge.Verdict {
+	if len(resp.Timings) == 0 {
+		return judge.Verdict{Status: matrix.Fail, Reason: "plugin returned no timings"}
+	}
+	flops := reference.FLOPsPerSample(m)
+	for _, t := range resp.Timings {
+		mt := matrix.Timing{Name: t.Name, Unit: t.Unit, Better: "lower", Batch: t.Batch, Samples: t.Samples, Summary: matrix.Summarize(t.Samples)}
+		if med := mt.Summary.Median; med > 0 {
+			mt.ItemsPerSecond = float64(t.Batch) / med
+			factor := 1.0
+			if t.Name == pluginapi.TimingTrainStep {
+				factor = 3 // SPEC §1: a training step counts 3× the forward
+			}
+			mt.GFLOPs = factor * flops * mt.ItemsPerSecond / 1e9
+		}
+		if mt.Summary.N < 4 {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s b%d: only %d samples; too few to compare", t.Name, t.Batch, mt.Summary.N))
+		} else if mt.Summary.CV > matrix.NoisyCV {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s b%d: noisy (cv %.0f%% > %.0f%%); compare with care", t.Name, t.Batch, 100*mt.Summary.CV, 100*matrix.NoisyCV))
+		}
+		c.Timings = append(c.Timings, mt)
+	}
+	return judge.Verdict{Status: matrix.Pass}
+}

@@ -1,0 +1,275 @@
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/dlcompat/dlcompat/core/exec"
+	"github.com/dlcompat/dlcompat/core/judge"
+	"github.com/dlcompat/dlcompat/core/pluginapi"
+	"github.com/dlcompat/dlcompat/core/pluginhost"
+	"github.com/dlcompat/dlcompat/core/reference"
+	"github.com/dlcompat/dlcompat/core/refdata"
+	"github.com/dlcompat/dlcompat/matrix"
+)
+
+// Errors that decide the exit code.
+var (
+	// ErrUsage: the options or the input files are wrong (exit 2).
+	ErrUsage = errors.New("bad usage")
+	// ErrInfra: nothing could run (exit 3).
+	ErrInfra = errors.New("infrastructure failure")
+)
+
+// Options configure a run. Zero values take the documented defaults.
+type Options struct {
+	Executor exec.Executor // default exec.Local{}
+	Plugins  []exec.Spec   // discovered plugins
+	// Frameworks filters Plugins by name; empty means all.
+	Frameworks []string
+	Models     []reference.Model // default: all
+	Checks     []string          // default: pluginapi.AllChecks
+	// Devices are the host devices to test, already selected.
+	Devices     []matrix.Device
+	DeviceNotes []string
+	Precision   string // default "fp32"
+	// Timeouts per check; a missing check uses DefaultTimeouts.
+	Timeouts map[string]time.Duration
+	Perf     pluginapi.PerfOptions
+	// ReferenceDir holds testdata/reference (verified against its MANIFEST).
+	ReferenceDir string
+	// OutDir receives journal.jsonl, run.json and run.md.
+	OutDir string
+	Resume bool
+	// Progress gets a line per finished cell; nil for none.
+	Progress io.Writer
+	Version  string
+}
+
+// DefaultTimeouts bound one check, plugin start not included.
+var DefaultTimeouts = map[string]time.Duration{
+	pluginapi.CheckForward:     5 * time.Minute,
+	pluginapi.CheckBackward:    5 * time.Minute,
+	pluginapi.CheckDeterminism: 10 * time.Minute,
+	pluginapi.CheckPerf:        30 * time.Minute,
+}
+
+// File names inside OutDir.
+const (
+	JournalFile = "journal.jsonl"
+	RunFile     = "run.json"
+)
+
+func (o *Options) defaults() {
+	if o.Executor == nil {
+		o.Executor = exec.Local{}
+	}
+	if len(o.Models) == 0 {
+		o.Models = reference.Models
+	}
+	if len(o.Checks) == 0 {
+		o.Checks = pluginapi.AllChecks
+	}
+	if o.Precision == "" {
+		o.Precision = pluginapi.PrecisionFP32
+	}
+	o.Perf = o.Perf.WithDefaults()
+}
+
+func (o *Options) timeout(check string) time.Duration {
+	if d, ok := o.Timeouts[check]; ok && d > 0 {
+		return d
+	}
+	return DefaultTimeouts[check]
+}
+
+// configDoc is the part of the options that defines what was measured;
+// its hash ties a journal to the run that may resume it.
+type configDoc struct {
+	Executor   string                `json:"executor"`
+	Plugins    []string              `json:"plugins"`
+	Models     []reference.Model     `json:"models"`
+	Checks     []string              `json:"checks"`
+	Devices    []string              `json:"devices"`
+	Precision  string                `json:"precision"`
+	Perf       pluginapi.PerfOptions `json:"perf"`
+	Timeouts   map[string]string     `json:"timeouts"`
+	Reference  string                `json:"reference_manifest_sha256"`
+}
+
+// Run plans and runs the matrix, writing OutDir/journal.jsonl as cells
+// finish and OutDir/run.json (atomically) at the end. The returned run is
+// complete even when err is nil and some cells failed; err is for usage
+// and infrastructure problems.
+func Run(ctx context.Context, o Options) (*matrix.Run, error) {
+	o.defaults()
+	tols, err := judge.ForPrecision(o.Precision)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	specs, err := selectPlugins(o.Plugins, o.Frameworks)
+	if err != nil {
+		return nil, err
+	}
+	golden := map[reference.Model]*refdata.Golden{}
+	for _, m := range o.Models {
+		g, err := refdata.Load(o.ReferenceDir, m)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrUsage, err)
+		}
+		golden[m] = g
+	}
+	manifest, _ := os.ReadFile(filepath.Join(o.ReferenceDir, refdata.ManifestName))
+	cfg := configDoc{Executor: o.Executor.Name(), Models: o.Models, Checks: o.Checks, Precision: o.Precision,
+		Perf: o.Perf, Timeouts: map[string]string{}, Reference: sha(manifest)}
+	for _, s := range specs {
+		cfg.Plugins = append(cfg.Plugins, s.Name)
+	}
+	for _, d := range o.Devices {
+		cfg.Devices = append(cfg.Devices, d.ID)
+	}
+	for _, c := range o.Checks {
+		cfg.Timeouts[c] = o.timeout(c).String()
+	}
+	cfgJSON, _ := json.Marshal(cfg)
+
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("%w: output directory: %v", ErrUsage, err)
+	}
+	journalPath := filepath.Join(o.OutDir, JournalFile)
+	run, done, journal, err := openJournal(journalPath, o, cfgJSON)
+	if err != nil {
+		return nil, err
+	}
+	defer journal.Close()
+
+	r := &runState{o: o, tols: tols, golden: golden, journal: journal, done: done, run: run}
+	started := 0
+	var startErrs []string
+	for _, spec := range specs {
+		if err := ctx.Err(); err != nil {
+			break
+		}
+		ok, err := r.runPlugin(ctx, spec)
+		if ok {
+			started++
+		} else if err != nil {
+			startErrs = append(startErrs, err.Error())
+		}
+	}
+	run.Finished = time.Now().UTC()
+	if err := matrix.WriteFileAtomic(filepath.Join(o.OutDir, RunFile), func(w io.Writer) error { return matrix.WriteJSON(w, run) }); err != nil {
+		return run, err
+	}
+	if started == 0 && len(startErrs) > 0 {
+		return run, fmt.Errorf("%w: no plugin could start:\n  %s", ErrInfra, strings.Join(startErrs, "\n  "))
+	}
+	if err := ctx.Err(); err != nil {
+		return run, err
+	}
+	return run, nil
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func selectPlugins(all []exec.Spec, names []string) ([]exec.Spec, error) {
+	if len(all) == 0 {
+		return nil, fmt.Errorf("%w: %v", ErrInfra, pluginhost.ErrNoPlugins)
+	}
+	if len(names) == 0 {
+		return all, nil
+	}
+	var valid []string
+	byName := map[string]exec.Spec{}
+	for _, s := range all {
+		valid = append(valid, s.Name)
+		byName[s.Name] = s
+	}
+	var out []exec.Spec
+	for _, n := range names {
+		s, ok := byName[n]
+		if !ok {
+			return nil, fmt.Errorf("%w: unknown framework %q (valid: %s)", ErrUsage, n, strings.Join(valid, ", "))
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func newRunID() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// openJournal starts a new journal, or, with Resume, reopens the old one
+// and returns the cells it already holds. A new run refuses to overwrite
+// an unfinished journal: those results would be lost.
+func openJournal(path string, o Options, cfgJSON []byte) (*matrix.Run, map[matrix.CellKey]matrix.Cell, *matrix.Journal, error) {
+	done := map[matrix.CellKey]matrix.Cell{}
+	if o.Resume {
+		header, cells, err := matrix.ReadJournal(path)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%w: --resume: %v", ErrUsage, err)
+		}
+		if header.ConfigHash != sha(cfgJSON) {
+			return nil, nil, nil, fmt.Errorf("%w: --resume: %s was written with another configuration (%s); resume with the same flags, or start a new run without --resume", ErrUsage, path, header.Config)
+		}
+		for _, c := range cells {
+			if c.Status.Finished() {
+				done[c.CellKey] = c
+			}
+		}
+		j, err := matrix.AppendJournal(path)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		header.Notes = append(header.Notes, fmt.Sprintf("resumed at %s with %d finished cells", time.Now().UTC().Format(time.RFC3339), len(done)))
+		return header, done, j, nil
+	}
+	if _, err := os.Stat(path); err == nil {
+		if _, errRun := os.Stat(filepath.Join(filepath.Dir(path), RunFile)); errRun != nil || isUnfinished(path) {
+			return nil, nil, nil, fmt.Errorf("%w: %s holds an unfinished run; complete it with --resume, or choose another output directory with -o", ErrUsage, path)
+		}
+	}
+	host, _ := os.Hostname()
+	run := &matrix.Run{
+		SchemaVersion: matrix.SchemaVersion, RunID: newRunID(), Started: time.Now().UTC(),
+		Host:            matrix.Host{Hostname: host, OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), Go: runtime.Version()},
+		DlcompatVersion: o.Version, Config: cfgJSON, ConfigHash: sha(cfgJSON),
+		Devices: o.Devices, DeviceNotes: o.DeviceNotes,
+	}
+	j, err := matrix.CreateJournal(path, run)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return run, done, j, nil
+}
+
+// isUnfinished reports whether the run.json beside a journal belongs to
+// another run than the journal (so the journal's run never finished).
+func isUnfinished(journal string) bool {
+	header, _, err := matrix.ReadJournal(journal)
+	if err != nil {
+		return false
+	}
+	final, err := matrix.Read(filepath.Join(filepath.Dir(journal), RunFile))
+	if err != nil {
+		return true
+	}
+	return final.RunID != header.RunID
+}

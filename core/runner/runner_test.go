@@ -1,0 +1,271 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dlcompat/dlcompat/core/exec"
+	"github.com/dlcompat/dlcompat/core/internal/faultplugin"
+	"github.com/dlcompat/dlcompat/core/pluginapi"
+	"github.com/dlcompat/dlcompat/core/reference"
+	"github.com/dlcompat/dlcompat/matrix"
+)
+
+func TestMain(m *testing.M) {
+	faultplugin.MaybeServe()
+	os.Exit(m.Run())
+}
+
+var refDir = filepath.Join("..", "..", "testdata", "reference")
+
+// faultSpec is this test binary re-run as the fault plugin. token marks
+// the process so a test can prove it is gone.
+func faultSpec(t *testing.T, faults string) (exec.Spec, string) {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := fmt.Sprintf("%s-%d", t.Name(), time.Now().UnixNano())
+	return exec.Spec{Name: "oracle", Path: self, Env: []string{
+		faultplugin.EnvServe + "=1", faultplugin.EnvFault + "=" + faults, "DLCOMPAT_TEST_TOKEN=" + token,
+	}}, token
+}
+
+func baseOptions(t *testing.T, spec exec.Spec) Options {
+	return Options{
+		Plugins:      []exec.Spec{spec},
+		Devices:      []matrix.Device{{ID: "cpu", Kind: "cpu", Name: "test CPU"}},
+		Checks:       []string{pluginapi.CheckForward, pluginapi.CheckBackward},
+		ReferenceDir: refDir,
+		OutDir:       t.TempDir(),
+		Perf:         pluginapi.PerfOptions{Warmup: 1, Iterations: 4, ThroughputBatches: []int{4}, TrainBatch: 4},
+	}
+}
+
+func cellOf(t *testing.T, r *matrix.Run, model, check string) matrix.Cell {
+	t.Helper()
+	for _, c := range r.Cells {
+		if c.Model == model && c.Check == check {
+			return c
+		}
+	}
+	t.Fatalf("no cell %s/%s in %d cells", model, check, len(r.Cells))
+	return matrix.Cell{}
+}
+
+// processesWith lists live processes whose environment holds token.
+func processesWith(token string) []string {
+	var out []string
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "environ"))
+		if err != nil {
+			continue
+		}
+		if bytes.Contains(b, []byte("DLCOMPAT_TEST_TOKEN="+token+"\x00")) {
+			stat, _ := os.ReadFile(filepath.Join(d, "stat"))
+			if !strings.Contains(string(stat), ") Z ") { // zombies are dead
+				out = append(out, filepath.Base(d))
+			}
+		}
+	}
+	return out
+}
+
+func TestAllPassWithTheOracle(t *testing.T) {
+	spec, _ := faultSpec(t, "")
+	o := baseOptions(t, spec)
+	o.Checks = pluginapi.AllChecks
+	run, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Cells) != 8 {
+		t.Fatalf("%d cells, want 2 models × 4 checks", len(run.Cells))
+	}
+	for _, c := range run.Cells {
+		if c.Status != matrix.Pass {
+			t.Errorf("%s: %s %s", c.CellKey, c.Status, c.Reason)
+		}
+	}
+	perf := cellOf(t, run, "cnn", "perf")
+	if len(perf.Timings) != 3 || perf.Timings[0].Summary.N != 4 || perf.Timings[1].GFLOPs <= 0 {
+		t.Errorf("perf timings: %+v", perf.Timings)
+	}
+	if _, err := matrix.Read(filepath.Join(o.OutDir, RunFile)); err != nil {
+		t.Fatalf("final document: %v", err)
+	}
+}
+
+func TestCrashMidRunLeavesOtherCellsRunning(t *testing.T) {
+	spec, token := faultSpec(t, "crash=cnn/backward")
+	o := baseOptions(t, spec)
+	run, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crash := cellOf(t, run, "cnn", "backward")
+	if crash.Status != matrix.Crash {
+		t.Fatalf("cnn/backward: %s %s", crash.Status, crash.Reason)
+	}
+	if !strings.Contains(crash.StderrTail, "simulated framework crash") {
+		t.Errorf("stderr tail lacks the panic:\n%s", crash.StderrTail)
+	}
+	for _, k := range [][2]string{{"cnn", "forward"}, {"lstm", "forward"}, {"lstm", "backward"}} {
+		if c := cellOf(t, run, k[0], k[1]); c.Status != matrix.Pass {
+			t.Errorf("%s/%s after the crash: %s %s", k[0], k[1], c.Status, c.Reason)
+		}
+	}
+	if ps := processesWith(token); len(ps) > 0 {
+		t.Errorf("plugin processes left: %v", ps)
+	}
+}
+
+func TestHangIsKilledWithinTheLimit(t *testing.T) {
+	spec, token := faultSpec(t, "hang=cnn/forward")
+	o := baseOptions(t, spec)
+	o.Models = []reference.Model{reference.CNN}
+	const limit = 2 * time.Second
+	o.Timeouts = map[string]time.Duration{pluginapi.CheckForward: limit}
+	run, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cellOf(t, run, "cnn", "forward")
+	if c.Status != matrix.Timeout {
+		t.Fatalf("cnn/forward: %s %s", c.Status, c.Reason)
+	}
+	if c.Seconds > (limit + 2*time.Second).Seconds() {
+		t.Errorf("timeout took %.1fs, limit %s", c.Seconds, limit)
+	}
+	if !strings.Contains(c.StderrTail, "hanging in cnn/forward") {
+		t.Errorf("stderr tail: %q", c.StderrTail)
+	}
+	if b := cellOf(t, run, "cnn", "backward"); b.Status != matrix.Pass {
+		t.Errorf("cnn/backward after the hang: %s %s", b.Status, b.Reason)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if ps := processesWith(token); len(ps) > 0 {
+		t.Errorf("plugin processes left after the timeout: %v", ps)
+	}
+}
+
+func TestSmallErrorFailsAndNamesTheLayer(t *testing.T) {
+	spec, _ := faultSpec(t, "param=conv2.bias:0.001")
+	o := baseOptions(t, spec)
+	o.Models = []reference.Model{reference.CNN}
+	run, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := cellOf(t, run, "cnn", "forward")
+	if f.Status != matrix.Fail || f.FirstDivergingLayer != "conv2" {
+		t.Fatalf("forward: %s, first diverging %q, reason %s", f.Status, f.FirstDivergingLayer, f.Reason)
+	}
+	if f.MaxAbsErr == nil || *f.MaxAbsErr <= 0 || *f.MaxAbsErr > 0.1 {
+		t.Errorf("max abs err %v: the error is small, not garbage", f.MaxAbsErr)
+	}
+	if b := cellOf(t, run, "cnn", "backward"); b.Status != matrix.Fail {
+		t.Errorf("backward: %s", b.Status)
+	}
+}
+
+func TestNondeterminismIsCaught(t *testing.T) {
+	spec, _ := faultSpec(t, "nondeterministic")
+	o := baseOptions(t, spec)
+	o.Models = []reference.Model{reference.LSTM}
+	o.Checks = []string{pluginapi.CheckDeterminism}
+	run, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cellOf(t, run, "lstm", "determinism")
+	if c.Status != matrix.Fail || !strings.Contains(c.Reason, "logits") {
+		t.Fatalf("determinism: %s %s", c.Status, c.Reason)
+	}
+}
+
+func TestFrameworkErrorIsData(t *testing.T) {
+	spec, _ := faultSpec(t, "error=lstm/forward")
+	o := baseOptions(t, spec)
+	o.Models = []reference.Model{reference.LSTM}
+	run, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cellOf(t, run, "lstm", "forward"); c.Status != matrix.Error || !strings.Contains(c.Reason, "simulated framework error") {
+		t.Fatalf("lstm/forward: %s %s", c.Status, c.Reason)
+	}
+}
+
+func TestResumeSkipsFinishedCells(t *testing.T) {
+	spec, _ := faultSpec(t, "")
+	o := baseOptions(t, spec)
+	o.Models = []reference.Model{reference.LSTM}
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	// Pretend the run was killed after its first cell: keep the header and
+	// one cell, drop the final document.
+	jp := filepath.Join(o.OutDir, JournalFile)
+	b, _ := os.ReadFile(jp)
+	lines := strings.SplitAfter(string(b), "\n")
+	os.WriteFile(jp, []byte(lines[0]+lines[1]), 0o644)
+	os.Remove(filepath.Join(o.OutDir, RunFile))
+
+	var progress bytes.Buffer
+	o.Progress = &progress
+	if _, err := Run(context.Background(), o); !errors.Is(err, ErrUsage) {
+		t.Fatalf("a new run over an unfinished journal: %v, want ErrUsage", err)
+	}
+	o.Resume = true
+	run, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(progress.String(), "(journal)"); got != 1 {
+		t.Errorf("%d cells taken from the journal, want 1:\n%s", got, progress.String())
+	}
+	if len(run.Cells) != 2 || run.Failed() {
+		t.Errorf("resumed run: %+v", run.Counts())
+	}
+	_, cells, _ := matrix.ReadJournal(jp)
+	if len(cells) != 2 {
+		t.Errorf("journal holds %d cells after resume, want 2", len(cells))
+	}
+	o.Checks = []string{pluginapi.CheckForward}
+	if _, err := Run(context.Background(), o); !errors.Is(err, ErrUsage) {
+		t.Errorf("resume with another configuration: %v, want ErrUsage", err)
+	}
+}
+
+func TestBadOptions(t *testing.T) {
+	spec, _ := faultSpec(t, "")
+	for _, tc := range []struct {
+		desc string
+		edit func(*Options)
+		want error
+		text string
+	}{
+		{"unknown framework", func(o *Options) { o.Frameworks = []string{"mxnet"} }, ErrUsage, "valid: oracle"},
+		{"unknown precision", func(o *Options) { o.Precision = "fp8" }, ErrUsage, "valid: fp32"},
+		{"missing reference", func(o *Options) { o.ReferenceDir = t.TempDir() }, ErrUsage, "MANIFEST"},
+		{"no plugins", func(o *Options) { o.Plugins = nil }, ErrInfra, "no plugins"},
+		{"plugin that cannot start", func(o *Options) { o.Plugins = []exec.Spec{{Name: "oracle", Path: "/bin/false"}} }, ErrInfra, "did not start"},
+	} {
+		o := baseOptions(t, spec)
+		tc.edit(&o)
+		_, err := Run(context.Background(), o)
+		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.text) {
+			t.Errorf("%s: error %v, want %v containing %q", tc.desc, err, tc.want, tc.text)
+		}
+	}
+}
