@@ -103,6 +103,8 @@ func New(model string, batch int, params map[string]Tensor32) (*Net, error) {
 
 // Forward runs the model on input ([N,3,28,28] for cnn, [N,28,28] for lstm)
 // and returns the logits, and the activations when wantActivations is set.
+// The activations come from a third program, compiled on the first call
+// that asks for them (warm up before timing such calls).
 func (n *Net) Forward(input Tensor32, wantActivations bool) (Result, error) {
 	if err := n.checkInput(input); err != nil {
 		return Result{}, err

@@ -1,0 +1,363 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dlcompat/dlcompat/core/device"
+	"github.com/dlcompat/dlcompat/core/exec"
+	"github.com/dlcompat/dlcompat/core/pluginapi"
+	"github.com/dlcompat/dlcompat/core/pluginhost"
+	"github.com/dlcompat/dlcompat/core/refdata"
+	"github.com/dlcompat/dlcompat/core/reference"
+	"github.com/dlcompat/dlcompat/core/runner"
+	"github.com/dlcompat/dlcompat/matrix"
+)
+
+var devicesCmd = command{
+	name:  "devices",
+	short: "list the devices dlcompat can test (NVML GPUs and the CPU)",
+	usage: `Usage: dlcompat devices [--json]
+
+Lists the CPU and every NVIDIA GPU that NVML reports, with what a driver
+vendor needs to tell them apart: name, architecture, UUID, memory,
+compute capability, driver and CUDA versions. Without the NVIDIA driver
+(libnvidia-ml.so) the list is the CPU alone, and a note says why.
+
+Examples:
+  dlcompat devices
+  dlcompat devices --json | jq '.devices[].id'
+`,
+	run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+		asJSON := fs.Bool("json", false, "print the inventory as JSON")
+		if _, err := parse(fs, args); err != nil {
+			return err
+		}
+		inv := device.DetectSystem(ctx)
+		if *asJSON {
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(inv)
+		}
+		return device.WriteText(e.stdout, inv)
+	},
+}
+
+var pluginsCmd = command{
+	name:  "plugins",
+	short: "list the framework plugins, their versions and what they can run",
+	usage: `Usage: dlcompat plugins [--plugins-dir DIR] [--json]
+
+Starts every plugin in the plugin directory, asks it to describe itself,
+and prints its framework and version, how it is started, the devices it
+can use, its models and checks — or why it cannot run here.
+
+Examples:
+  dlcompat plugins
+  dlcompat plugins --plugins-dir ./bin/plugins --json
+`,
+	run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+		dir := fs.String("plugins-dir", defaultPluginsDir(), "directory of dlcompat-plugin-* binaries")
+		asJSON := fs.Bool("json", false, "print as JSON")
+		if _, err := parse(fs, args); err != nil {
+			return err
+		}
+		specs, err := pluginhost.Discover(*dir)
+		if err != nil {
+			return infraError{err}
+		}
+		type row struct {
+			Plugin   string                      `json:"plugin"`
+			Path     string                      `json:"path"`
+			Executor string                      `json:"executor"`
+			Protocol int                         `json:"protocol,omitempty"`
+			Describe *pluginapi.DescribeResponse `json:"describe,omitempty"`
+			Error    string                      `json:"error,omitempty"`
+		}
+		var rows []row
+		for _, s := range specs {
+			r := row{Plugin: s.Name, Path: s.Path, Executor: "local"}
+			inst, err := pluginhost.Start(ctx, exec.Local{}, s)
+			if err != nil {
+				r.Error = err.Error()
+			} else {
+				d := inst.Desc
+				r.Describe, r.Protocol = &d, inst.Version
+				inst.Close()
+			}
+			rows = append(rows, r)
+		}
+		if *asJSON {
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rows)
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "PLUGIN\tFRAMEWORK\tVERSION\tEXECUTOR\tDEVICES\tMODELS\tCHECKS\tSTATUS")
+		for _, r := range rows {
+			if r.Describe == nil {
+				fmt.Fprintf(tw, "%s\t-\t-\t%s\t-\t-\t-\tcannot start: %s\n", r.Plugin, r.Executor, firstLine(r.Error))
+				continue
+			}
+			d := r.Describe
+			var devs []string
+			for _, dv := range d.Devices {
+				devs = append(devs, dv.ID)
+			}
+			status := "ready"
+			if d.Unavailable != "" {
+				status = "unavailable: " + d.Unavailable
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Plugin, d.Framework, d.Version, r.Executor,
+				strings.Join(devs, ","), strings.Join(d.Capabilities.Models, ","), strings.Join(d.Capabilities.Checks, ","), status)
+		}
+		return tw.Flush()
+	},
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+var runCmd = command{
+	name:  "run",
+	short: "run the reference models on every plugin × device and build the matrix",
+	usage: `Usage: dlcompat run [flags]
+
+Plans every cell (framework × version × device × model × check), runs
+them, judges each against the float64 oracle, and writes, under -o:
+  journal.jsonl  a line per finished cell, as it finishes (for --resume)
+  run.json       the complete results document, written atomically
+  run.md         the matrix in Markdown
+A line per finished cell goes to stderr; the matrix goes to stdout.
+
+Checks: forward (logits, and the first diverging layer when wrong),
+backward (every parameter's gradient), determinism (two runs, bitwise),
+perf (latency at batch 1, throughput, training step; never fails on speed).
+
+Examples:
+  dlcompat run
+  dlcompat run --frameworks gorgonia --models cnn --checks forward,backward
+  dlcompat run --devices gpu:0 --perf-iterations 50 -o results/nightly
+  dlcompat run --resume -o results/nightly      # finish a killed run
+`,
+	run: runRun,
+}
+
+func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+	pluginsDir := fs.String("plugins-dir", defaultPluginsDir(), "directory of dlcompat-plugin-* binaries")
+	frameworks := fs.String("frameworks", "", "comma-separated frameworks to run (default: every plugin found)")
+	models := fs.String("models", strings.Join(reference.ModelNames(), ","), "comma-separated models: "+strings.Join(reference.ModelNames(), ", "))
+	checks := fs.String("checks", strings.Join(pluginapi.AllChecks, ","), "comma-separated checks: "+strings.Join(pluginapi.AllChecks, ", "))
+	devices := fs.String("devices", "all", "devices: all, cpu, gpu (every GPU), or a list such as cpu,gpu:0")
+	executor := fs.String("executor", "local", "how plugins start: local")
+	precision := fs.String("precision", pluginapi.PrecisionFP32, "precision mode (tolerance table row)")
+	timeout := fs.Duration("timeout", 0, "limit per check (default: forward/backward 5m, determinism 10m, perf 30m)")
+	warmup := fs.Int("perf-warmup", 5, "perf: untimed iterations before timing")
+	iters := fs.Int("perf-iterations", 20, "perf: timed iterations per series")
+	thr := fs.String("throughput-batches", "32,128", "perf: batch sizes for throughput")
+	train := fs.Int("train-batch", 32, "perf: batch size of the training step")
+	refDir := fs.String("reference", defaultReferenceDir(), "directory of the reference tensors and their MANIFEST")
+	out := fs.String("o", "results", "output directory")
+	resume := fs.Bool("resume", false, "complete the unfinished run journalled in -o, without redoing finished cells")
+	quiet := fs.Bool("quiet", false, "no progress lines")
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return usagef("run takes no arguments, got %q", pos)
+	}
+	o := runner.Options{Frameworks: splitList(*frameworks), Checks: splitList(*checks), Precision: *precision,
+		ReferenceDir: *refDir, OutDir: *out, Resume: *resume, Version: Version}
+	for _, m := range splitList(*models) {
+		mm, err := reference.ParseModel(m)
+		if err != nil {
+			return usagef("--models: %v", err)
+		}
+		o.Models = append(o.Models, mm)
+	}
+	for _, c := range o.Checks {
+		if !pluginapi.Has(pluginapi.AllChecks, c) {
+			return usagef("--checks: unknown check %q (valid: %s)", c, strings.Join(pluginapi.AllChecks, ", "))
+		}
+	}
+	switch *executor {
+	case "local":
+		o.Executor = exec.Local{}
+	default:
+		return usagef("--executor: unknown executor %q (valid: local)", *executor)
+	}
+	if *timeout < 0 {
+		return usagef("--timeout: %s is negative", *timeout)
+	}
+	if *timeout > 0 {
+		o.Timeouts = map[string]time.Duration{}
+		for _, c := range pluginapi.AllChecks {
+			o.Timeouts[c] = *timeout
+		}
+	}
+	if *iters < 1 || *warmup < 0 || *train < 1 {
+		return usagef("--perf-iterations must be ≥ 1, --perf-warmup ≥ 0, --train-batch ≥ 1")
+	}
+	o.Perf = pluginapi.PerfOptions{Warmup: *warmup, Iterations: *iters, TrainBatch: *train, LatencyBatch: 1}
+	if *warmup == 0 {
+		o.Perf.Warmup = -1 // explicit zero; see below
+	}
+	for _, b := range splitList(*thr) {
+		n, err := strconv.Atoi(b)
+		if err != nil || n < 1 {
+			return usagef("--throughput-batches: %q is not a positive batch size", b)
+		}
+		o.Perf.ThroughputBatches = append(o.Perf.ThroughputBatches, n)
+	}
+	if o.Perf.Warmup < 0 {
+		o.Perf.Warmup = 0
+	}
+
+	inv := device.DetectSystem(ctx)
+	sel, err := inv.Select(*devices)
+	if err != nil {
+		return usagef("--devices: %v", err)
+	}
+	for _, d := range sel {
+		o.Devices = append(o.Devices, d.Matrix())
+	}
+	o.DeviceNotes = inv.Notes
+
+	specs, err := pluginhost.Discover(*pluginsDir)
+	if err != nil {
+		return infraError{err}
+	}
+	o.Plugins = specs
+	if !*quiet {
+		o.Progress = e.stderr
+	}
+	run, err := runner.Run(ctx, o)
+	switch {
+	case errors.Is(err, runner.ErrUsage):
+		return usageError{err}
+	case err != nil && run == nil:
+		return infraError{err}
+	}
+	if run != nil {
+		if werr := matrix.WriteFileAtomic(filepath.Join(*out, "run.md"), func(w io.Writer) error { return matrix.WriteMarkdown(w, run) }); werr != nil {
+			return infraError{werr}
+		}
+		if rerr := matrix.WriteText(e.stdout, run); rerr != nil {
+			return rerr
+		}
+		fmt.Fprintf(e.stdout, "\nresults: %s, %s\n", filepath.Join(*out, runner.RunFile), filepath.Join(*out, "run.md"))
+	}
+	if err != nil {
+		return infraError{err}
+	}
+	if run.Failed() {
+		return errCellsFailed
+	}
+	return nil
+}
+
+var reportCmd = command{
+	name:  "report",
+	short: "render a results file as text, Markdown or JSON",
+	usage: `Usage: dlcompat report RUN.json [--format text|md|json] [-o FILE]
+
+Renders a results document written by 'dlcompat run'. A document of
+another schema version is refused (exit 2) rather than misread.
+
+Examples:
+  dlcompat report results/run.json
+  dlcompat report results/run.json --format md -o matrix.md
+`,
+	run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+		format := fs.String("format", "text", "output format: "+strings.Join(matrix.Formats, ", "))
+		out := fs.String("o", "", "write to FILE (atomically) instead of stdout")
+		pos, err := parse(fs, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return usagef("report takes one results file, got %d arguments", len(pos))
+		}
+		if !pluginapi.Has(append(matrix.Formats, "markdown"), *format) {
+			return usagef("--format: unknown format %q (valid: %s)", *format, strings.Join(matrix.Formats, ", "))
+		}
+		run, err := matrix.Read(pos[0])
+		if err != nil {
+			return usageError{err}
+		}
+		if *out == "" {
+			return matrix.Render(e.stdout, run, *format)
+		}
+		return matrix.WriteFileAtomic(*out, func(w io.Writer) error { return matrix.Render(w, run, *format) })
+	},
+}
+
+var genReferenceCmd = command{
+	name:  "gen-reference",
+	short: "regenerate the reference tensors and golden values (testdata/reference)",
+	usage: `Usage: dlcompat gen-reference [-o DIR] [--check]
+
+Writes the reference weights, inputs and labels (SPEC §2) and the oracle's
+float64 golden outputs, activations and gradients, with a SHA-256 MANIFEST.
+The output is deterministic: regenerating gives identical bytes.
+--check compares instead of writing, and exits 1 on any difference.
+
+Examples:
+  dlcompat gen-reference --check
+  dlcompat gen-reference -o testdata/reference
+`,
+	run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+		dir := fs.String("o", filepath.Join("testdata", "reference"), "output directory")
+		check := fs.Bool("check", false, "compare with the files in -o instead of writing")
+		if _, err := parse(fs, args); err != nil {
+			return err
+		}
+		if !*check {
+			if err := refdata.Write(*dir); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "wrote %s\n", *dir)
+			return nil
+		}
+		files, err := refdata.Build()
+		if err != nil {
+			return err
+		}
+		bad := 0
+		for name, want := range files {
+			got, err := os.ReadFile(filepath.Join(*dir, name))
+			if err != nil || string(got) != string(want) {
+				fmt.Fprintf(e.stdout, "differs: %s\n", name)
+				bad++
+			}
+		}
+		if bad > 0 {
+			return errCellsFailed
+		}
+		fmt.Fprintf(e.stdout, "%d files identical\n", len(files))
+		return nil
+	},
+}
+
+var versionCmd = command{
+	name:  "version",
+	short: "print the dlcompat version and protocol",
+	usage: "Usage: dlcompat version\n",
+	run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+		fmt.Fprintf(e.stdout, "dlcompat %s (plugin protocol %d, results schema %d)\n", Version, pluginapi.ProtocolVersion, matrix.SchemaVersion)
+		return nil
+	},
+}
