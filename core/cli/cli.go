@@ -164,9 +164,15 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// defaultPluginsDir is "plugins" beside the dlcompat binary, where
-// 'make build' puts them.
+// EnvPluginsDir overrides the default plugin directory.
+const EnvPluginsDir = "DLCOMPAT_PLUGINS_DIR"
+
+// defaultPluginsDir is $DLCOMPAT_PLUGINS_DIR, or "plugins" beside the
+// dlcompat binary, where 'make build' puts them.
 func defaultPluginsDir() string {
+	if d := os.Getenv(EnvPluginsDir); d != "" {
+		return d
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return filepath.Join("bin", "plugins")

@@ -67,7 +67,7 @@ Examples:
   dlcompat plugins --plugins-dir ./bin/plugins --json
 `,
 	run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-		dir := fs.String("plugins-dir", defaultPluginsDir(), "directory of dlcompat-plugin-* binaries")
+		dir := fs.String("plugins-dir", defaultPluginsDir(), "directory of dlcompat-plugin-* binaries (or set $"+EnvPluginsDir+")")
 		asJSON := fs.Bool("json", false, "print as JSON")
 		if _, err := parse(fs, args); err != nil {
 			return err
@@ -144,6 +144,9 @@ them, judges each against the float64 oracle, and writes, under -o:
   run.md         the matrix in Markdown
 A line per finished cell goes to stderr; the matrix goes to stdout.
 
+Devices: --devices all tests the CPU and every GPU that NVML reports;
+--devices gpu:0,gpu:3 picks GPUs by NVML index (see 'dlcompat devices').
+
 Checks: forward (logits, and the first diverging layer when wrong),
 backward (every parameter's gradient), determinism (two runs, bitwise),
 perf (latency at batch 1, throughput, training step; never fails on speed).
@@ -151,14 +154,14 @@ perf (latency at batch 1, throughput, training step; never fails on speed).
 Examples:
   dlcompat run
   dlcompat run --frameworks gorgonia --models cnn --checks forward,backward
-  dlcompat run --devices gpu:0 --perf-iterations 50 -o results/nightly
+  dlcompat run --devices cpu --perf-iterations 50 -o results/nightly
   dlcompat run --resume -o results/nightly      # finish a killed run
 `,
 	run: runRun,
 }
 
 func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-	pluginsDir := fs.String("plugins-dir", defaultPluginsDir(), "directory of dlcompat-plugin-* binaries")
+	pluginsDir := fs.String("plugins-dir", defaultPluginsDir(), "directory of dlcompat-plugin-* binaries (or set $"+EnvPluginsDir+")")
 	frameworks := fs.String("frameworks", "", "comma-separated frameworks to run (default: every plugin found)")
 	models := fs.String("models", strings.Join(reference.ModelNames(), ","), "comma-separated models: "+strings.Join(reference.ModelNames(), ", "))
 	checks := fs.String("checks", strings.Join(pluginapi.AllChecks, ","), "comma-separated checks: "+strings.Join(pluginapi.AllChecks, ", "))

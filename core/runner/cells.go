@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -201,8 +200,12 @@ func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c mat
 	resp, err := inst.Framework.Run(cctx, req)
 	c.Seconds = time.Since(c.Started).Seconds()
 	if err != nil {
+		// gRPC may report the deadline (from the server's side) a moment
+		// before cctx's own timer fires: judge by the clock.
+		deadline, _ := cctx.Deadline()
+		expired := cctx.Err() != nil || time.Until(deadline) < 100*time.Millisecond
 		switch {
-		case errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
+		case expired && ctx.Err() == nil:
 			inst.Kill()
 			c.Status = matrix.Timeout
 			c.Reason = fmt.Sprintf("no result within %s; the plugin was killed (raise the limit with --timeout)", limit)
