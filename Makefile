@@ -5,11 +5,12 @@ BIN := bin
 PLUGINS := $(BIN)/plugins
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/dlcompat/dlcompat/core/cli.Version=$(VERSION)
-# Plugins are static (no cgo) so they run in FROM-scratch containers; the
-# host needs cgo for go-nvml.
-GO_PLUGINS := gorgonia
+# Every plugins/<name>/main.go is a plugin binary. Plugins are static (no
+# cgo) so they run in any container, FROM scratch included; the host needs
+# cgo for go-nvml.
+GO_PLUGINS := $(patsubst plugins/%/main.go,%,$(wildcard plugins/*/main.go))
 
-.PHONY: build run test bench reference proto clean
+.PHONY: build run setup test bench reference proto proto-check clean
 
 build:
 	@mkdir -p $(PLUGINS)
@@ -23,7 +24,12 @@ build:
 run: build
 	./$(BIN)/dlcompat run -o results
 
-test: build
+# Installs or starts what the tests need (Docker engine, images, Python
+# environments), idempotently: scripts/setup.d/*.sh in order.
+setup:
+	./scripts/setup.sh
+
+test: build setup proto-check
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
 
@@ -35,6 +41,11 @@ reference: build
 
 proto:
 	./scripts/gen-proto.sh
+
+# The committed generated code must be what the script generates.
+proto-check:
+	./scripts/gen-proto.sh
+	git diff --exit-code -- core/pluginapi/proto
 
 clean:
 	rm -rf $(BIN) results

@@ -16,6 +16,11 @@ type Spec struct {
 	Args []string
 	// Env is added to the plugin's environment.
 	Env []string
+	// Image is the container image the plugin runs in, for executors that
+	// use one; it makes a framework-version row of its own.
+	Image string
+	// Executor starts this plugin; nil means the run's default executor.
+	Executor Executor
 }
 
 // Executor configures how go-plugin starts a plugin.

@@ -81,7 +81,11 @@ func deviceIDs(ds []pluginapi.Device) string {
 // plugin started; a start failure makes no cells (there is no framework
 // version to key them by) but is returned for the run's notes.
 func (r *runState) runPlugin(ctx context.Context, spec exec.Spec) (bool, error) {
-	inst, err := pluginhost.Start(ctx, r.o.Executor, spec)
+	ex := spec.Executor
+	if ex == nil {
+		ex = r.o.Executor
+	}
+	inst, err := pluginhost.Start(ctx, ex, spec)
 	if err != nil {
 		r.run.Notes = append(r.run.Notes, err.Error())
 		r.progressf("%s: could not start: %v\n", spec.Name, err)
@@ -95,7 +99,7 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec) (bool, error) 
 	d := inst.Desc
 	r.run.Frameworks = append(r.run.Frameworks, matrix.Framework{
 		Name: d.Framework, Version: d.Version, Build: d.Build, Executor: inst.Executor,
-		Plugin: spec.Path, Interpreter: d.Interpreter, Unavailable: d.Unavailable, Warnings: d.Warnings,
+		Plugin: spec.Path, Image: spec.Image, Interpreter: d.Interpreter, Unavailable: d.Unavailable, Warnings: d.Warnings,
 	})
 	cells := r.plan(inst)
 	r.total += len(cells)
@@ -111,7 +115,7 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec) (bool, error) 
 			continue
 		}
 		if inst == nil { // restart after a crash or timeout
-			inst, err = pluginhost.Start(ctx, r.o.Executor, spec)
+			inst, err = pluginhost.Start(ctx, ex, spec)
 			if err != nil {
 				c.Status, c.Reason = matrix.Crash, "plugin could not be restarted: "+err.Error()
 				r.record(*c, true)
