@@ -94,15 +94,15 @@ func Start(ctx context.Context, ex exec.Executor, spec exec.Spec) (*Instance, er
 	client := plugin.NewClient(cfg)
 	fail := func(err error) (*Instance, error) {
 		client.Kill()
-		msg := fmt.Sprintf("%v: %s (%s): %v", ErrStart, spec.Name, spec.Path, err)
-		if t := tail.String(); t != "" {
-			msg += "\nplugin stderr:\n" + t
+		msg := ""
+		if t := LastLines(tail.String(), 20); t != "" {
+			msg = "\nplugin stderr:\n" + t
 		}
-		return nil, fmt.Errorf("%w: %s", ErrStart, strings.TrimPrefix(msg, ErrStart.Error()+": "))
+		return nil, fmt.Errorf("%w: %s (%s): %v%s", ErrStart, spec.Name, spec.Path, err, msg)
 	}
 	rpc, err := client.Client()
 	if err != nil {
-		return fail(fmt.Errorf("%v (if the plugin speaks an older protocol, rebuild it with `make build`)", err))
+		return fail(fmt.Errorf("%v (host protocol %d; if the plugin was built from another dlcompat release, rebuild it with `make build`)", err, pluginapi.ProtocolVersion))
 	}
 	raw, err := rpc.Dispense(pluginapi.PluginName)
 	if err != nil {
@@ -127,6 +127,22 @@ func (i *Instance) Exited() bool { return i.client.Exited() }
 
 // StderrTail returns the last lines the plugin wrote.
 func (i *Instance) StderrTail() string { return i.stderr.String() }
+
+// String returns the kept bytes without go-plugin's own debug log lines
+// (JSON objects with "@level":"debug"), which only bury the plugin's.
+func (t *Tail) String() string {
+	raw := t.raw()
+	if !strings.Contains(raw, `"@level":"debug"`) {
+		return raw
+	}
+	var keep []string
+	for _, l := range strings.SplitAfter(raw, "\n") {
+		if !strings.HasPrefix(l, `{"@level":"debug"`) {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "")
+}
 
 // Kill stops the plugin now, without the graceful wait: it is used on a
 // hung or finished plugin, and in both cases there is nothing to save.
@@ -162,8 +178,7 @@ func (t *Tail) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// String returns the kept bytes.
-func (t *Tail) String() string {
+func (t *Tail) raw() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)

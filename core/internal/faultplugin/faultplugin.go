@@ -24,6 +24,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/hashicorp/go-plugin"
+
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/plugins/gokit"
@@ -36,13 +38,27 @@ const EnvServe = "DLCOMPAT_FAULTPLUGIN_SERVE"
 // EnvFault holds the faults.
 const EnvFault = "DLCOMPAT_FAULT"
 
+// EnvProtocols, when set (e.g. "1,2" or "2"), makes the plugin offer
+// exactly those protocol versions, to test the host's negotiation.
+const EnvProtocols = "DLCOMPAT_FAULTPLUGIN_PROTOCOLS"
+
 // MaybeServe serves the plugin and exits if EnvServe is set. Call it
 // first thing in TestMain.
 func MaybeServe() {
 	if os.Getenv(EnvServe) == "" {
 		return
 	}
-	pluginapi.Serve(gokit.New(&backend{faults: os.Getenv(EnvFault)}))
+	impl := gokit.New(&backend{faults: os.Getenv(EnvFault)})
+	if vs := os.Getenv(EnvProtocols); vs != "" {
+		sets := map[int]plugin.PluginSet{}
+		for _, v := range strings.Split(vs, ",") {
+			n, _ := strconv.Atoi(v)
+			sets[n] = plugin.PluginSet{pluginapi.PluginName: &pluginapi.GRPCPlugin{Impl: impl}}
+		}
+		plugin.Serve(&plugin.ServeConfig{HandshakeConfig: pluginapi.Handshake, VersionedPlugins: sets, GRPCServer: plugin.DefaultGRPCServer})
+		os.Exit(0)
+	}
+	pluginapi.Serve(impl)
 	os.Exit(0)
 }
 
