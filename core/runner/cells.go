@@ -110,6 +110,9 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec) (bool, error) 
 			r.record(*c, false)
 			continue
 		}
+		if c.Status == matrix.Unknown && ctx.Err() != nil {
+			c.Reason = "not run: the run was interrupted (" + ctx.Err().Error() + "); finish it with --resume"
+		}
 		if c.Status != matrix.Unknown || ctx.Err() != nil {
 			r.record(*c, true)
 			continue
