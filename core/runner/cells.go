@@ -57,6 +57,24 @@ func (r *runState) plan(inst *pluginhost.Instance) []matrix.Cell {
 	return cells
 }
 
+// UnknownVersion keys the cells of a plugin that never described itself.
+const UnknownVersion = "unknown"
+
+// planUnstarted declares the cells a plugin that did not start would have
+// had: every selected device, model and check.
+func (r *runState) planUnstarted(name string) []matrix.Cell {
+	var cells []matrix.Cell
+	for _, dev := range r.o.Devices {
+		for _, m := range r.o.Models {
+			for _, check := range r.o.Checks {
+				cells = append(cells, matrix.Cell{CellKey: matrix.CellKey{Framework: name, FrameworkVersion: UnknownVersion,
+					Device: dev.ID, Model: string(m), Check: check, Precision: r.o.Precision}})
+			}
+		}
+	}
+	return cells
+}
+
 func hasDevice(ds []pluginapi.Device, id string) bool {
 	for _, d := range ds {
 		if d.ID == id {
@@ -87,8 +105,19 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec) (bool, error) 
 	}
 	inst, err := pluginhost.Start(ctx, ex, spec)
 	if err != nil {
+		// The plugin never described itself, so its cells are keyed by its
+		// file name and an unknown version; they still appear, as crash,
+		// so a framework that stopped starting is red in the matrix rather
+		// than silently missing from it.
 		r.run.Notes = append(r.run.Notes, err.Error())
-		r.progressf("%s: could not start: %v\n", spec.Name, err)
+		r.run.Frameworks = append(r.run.Frameworks, matrix.Framework{Name: spec.Name, Version: UnknownVersion,
+			Executor: ex.Name(), Plugin: spec.Path, Image: spec.Image, Unavailable: "could not start: " + firstLine(err.Error())})
+		for _, c := range r.planUnstarted(spec.Name) {
+			c.Status, c.Reason = matrix.Crash, "plugin did not start: "+firstLine(err.Error())
+			c.StderrTail = err.Error()
+			r.total++
+			r.record(c, true)
+		}
 		return false, err
 	}
 	defer func() {

@@ -269,3 +269,29 @@ func TestBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestPluginThatCannotStartIsRed: one broken plugin beside a working one
+// makes crash cells of its own, so the run fails instead of quietly
+// losing a framework.
+func TestPluginThatCannotStartIsRed(t *testing.T) {
+	spec, _ := faultSpec(t, "")
+	o := baseOptions(t, spec)
+	o.Models = []reference.Model{reference.LSTM}
+	o.Plugins = append(o.Plugins, exec.Spec{Name: "broken", Path: "/bin/false"})
+	run, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var broken int
+	for _, c := range run.Cells {
+		if c.Framework == "broken" {
+			broken++
+			if c.Status != matrix.Crash || c.FrameworkVersion != UnknownVersion || !strings.Contains(c.Reason, "did not start") {
+				t.Errorf("%s: %s %s", c.CellKey, c.Status, c.Reason)
+			}
+		}
+	}
+	if broken != 2 || !run.Failed() {
+		t.Fatalf("%d broken cells, failed %v", broken, run.Failed())
+	}
+}
