@@ -210,16 +210,16 @@ func WriteMarkdown(w io.Writer, r *Run) error {
 	fmt.Fprintf(w, "%s · host `%s` · started %s\n\n", summaryLine(r), mdEscape(r.Host.Hostname), r.Started.Format("2006-01-02 15:04 MST"))
 	writeMDTable(w, statusTable(r))
 	if pt := perfTable(r); len(pt.rows) > 0 {
-		fmt.Fprintln(w, "\n### Performance\n")
+		fmt.Fprint(w, "\n### Performance\n\n")
 		writeMDTable(w, pt)
 	}
 	if ps := problems(r); len(ps) > 0 {
-		fmt.Fprintln(w, "\n### Problems\n")
+		fmt.Fprint(w, "\n### Problems\n\n")
 		for _, p := range ps {
 			fmt.Fprintln(w, "- "+mdEscape(p))
 		}
 	}
-	fmt.Fprintln(w, "\n### Devices\n")
+	fmt.Fprint(w, "\n### Devices\n\n")
 	for _, d := range r.Devices {
 		fmt.Fprintf(w, "- `%s` %s\n", mdEscape(d.ID), mdEscape(d.Name))
 	}
