@@ -39,7 +39,7 @@ func compareOne(name string, got, golden tensor.File, tol tensor.Tolerance) (com
 	if !ok {
 		return compared{}, fmt.Errorf("plugin returned no %q", name)
 	}
-	if !sameShape(g.Shape, want.Shape) {
+	if !tensor.SameShape(g.Shape, want.Shape) {
 		return compared{}, fmt.Errorf("%s: plugin returned shape %v, want %v", name, g.Shape, want.Shape)
 	}
 	gv, err := g.Float64s()
@@ -52,18 +52,6 @@ func compareOne(name string, got, golden tensor.File, tol tensor.Tolerance) (com
 	}
 	c, err := tensor.Compare(want.Shape, gv, wv, tol)
 	return compared{name, c}, err
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func toMatrix(cs []compared) []matrix.TensorError {

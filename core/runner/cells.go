@@ -10,8 +10,8 @@ import (
 	"github.com/dlcompat/dlcompat/core/judge"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/pluginhost"
-	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/core/refdata"
+	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/matrix"
 )
 
@@ -19,12 +19,12 @@ import (
 const StderrTailLines = 40
 
 type runState struct {
-	o       Options
-	tols    judge.Tolerances
-	golden  map[reference.Model]*refdata.Golden
-	journal *matrix.Journal
-	done    map[matrix.CellKey]matrix.Cell
-	run     *matrix.Run
+	o        Options
+	tols     judge.Tolerances
+	golden   map[reference.Model]*refdata.Golden
+	journal  *matrix.Journal
+	done     map[matrix.CellKey]matrix.Cell
+	run      *matrix.Run
 	n, total int
 }
 

@@ -19,8 +19,8 @@ import (
 	"github.com/dlcompat/dlcompat/core/judge"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/pluginhost"
-	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/core/refdata"
+	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/matrix"
 )
 
@@ -97,15 +97,15 @@ func (o *Options) timeout(check string) time.Duration {
 // configDoc is the part of the options that defines what was measured;
 // its hash ties a journal to the run that may resume it.
 type configDoc struct {
-	Executor   string                `json:"executor"`
-	Plugins    []string              `json:"plugins"`
-	Models     []reference.Model     `json:"models"`
-	Checks     []string              `json:"checks"`
-	Devices    []string              `json:"devices"`
-	Precision  string                `json:"precision"`
-	Perf       pluginapi.PerfOptions `json:"perf"`
-	Timeouts   map[string]string     `json:"timeouts"`
-	Reference  string                `json:"reference_manifest_sha256"`
+	Executor  string                `json:"executor"`
+	Plugins   []string              `json:"plugins"`
+	Models    []reference.Model     `json:"models"`
+	Checks    []string              `json:"checks"`
+	Devices   []string              `json:"devices"`
+	Precision string                `json:"precision"`
+	Perf      pluginapi.PerfOptions `json:"perf"`
+	Timeouts  map[string]string     `json:"timeouts"`
+	Reference string                `json:"reference_manifest_sha256"`
 }
 
 // Run plans and runs the matrix, writing OutDir/journal.jsonl as cells

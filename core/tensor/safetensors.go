@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 )
@@ -198,36 +197,4 @@ func ReadFile(path string) (File, error) {
 		return File{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return f, nil
-}
-
-// WriteFile writes f to path atomically (temporary file, fsync, rename),
-// so a reader never sees half a file.
-func WriteFile(path string, f File) error {
-	b, err := Encode(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return WriteAtomic(path, b)
-}
-
-// WriteAtomic writes b to path through a temporary file in the same
-// directory and a rename.
-func WriteAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -42,6 +42,19 @@ func Numel(shape []int) int {
 	return n
 }
 
+// SameShape reports whether two shapes are equal.
+func SameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // FromFloat32 stores float32 values.
 func FromFloat32(shape []int, v []float32) Tensor {
 	b := make([]byte, 4*len(v))
