@@ -10,7 +10,7 @@ LDFLAGS := -X github.com/dlcompat/dlcompat/core/cli.Version=$(VERSION)
 # cgo for go-nvml.
 GO_PLUGINS := $(patsubst plugins/%/main.go,%,$(wildcard plugins/*/main.go))
 
-.PHONY: build run setup test bench reference proto proto-check clean
+.PHONY: build run setup test bench bench-docker reference proto proto-check clean
 
 build:
 	@mkdir -p $(PLUGINS)
@@ -29,12 +29,18 @@ run: build
 setup:
 	./scripts/setup.sh
 
+# setup started the Docker engine and built the images, so a test that
+# needs them fails here rather than skipping (DLCOMPAT_REQUIRE_DOCKER).
 test: build setup proto-check
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 30m ./...
+	DLCOMPAT_REQUIRE_DOCKER=1 $(GO) test -count=1 -timeout 30m ./...
 
 bench: build
 	./scripts/bench.sh
+
+# Container start → plugin ready, beside the local subprocess (needs setup).
+bench-docker: build
+	./scripts/bench-docker.sh
 
 reference: build
 	./$(BIN)/dlcompat gen-reference -o testdata/reference

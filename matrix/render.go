@@ -9,7 +9,7 @@ import (
 )
 
 // Formats that Render knows.
-var Formats = []string{"text", "md", "json"}
+var Formats = []string{"text", "md", "html", "json", "junit"}
 
 // Render writes the run in one of Formats.
 func Render(w io.Writer, r *Run, format string) error {
@@ -18,8 +18,12 @@ func Render(w io.Writer, r *Run, format string) error {
 		return WriteText(w, r)
 	case "md", "markdown":
 		return WriteMarkdown(w, r)
+	case "html":
+		return WriteHTML(w, r)
 	case "json":
 		return WriteJSON(w, r)
+	case "junit":
+		return WriteJUnit(w, r)
 	}
 	return fmt.Errorf("unknown format %q (valid: %s)", format, strings.Join(Formats, ", "))
 }

@@ -31,7 +31,9 @@ var Statuses = []Status{Pass, Fail, Error, Crash, Timeout, Skip, Unknown}
 func (s Status) Finished() bool { return s != Unknown && s != "" }
 
 // Bad reports whether the status makes the run exit non-zero.
-func (s Status) Bad() bool { return s == Fail || s == Error || s == Crash || s == Timeout || s == Unknown }
+func (s Status) Bad() bool {
+	return s == Fail || s == Error || s == Crash || s == Timeout || s == Unknown
+}
 
 // Run is one run of dlcompat: what ran where, and every cell's result.
 type Run struct {
@@ -43,12 +45,16 @@ type Run struct {
 	DlcompatVersion string          `json:"dlcompat_version"`
 	Config          json.RawMessage `json:"config,omitempty"`
 	ConfigHash      string          `json:"config_hash"`
-	Shard           string          `json:"shard,omitempty"`
-	Devices         []Device        `json:"devices"`
-	DeviceNotes     []string        `json:"device_notes,omitempty"`
-	Frameworks      []Framework     `json:"frameworks"`
-	Cells           []Cell          `json:"cells"`
-	Notes           []string        `json:"notes,omitempty"`
+	// Shard is "k/n" for one shard of a fanned-out run (dlcompat run
+	// --shard); empty for a whole run or a merged one.
+	Shard string `json:"shard,omitempty"`
+	// Shards lists, in a merged run, the documents it was merged from.
+	Shards      []ShardInfo `json:"shards,omitempty"`
+	Devices     []Device    `json:"devices"`
+	DeviceNotes []string    `json:"device_notes,omitempty"`
+	Frameworks  []Framework `json:"frameworks"`
+	Cells       []Cell      `json:"cells"`
+	Notes       []string    `json:"notes,omitempty"`
 }
 
 // Host describes the machine that ran the host process.
@@ -63,26 +69,33 @@ type Host struct {
 // Device is one device of the inventory (see core/device for the meaning
 // of each field).
 type Device struct {
-	ID                      string   `json:"id"`
-	Kind                    string   `json:"kind"`
-	Name                    string   `json:"name"`
-	Brand                   string   `json:"brand,omitempty"`
-	Architecture            string   `json:"architecture,omitempty"`
-	UUID                    string   `json:"uuid,omitempty"`
-	PCIBusID                string   `json:"pci_bus_id,omitempty"`
-	MemoryTotalBytes        uint64   `json:"memory_total_bytes,omitempty"`
-	MemoryBusWidthBits      uint32   `json:"memory_bus_width_bits,omitempty"`
-	MaxSMClockMHz           uint32   `json:"max_sm_clock_mhz,omitempty"`
-	MaxMemClockMHz          uint32   `json:"max_mem_clock_mhz,omitempty"`
-	TheoreticalBandwidthGBs float64  `json:"theoretical_bandwidth_gbs,omitempty"`
-	ComputeCapability       string   `json:"compute_capability,omitempty"`
-	MIGMode                 string   `json:"mig_mode,omitempty"`
-	ECC                     string   `json:"ecc,omitempty"`
-	PowerLimitW             float64  `json:"power_limit_w,omitempty"`
-	DriverVersion           string   `json:"driver_version,omitempty"`
-	CUDADriverVersion       string   `json:"cuda_driver_version,omitempty"`
-	Cores                   int      `json:"cores,omitempty"`
-	Notes                   []string `json:"notes,omitempty"`
+	ID                      string  `json:"id"`
+	Kind                    string  `json:"kind"`
+	Name                    string  `json:"name"`
+	Brand                   string  `json:"brand,omitempty"`
+	Architecture            string  `json:"architecture,omitempty"`
+	UUID                    string  `json:"uuid,omitempty"`
+	PCIBusID                string  `json:"pci_bus_id,omitempty"`
+	MemoryTotalBytes        uint64  `json:"memory_total_bytes,omitempty"`
+	MemoryBusWidthBits      uint32  `json:"memory_bus_width_bits,omitempty"`
+	MaxSMClockMHz           uint32  `json:"max_sm_clock_mhz,omitempty"`
+	MaxMemClockMHz          uint32  `json:"max_mem_clock_mhz,omitempty"`
+	TheoreticalBandwidthGBs float64 `json:"theoretical_bandwidth_gbs,omitempty"`
+	ComputeCapability       string  `json:"compute_capability,omitempty"`
+	MIGMode                 string  `json:"mig_mode,omitempty"`
+	ECC                     string  `json:"ecc,omitempty"`
+	PowerLimitW             float64 `json:"power_limit_w,omitempty"`
+	DriverVersion           string  `json:"driver_version,omitempty"`
+	CUDADriverVersion       string  `json:"cuda_driver_version,omitempty"`
+	Cores                   int     `json:"cores,omitempty"`
+	// CUDACores is NVML's count of the GPU's CUDA cores, and PeakFP32GFLOPs
+	// the FP32 peak that follows from it: CUDACores × 2 FLOPs (one fused
+	// multiply-add) × MaxSMClockMHz. Tensor cores are not counted, since
+	// the strict fp32 checks run with TF32 off. Zero when unknown (always
+	// for the CPU).
+	CUDACores      int      `json:"cuda_cores,omitempty"`
+	PeakFP32GFLOPs float64  `json:"peak_fp32_gflops,omitempty"`
+	Notes          []string `json:"notes,omitempty"`
 }
 
 // Framework is one framework-version row source: a plugin as it described
@@ -138,7 +151,11 @@ type Cell struct {
 	Warnings   []string  `json:"warnings,omitempty"`
 	StderrTail string    `json:"stderr_tail,omitempty"`
 	Started    time.Time `json:"started,omitempty"`
-	Seconds    float64   `json:"seconds"`
+	// Seconds is the cell's wall time seen by the host, around the plugin
+	// call; ComputeSeconds the part the plugin reports it spent in the
+	// framework (building and running the model), 0 when it does not say.
+	Seconds        float64 `json:"seconds"`
+	ComputeSeconds float64 `json:"compute_seconds,omitempty"`
 }
 
 // Tolerance is the rule a numeric cell was judged by.
@@ -170,6 +187,23 @@ type Timing struct {
 	// SPEC §1's FLOP counts (0 when unknown).
 	ItemsPerSecond float64 `json:"items_per_second,omitempty"`
 	GFLOPs         float64 `json:"gflops,omitempty"`
+	// PercentOfPeak is GFLOPs as a percentage of the device's
+	// PeakFP32GFLOPs; 0 when the peak is unknown (the CPU, or a GPU whose
+	// core count NVML does not report).
+	PercentOfPeak float64 `json:"percent_of_peak,omitempty"`
+	// Noisy is set when Summary.CV exceeds NoisyCV: compare with care.
+	Noisy bool `json:"noisy,omitempty"`
+}
+
+// ShardInfo is one input of a merged run.
+type ShardInfo struct {
+	File     string    `json:"file"`
+	RunID    string    `json:"run_id"`
+	Shard    string    `json:"shard,omitempty"`
+	Hostname string    `json:"hostname"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitempty"`
+	Cells    int       `json:"cells"`
 }
 
 // Float is a float64 whose non-finite values survive JSON, written as the

@@ -52,7 +52,7 @@ type env struct {
 }
 
 func commands() []command {
-	return []command{devicesCmd, pluginsCmd, runCmd, reportCmd, genReferenceCmd, versionCmd}
+	return []command{devicesCmd, pluginsCmd, runCmd, reportCmd, diffCmd, mergeCmd, genReferenceCmd, versionCmd}
 }
 
 const mainHelp = `dlcompat tells whether each deep-learning framework still computes the
@@ -71,6 +71,10 @@ Examples:
   dlcompat run                       # every plugin, every device, both models
   dlcompat run --models cnn --checks forward,backward -o results/
   dlcompat report results/run.json --format md
+  dlcompat report results/run.json --format html -o report.html
+  dlcompat diff last-night.json results/run.json --fail-on regression
+  dlcompat run --shard 2/4 -o shard-2      # one of four machines, then:
+  dlcompat merge shard-*/run.json -o all.json
 
 Run 'dlcompat <command> --help' for a command's flags and examples.
 `

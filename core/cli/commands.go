@@ -14,8 +14,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dlcompat/dlcompat/core/config"
 	"github.com/dlcompat/dlcompat/core/device"
 	"github.com/dlcompat/dlcompat/core/exec"
+	"github.com/dlcompat/dlcompat/core/exec/docker"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/pluginhost"
 	"github.com/dlcompat/dlcompat/core/refdata"
@@ -69,12 +71,16 @@ Examples:
 	run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
 		dir := fs.String("plugins-dir", defaultPluginsDir(), "directory of dlcompat-plugin-* binaries (or set $"+EnvPluginsDir+")")
 		asJSON := fs.Bool("json", false, "print as JSON")
+		kerasBackends := fs.String("keras-backends", os.Getenv(EnvKerasBackends), "describe the keras plugin once per Keras backend (e.g. tensorflow,jax; or set $"+EnvKerasBackends+")")
 		if _, err := parse(fs, args); err != nil {
 			return err
 		}
 		specs, err := pluginhost.Discover(*dir)
 		if err != nil {
 			return infraError{err}
+		}
+		if specs, _, err = expandKerasBackends(specs, nil, splitList(*kerasBackends)); err != nil {
+			return err
 		}
 		type row struct {
 			Plugin   string                      `json:"plugin"`
@@ -87,6 +93,11 @@ Examples:
 		var rows []row
 		for _, s := range specs {
 			r := row{Plugin: s.Name, Path: s.Path, Executor: "local"}
+			if err := checkInterpreters([]exec.Spec{s}, nil); err != nil {
+				r.Error = err.Error()
+				rows = append(rows, r)
+				continue
+			}
 			inst, err := pluginhost.Start(ctx, exec.Local{}, s)
 			if err != nil {
 				r.Error = err.Error()
@@ -103,10 +114,10 @@ Examples:
 			return enc.Encode(rows)
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "PLUGIN\tFRAMEWORK\tVERSION\tEXECUTOR\tDEVICES\tMODELS\tCHECKS\tSTATUS")
+		fmt.Fprintln(tw, "PLUGIN\tFRAMEWORK\tVERSION\tEXECUTOR\tINTERPRETER\tDEVICES\tMODELS\tCHECKS\tSTATUS")
 		for _, r := range rows {
 			if r.Describe == nil {
-				fmt.Fprintf(tw, "%s\t-\t-\t%s\t-\t-\t-\tcannot start: %s\n", r.Plugin, r.Executor, firstLine(r.Error))
+				fmt.Fprintf(tw, "%s\t-\t-\t%s\t-\t-\t-\t-\tcannot start: %s\n", r.Plugin, r.Executor, firstLine(r.Error))
 				continue
 			}
 			d := r.Describe
@@ -118,7 +129,11 @@ Examples:
 			if d.Unavailable != "" {
 				status = "unavailable: " + d.Unavailable
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Plugin, d.Framework, d.Version, r.Executor,
+			interp := d.Interpreter
+			if interp == "" {
+				interp = "-" // a native plugin
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Plugin, d.Framework, d.Version, r.Executor, interp,
 				strings.Join(devs, ","), strings.Join(d.Capabilities.Models, ","), strings.Join(d.Capabilities.Checks, ","), status)
 		}
 		return tw.Flush()
@@ -147,6 +162,19 @@ A line per finished cell goes to stderr; the matrix goes to stdout.
 Devices: --devices all tests the CPU and every GPU that NVML reports;
 --devices gpu:0,gpu:3 picks GPUs by NVML index (see 'dlcompat devices').
 
+Python frameworks (pytorch, tensorflow, keras, caffe): under the local
+executor each plugin starts the interpreter that $DLCOMPAT_PYTHON_<FRAMEWORK>
+names (a path, or a command line), else the first default interpreter that
+has the framework ('dlcompat plugins' shows which); one that is not
+installed is a skip that says how to install it. --keras-backends
+tensorflow,jax runs Keras once per backend, each a row of its own.
+
+Executors: --executor docker runs each plugin in a container of its
+framework's image, one per (image, device), each GPU requested by UUID;
+the images come from --config (frameworks.NAME.images; each image a row
+of its own), else the local ones that scripts/build-images.sh builds.
+--pull never (the default) refuses a missing image instead of pulling it.
+
 Checks: forward (logits, and the first diverging layer when wrong),
 backward (every parameter's gradient), determinism (two runs, bitwise),
 perf (latency at batch 1, throughput, training step; never fails on speed).
@@ -156,6 +184,8 @@ Examples:
   dlcompat run --frameworks gorgonia --models cnn --checks forward,backward
   dlcompat run --devices cpu --perf-iterations 50 -o results/nightly
   dlcompat run --resume -o results/nightly      # finish a killed run
+  dlcompat run --config testdata/configs/local-docker.yaml --frameworks gorgonia -o results/docker
+  dlcompat run --executor docker --frameworks gorgonia --pull never
 `,
 	run: runRun,
 }
@@ -166,7 +196,9 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 	models := fs.String("models", strings.Join(reference.ModelNames(), ","), "comma-separated models: "+strings.Join(reference.ModelNames(), ", "))
 	checks := fs.String("checks", strings.Join(pluginapi.AllChecks, ","), "comma-separated checks: "+strings.Join(pluginapi.AllChecks, ", "))
 	devices := fs.String("devices", "all", "devices: all, cpu, gpu (every GPU), or a list such as cpu,gpu:0")
-	executor := fs.String("executor", "local", "how plugins start: local")
+	executor := fs.String("executor", "local", "how plugins start: local (subprocesses), or docker (a container per framework image and device)")
+	configPath := fs.String("config", "", "matrix configuration file (YAML): frameworks, images, executor, devices, models, checks, timeouts; flags win over it")
+	pull := fs.String("pull", string(docker.PullNever), "docker: whether a missing image may be pulled: never, if-missing")
 	precision := fs.String("precision", pluginapi.PrecisionFP32, "precision mode (tolerance table row)")
 	timeout := fs.Duration("timeout", 0, "limit per check (default: forward/backward 5m, determinism 10m, perf 30m)")
 	warmup := fs.Int("perf-warmup", 5, "perf: untimed iterations before timing")
@@ -176,11 +208,21 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 	refDir := fs.String("reference", defaultReferenceDir(), "directory of the reference tensors and their MANIFEST")
 	out := fs.String("o", "results", "output directory")
 	resume := fs.Bool("resume", false, "complete the unfinished run journalled in -o, without redoing finished cells")
-	quiet := fs.Bool("quiet", false, "no progress lines")
+	quiet := fs.Bool("quiet", false, "no progress: neither bars (on a terminal) nor a line per cell")
+	shard := fs.String("shard", "", "run only part k of n of the planned cells (k/n, 1 ≤ k ≤ n), split by device; see 'dlcompat merge'")
+	kerasBackends := fs.String("keras-backends", os.Getenv(EnvKerasBackends), "run the keras plugin once per Keras backend, each a row (e.g. tensorflow,jax; or set $"+EnvKerasBackends+"; default: $KERAS_BACKEND, else tensorflow)")
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return usagef("run takes no arguments, got %q", pos)
+	}
+	cfgFile, err := applyConfig(fs, *configPath)
+	if err != nil {
+		return err
+	}
+	dockerEx, err := newDocker(*pull, *refDir)
+	if err != nil {
+		return err
 	}
 	o := runner.Options{Frameworks: splitList(*frameworks), Checks: splitList(*checks), Precision: *precision,
 		ReferenceDir: *refDir, OutDir: *out, Resume: *resume, Version: Version}
@@ -199,8 +241,10 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 	switch *executor {
 	case "local":
 		o.Executor = exec.Local{}
+	case "docker":
+		o.Executor = dockerEx
 	default:
-		return usagef("--executor: unknown executor %q (valid: local)", *executor)
+		return usagef("--executor: unknown executor %q (valid: local, docker)", *executor)
 	}
 	if *timeout < 0 {
 		return usagef("--timeout: %s is negative", *timeout)
@@ -210,6 +254,9 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 		for _, c := range pluginapi.AllChecks {
 			o.Timeouts[c] = *timeout
 		}
+	}
+	if *timeout == 0 && cfgFile != nil && len(cfgFile.Timeouts) > 0 {
+		o.Timeouts = cfgFile.Timeouts
 	}
 	if *iters < 1 || *warmup < 0 || *train < 1 {
 		return usagef("--perf-iterations must be ≥ 1, --perf-warmup ≥ 0, --train-batch ≥ 1")
@@ -232,6 +279,9 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 	inv := device.DetectSystem(ctx)
 	sel, err := inv.Select(*devices)
 	if err != nil {
+		if cfgFile != nil && cfgFile.Devices == *devices {
+			return usageError{cfgFile.Errorf("devices", "%v", err)}
+		}
 		return usagef("--devices: %v", err)
 	}
 	for _, d := range sel {
@@ -243,11 +293,27 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 	if err != nil {
 		return infraError{err}
 	}
-	o.Plugins = specs
-	if !*quiet {
-		o.Progress = e.stderr
+	if specs, err = config.Specs(cfgFile.Select(o.Frameworks), specs, *pluginsDir, *executor, map[string]exec.Executor{"local": exec.Local{}, "docker": dockerEx}); err != nil {
+		return usageError{err}
 	}
+	if specs, o.Frameworks, err = expandKerasBackends(specs, o.Frameworks, splitList(*kerasBackends)); err != nil {
+		return err
+	}
+	if *executor == "local" {
+		if err := checkInterpreters(specs, o.Frameworks); err != nil {
+			return err
+		}
+	}
+	o.Plugins = specs
+	if *shard != "" {
+		if o.Shard, err = matrix.ParseShard(*shard); err != nil {
+			return usagef("--shard: %v", err)
+		}
+	}
+	var stopProgress func()
+	o.Progress, o.Events, stopProgress = progressFor(e.stderr, *quiet)
 	run, err := runner.Run(ctx, o)
+	stopProgress()
 	switch {
 	case errors.Is(err, runner.ErrUsage):
 		return usageError{err}
@@ -274,15 +340,26 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 
 var reportCmd = command{
 	name:  "report",
-	short: "render a results file as text, Markdown or JSON",
-	usage: `Usage: dlcompat report RUN.json [--format text|md|json] [-o FILE]
+	short: "render a results file as text, Markdown, HTML, JSON or JUnit XML",
+	usage: `Usage: dlcompat report RUN.json [--format text|md|html|json|junit] [-o FILE]
 
-Renders a results document written by 'dlcompat run'. A document of
-another schema version is refused (exit 2) rather than misread.
+Renders a results document written by 'dlcompat run' or 'dlcompat merge'.
+A document of another schema version is refused (exit 2) rather than
+misread.
+
+  text   the matrix for a terminal
+  md     GitHub-flavoured Markdown, fit for a pull-request comment
+  html   one self-contained page (inline CSS and SVG charts, no script,
+         no network): status matrix with the measured errors, performance
+         table and charts per model, devices, frameworks, per-cell details
+  json   the results document itself
+  junit  JUnit XML for CI test reports: a testcase per cell
 
 Examples:
   dlcompat report results/run.json
   dlcompat report results/run.json --format md -o matrix.md
+  dlcompat report results/run.json --format html -o report.html
+  dlcompat report results/run.json --format junit -o junit.xml
 `,
 	run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
 		format := fs.String("format", "text", "output format: "+strings.Join(matrix.Formats, ", "))

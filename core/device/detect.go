@@ -165,6 +165,11 @@ func detectGPU(h nvml.Device, p *prober) Device {
 		return r
 	})
 	d.TheoreticalBandwidthGBs = bandwidthGBs(d.MaxMemClockMHz, d.MemoryBusWidthBits)
+	p.query("cuda_cores", "GetNumGpuCores", func() (r nvml.Return) {
+		d.CUDACores, r = h.GetNumGpuCores()
+		return r
+	})
+	d.PeakFP32GFLOPs = peakFP32GFLOPs(d.CUDACores, d.MaxSMClockMHz)
 	p.query("compute_capability", "GetCudaComputeCapability", func() nvml.Return {
 		major, minor, r := h.GetCudaComputeCapability()
 		if r == nvml.SUCCESS {
@@ -303,6 +308,11 @@ func retName(ret nvml.Return) string {
 // Device.TheoreticalBandwidthGBs.
 func bandwidthGBs(memClockMHz, busWidthBits uint32) float64 {
 	return float64(memClockMHz) * 1e6 * 2 * float64(busWidthBits) / 8 / 1e9
+}
+
+// peakFP32GFLOPs: see Device.PeakFP32GFLOPs.
+func peakFP32GFLOPs(cudaCores int, smClockMHz uint32) float64 {
+	return float64(cudaCores) * 2 * float64(smClockMHz) / 1000
 }
 
 func onOff(on bool) string {

@@ -66,6 +66,18 @@ type Device struct {
 	// Cores is, for the CPU, the number of logical cores this process may
 	// use (runtime.NumCPU); 0 for a GPU.
 	Cores int `json:"cores,omitempty"`
+	// CUDACores is the GPU's number of CUDA cores (NVML GetNumGpuCores).
+	CUDACores int `json:"cuda_cores,omitempty"`
+	// PeakFP32GFLOPs is the GPU's FP32 peak in GFLOP/s (10^9 per second):
+	//
+	//	CUDACores × 2 × MaxSMClockMHz / 1000
+	//
+	// 2 for one fused multiply-add per core per clock. It is the peak of
+	// the CUDA cores, the one that applies to the strict fp32 checks (TF32
+	// off); tensor cores are not counted. An A100-SXM4 gives 6912 × 2 ×
+	// 1410 MHz = 19,492 GFLOP/s, NVIDIA's 19.5 TFLOPS; an H100 SXM5 16896 ×
+	// 2 × 1980 MHz = 66.9 TFLOPS. Zero when either input is unknown.
+	PeakFP32GFLOPs float64 `json:"peak_fp32_gflops,omitempty"`
 	// Notes are this device's problems: each names a field NVML could not
 	// report and the NVML error.
 	Notes []string `json:"notes,omitempty"`

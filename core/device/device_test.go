@@ -135,13 +135,13 @@ func TestDetectDGXA100(t *testing.T) {
 			t.Errorf("%s PCI bus id = %q; the mock leaves it empty, did go-nvml change?", d.ID, d.PCIBusID)
 		}
 		// dgxa100 does not implement these; each panic becomes a note.
-		for _, field := range []string{"memory_bus_width_bits", "max_sm_clock_mhz", "max_mem_clock_mhz", "ecc", "power_limit_w"} {
+		for _, field := range []string{"memory_bus_width_bits", "max_sm_clock_mhz", "max_mem_clock_mhz", "cuda_cores", "ecc", "power_limit_w"} {
 			if !hasNote(d.Notes, field+": ", "panicked") {
 				t.Errorf("%s has no note for %s; notes: %q", d.ID, field, d.Notes)
 			}
 		}
-		if len(d.Notes) != 5 {
-			t.Errorf("%s notes = %q, want exactly the 5 unimplemented fields", d.ID, d.Notes)
+		if len(d.Notes) != 6 {
+			t.Errorf("%s notes = %q, want exactly the 6 unimplemented fields", d.ID, d.Notes)
 		}
 	}
 	if n := len(server.InitCalls()); n != 1 {
@@ -174,6 +174,12 @@ func TestDetectFieldResults(t *testing.T) {
 				}
 				if d.TheoreticalBandwidthGBs != 1555.2 {
 					t.Errorf("bandwidth = %v GB/s, want 1555.2 (1215 MHz × 2 × 5120 bits / 8)", d.TheoreticalBandwidthGBs)
+				}
+				if d.CUDACores != 6912 || d.PeakFP32GFLOPs != 19491.84 {
+					t.Errorf("CUDA cores %d, FP32 peak %v GFLOP/s; want 6912 and 19491.84 (6912 × 2 × 1410 MHz, NVIDIA's 19.5 TFLOPS)", d.CUDACores, d.PeakFP32GFLOPs)
+				}
+				if m := d.Matrix(); m.CUDACores != d.CUDACores || m.PeakFP32GFLOPs != d.PeakFP32GFLOPs {
+					t.Errorf("Matrix() drops the peak: %d, %v", m.CUDACores, m.PeakFP32GFLOPs)
 				}
 				if d.ECC != "enabled" || d.MIGMode != "enabled" || d.PowerLimitW != 400 {
 					t.Errorf("ECC %q, MIG %q, power %v W; want enabled, enabled, 400", d.ECC, d.MIGMode, d.PowerLimitW)
@@ -308,6 +314,7 @@ func implementAll(d *dgxa100.Device) {
 		return nvml.FEATURE_ENABLED, nvml.FEATURE_ENABLED, nvml.SUCCESS
 	}
 	d.GetEnforcedPowerLimitFunc = func() (uint32, nvml.Return) { return 400000, nvml.SUCCESS }
+	d.GetNumGpuCoresFunc = func() (int, nvml.Return) { return 6912, nvml.SUCCESS }
 	d.MigMode = nvml.DEVICE_MIG_ENABLE
 }
 

@@ -10,6 +10,6 @@ func (d Device) Matrix() matrix.Device {
 		MemoryBusWidthBits: d.MemoryBusWidthBits, MaxSMClockMHz: d.MaxSMClockMHz, MaxMemClockMHz: d.MaxMemClockMHz,
 		TheoreticalBandwidthGBs: d.TheoreticalBandwidthGBs, ComputeCapability: d.ComputeCapability,
 		MIGMode: d.MIGMode, ECC: d.ECC, PowerLimitW: d.PowerLimitW, DriverVersion: d.DriverVersion,
-		CUDADriverVersion: d.CUDADriverVersion, Cores: d.Cores, Notes: d.Notes,
+		CUDADriverVersion: d.CUDADriverVersion, Cores: d.Cores, CUDACores: d.CUDACores, PeakFP32GFLOPs: d.PeakFP32GFLOPs, Notes: d.Notes,
 	}
 }

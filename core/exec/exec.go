@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"context"
 	"os"
 	osexec "os/exec"
 
@@ -21,6 +22,17 @@ type Spec struct {
 	Image string
 	// Executor starts this plugin; nil means the run's default executor.
 	Executor Executor
+	// Device pins the plugin to one host device, for executors that pin
+	// (see DevicePinner): a container then sees that GPU alone. The zero
+	// value means the plugin sees every device.
+	Device Device
+}
+
+// Device is a host device a plugin is pinned to.
+type Device struct {
+	ID   string // "cpu", "gpu:0": the host's id, as in the matrix
+	Kind string // "cpu" | "gpu"
+	UUID string // the GPU's UUID ("GPU-…"); empty for the CPU
 }
 
 // Executor configures how go-plugin starts a plugin.
@@ -30,6 +42,33 @@ type Executor interface {
 	// Configure fills cfg.Cmd or cfg.RunnerFunc for spec.
 	Configure(spec Spec, cfg *plugin.ClientConfig) error
 }
+
+// Optional interfaces an Executor may implement; the runner checks for
+// them, so an executor that needs none stays as small as Local.
+type (
+	// RunScoped is an executor that holds resources for a whole run
+	// (containers, a socket directory). The runner opens it with the run's
+	// id before the first plugin starts and closes it when the run ends,
+	// however it ends; what a killed host cannot close, the executor must
+	// clean up itself.
+	RunScoped interface {
+		Open(ctx context.Context, runID string) error
+		Close() error
+	}
+	// DevicePinner is an executor that starts one plugin per device (a
+	// container given exactly one GPU): the runner then starts each plugin
+	// once per selected device, with Spec.Device set.
+	DevicePinner interface {
+		PinsDevices() bool
+	}
+	// ImagePreparer is an executor that runs images. The runner calls
+	// PrepareImage before starting a spec that names an image: it makes
+	// sure the image is there (pulling it only if the executor's policy
+	// allows) and returns its digest, which the results record.
+	ImagePreparer interface {
+		PrepareImage(ctx context.Context, image string) (digest string, err error)
+	}
+)
 
 // Local runs plugins as subprocesses of the host.
 type Local struct{}
@@ -49,4 +88,3 @@ func (Local) Configure(spec Spec, cfg *plugin.ClientConfig) error {
 	cfg.Cmd = cmd
 	return nil
 }
-

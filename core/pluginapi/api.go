@@ -185,4 +185,31 @@ type RunResponse struct {
 	PeakMemoryBytes int64
 	MemoryKind      string
 	Warnings        []string
+	// ComputeSeconds is the time the plugin spent in the framework for
+	// this call (building and running the model, and the perf loop),
+	// measured inside the plugin; 0 when the plugin does not measure it.
+	// The host compares it with the cell's wall time to see its own
+	// overhead.
+	ComputeSeconds float64
+}
+
+// InterpreterEnvPrefix starts the environment variable that names the
+// Python interpreter of a Python-backed plugin under the local executor:
+// DLCOMPAT_PYTHON_<FRAMEWORK> (upper case), e.g. DLCOMPAT_PYTHON_TENSORFLOW.
+// Its value is a path or a command line ("docker run -i IMAGE python3").
+const InterpreterEnvPrefix = "DLCOMPAT_PYTHON_"
+
+// InterpreterEnv returns the variable naming framework's interpreter.
+func InterpreterEnv(framework string) string {
+	b := []byte(framework)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z':
+			b[i] = c - 'a' + 'A'
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		default:
+			b[i] = '_'
+		}
+	}
+	return InterpreterEnvPrefix + string(b)
 }

@@ -85,6 +85,7 @@ func (g *grpcClient) Run(ctx context.Context, req RunRequest) (RunResponse, erro
 	out := RunResponse{
 		Status: r.Status, Message: r.Message, Outputs: r.Outputs,
 		PeakMemoryBytes: r.PeakMemoryBytes, MemoryKind: r.MemoryKind, Warnings: r.Warnings,
+		ComputeSeconds: r.ComputeSeconds,
 	}
 	for _, t := range r.Timings {
 		out.Timings = append(out.Timings, Timing{Name: t.Name, Unit: t.Unit, Batch: int(t.Batch), Samples: t.Samples})
@@ -136,6 +137,7 @@ func (s *grpcServer) Run(ctx context.Context, req *pb.RunRequest) (*pb.RunRespon
 	out := &pb.RunResponse{
 		Status: r.Status, Message: r.Message, Outputs: r.Outputs,
 		PeakMemoryBytes: r.PeakMemoryBytes, MemoryKind: r.MemoryKind, Warnings: r.Warnings,
+		ComputeSeconds: r.ComputeSeconds,
 	}
 	for _, t := range r.Timings {
 		out.Timings = append(out.Timings, &pb.Timing{Name: t.Name, Unit: t.Unit, Batch: int32(t.Batch), Samples: t.Samples})

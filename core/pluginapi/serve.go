@@ -1,6 +1,8 @@
 package pluginapi
 
 import (
+	"os"
+
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 )
@@ -11,13 +13,16 @@ import (
 const MaxMessageBytes = 512 << 20
 
 // Serve runs impl as a plugin process. It only returns when the host is
-// done with it. Call it from the plugin's main.
+// done with it, and the process exits as soon as the host's connection
+// ends, so a plugin whose host was killed (in a container too) does not
+// linger. Call it from the plugin's main.
 func Serve(impl Framework) {
+	life := &lifeline{exit: os.Exit}
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: PluginSets(impl),
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			opts = append(opts, grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes))
+			opts = append(opts, grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes), grpc.StatsHandler(life))
 			return grpc.NewServer(opts...)
 		},
 	})

@@ -26,14 +26,16 @@ type runState struct {
 	done     map[matrix.CellKey]matrix.Cell
 	run      *matrix.Run
 	n, total int
+	// executors are the run-scoped executors opened (executors.go).
+	executors executors
 }
 
-// plan declares the cells of one plugin, in run order, all "unknown"
-// until a result arrives.
-func (r *runState) plan(inst *pluginhost.Instance) []matrix.Cell {
+// plan declares the cells of one plugin on devices, in run order, all
+// "unknown" until a result arrives.
+func (r *runState) plan(inst *pluginhost.Instance, devices []matrix.Device) []matrix.Cell {
 	d := inst.Desc
 	var cells []matrix.Cell
-	for _, dev := range r.o.Devices {
+	for _, dev := range devices {
 		for _, m := range r.o.Models {
 			for _, check := range r.o.Checks {
 				c := matrix.Cell{CellKey: matrix.CellKey{Framework: d.Framework, FrameworkVersion: d.Version,
@@ -41,7 +43,7 @@ func (r *runState) plan(inst *pluginhost.Instance) []matrix.Cell {
 				switch {
 				case d.Unavailable != "":
 					c.Status, c.Reason = matrix.Skip, d.Unavailable
-				case !hasDevice(d.Devices, dev.ID):
+				case !offers(inst, dev):
 					c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s cannot use %s (it offers: %s)", d.Framework, dev.ID, deviceIDs(d.Devices))
 				case !pluginapi.Has(d.Capabilities.Models, string(m)):
 					c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s does not implement model %s", d.Framework, m)
@@ -62,9 +64,9 @@ const UnknownVersion = "unknown"
 
 // planUnstarted declares the cells a plugin that did not start would have
 // had: every selected device, model and check.
-func (r *runState) planUnstarted(name string) []matrix.Cell {
+func (r *runState) planUnstarted(name string, devices []matrix.Device) []matrix.Cell {
 	var cells []matrix.Cell
-	for _, dev := range r.o.Devices {
+	for _, dev := range devices {
 		for _, m := range r.o.Models {
 			for _, check := range r.o.Checks {
 				cells = append(cells, matrix.Cell{CellKey: matrix.CellKey{Framework: name, FrameworkVersion: UnknownVersion,
@@ -73,15 +75,6 @@ func (r *runState) planUnstarted(name string) []matrix.Cell {
 		}
 	}
 	return cells
-}
-
-func hasDevice(ds []pluginapi.Device, id string) bool {
-	for _, d := range ds {
-		if d.ID == id {
-			return true
-		}
-	}
-	return false
 }
 
 func deviceIDs(ds []pluginapi.Device) string {
@@ -95,24 +88,31 @@ func deviceIDs(ds []pluginapi.Device) string {
 	return strings.Join(ids, ", ")
 }
 
-// runPlugin starts a plugin and runs its cells. It reports whether the
-// plugin started; a start failure makes no cells (there is no framework
-// version to key them by) but is returned for the run's notes.
-func (r *runState) runPlugin(ctx context.Context, spec exec.Spec) (bool, error) {
+// runPlugin starts a plugin and runs its cells on devices. It reports
+// whether the plugin started; a start failure makes crash cells keyed by
+// UnknownVersion and is returned for the run's notes.
+func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matrix.Device) (bool, error) {
 	ex := spec.Executor
 	if ex == nil {
 		ex = r.o.Executor
 	}
-	inst, err := pluginhost.Start(ctx, ex, spec)
+	if spec.Device.ID == "" && pins(ex) {
+		return r.runPinned(ctx, spec, devices)
+	}
+	digest, err := r.prepare(ctx, ex, spec)
+	var inst *pluginhost.Instance
+	if err == nil {
+		inst, err = pluginhost.Start(ctx, ex, spec)
+	}
 	if err != nil {
 		// The plugin never described itself, so its cells are keyed by its
 		// file name and an unknown version; they still appear, as crash,
 		// so a framework that stopped starting is red in the matrix rather
 		// than silently missing from it.
 		r.run.Notes = append(r.run.Notes, err.Error())
-		r.run.Frameworks = append(r.run.Frameworks, matrix.Framework{Name: spec.Name, Version: UnknownVersion,
-			Executor: ex.Name(), Plugin: spec.Path, Image: spec.Image, Unavailable: "could not start: " + firstLine(err.Error())})
-		for _, c := range r.planUnstarted(spec.Name) {
+		r.addFramework(matrix.Framework{Name: spec.Name, Version: UnknownVersion,
+			Executor: ex.Name(), Plugin: spec.Path, Image: spec.Image, ImageDigest: digest, Unavailable: "could not start: " + firstLine(err.Error())})
+		for _, c := range r.planUnstarted(spec.Name, devices) {
 			c.Status, c.Reason = matrix.Crash, "plugin did not start: "+firstLine(err.Error())
 			c.StderrTail = err.Error()
 			r.total++
@@ -126,11 +126,11 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec) (bool, error) 
 		}
 	}()
 	d := inst.Desc
-	r.run.Frameworks = append(r.run.Frameworks, matrix.Framework{
+	r.addFramework(matrix.Framework{
 		Name: d.Framework, Version: d.Version, Build: d.Build, Executor: inst.Executor,
-		Plugin: spec.Path, Image: spec.Image, Interpreter: d.Interpreter, Unavailable: d.Unavailable, Warnings: d.Warnings,
+		Plugin: spec.Path, Image: spec.Image, ImageDigest: digest, Interpreter: d.Interpreter, Unavailable: d.Unavailable, Warnings: d.Warnings,
 	})
-	cells := r.plan(inst)
+	cells := r.plan(inst, devices)
 	r.total += len(cells)
 	for i := range cells {
 		c := &cells[i]
@@ -155,6 +155,7 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec) (bool, error) 
 			}
 		}
 		var lost bool
+		r.emit(Event{Kind: EventCellStart, Cell: *c})
 		*c, lost = r.runCell(ctx, inst, *c)
 		if lost {
 			inst = nil
@@ -174,6 +175,7 @@ func (r *runState) record(c matrix.Cell, fresh bool) {
 		}
 	}
 	r.n++
+	r.emit(Event{Kind: EventCellDone, Cell: c, FromJournal: !fresh})
 	detail := ""
 	switch {
 	case c.MaxRelErr != nil && c.MaxAbsErr != nil:
@@ -225,7 +227,7 @@ func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c mat
 	m := reference.Model(c.Model)
 	g := r.golden[m]
 	req := pluginapi.RunRequest{
-		Model: c.Model, Check: c.Check, Device: c.Device, Precision: c.Precision,
+		Model: c.Model, Check: c.Check, Device: r.pluginDeviceID(inst, c.Device), Precision: c.Precision,
 		Weights: g.Weights, Inputs: g.Inputs, Perf: r.o.Perf,
 		WantActivations: c.Check == pluginapi.CheckForward && inst.Desc.Capabilities.Activations,
 	}
@@ -261,6 +263,7 @@ func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c mat
 	}
 	c.Warnings = append(c.Warnings, resp.Warnings...)
 	c.PeakMemoryBytes, c.MemoryKind = resp.PeakMemoryBytes, resp.MemoryKind
+	c.ComputeSeconds = resp.ComputeSeconds
 	switch resp.Status {
 	case pluginapi.StatusOK:
 	case pluginapi.StatusSkip:
@@ -284,7 +287,7 @@ func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c mat
 	case pluginapi.CheckDeterminism:
 		v = judge.Determinism(resp.Outputs)
 	case pluginapi.CheckPerf:
-		v = judgePerf(&c, resp, m)
+		v = judgePerf(&c, resp, m, r.peakGFLOPs(c.Device))
 	}
 	c.Status, c.Reason = v.Status, v.Reason
 	c.MaxAbsErr, c.MaxRelErr, c.Worst = v.MaxAbsErr, v.MaxRelErr, v.Worst
@@ -303,7 +306,10 @@ func waitExit(inst *pluginhost.Instance, d time.Duration) {
 // judgePerf summarises raw samples. Perf never fails on speed (SPEC §4):
 // it passes when samples arrived, and warns when they are too few or too
 // noisy to trust.
-func judgePerf(c *matrix.Cell, resp pluginapi.RunResponse, m reference.Model) judge.Verdict {
+//
+// peakGFLOPs is the device's FP32 peak (0 when unknown); GFLOP/s are
+// reported against it as a percentage.
+func judgePerf(c *matrix.Cell, resp pluginapi.RunResponse, m reference.Model, peakGFLOPs float64) judge.Verdict {
 	if len(resp.Timings) == 0 {
 		return judge.Verdict{Status: matrix.Fail, Reason: "plugin returned no timings"}
 	}
@@ -317,7 +323,11 @@ func judgePerf(c *matrix.Cell, resp pluginapi.RunResponse, m reference.Model) ju
 				factor = 3 // SPEC §1: a training step counts 3× the forward
 			}
 			mt.GFLOPs = factor * flops * mt.ItemsPerSecond / 1e9
+			if peakGFLOPs > 0 {
+				mt.PercentOfPeak = 100 * mt.GFLOPs / peakGFLOPs
+			}
 		}
+		mt.Noisy = mt.Summary.N >= 4 && mt.Summary.CV > matrix.NoisyCV
 		if mt.Summary.N < 4 {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("%s b%d: only %d samples; too few to compare", t.Name, t.Batch, mt.Summary.N))
 		} else if mt.Summary.CV > matrix.NoisyCV {
@@ -326,4 +336,14 @@ func judgePerf(c *matrix.Cell, resp pluginapi.RunResponse, m reference.Model) ju
 		c.Timings = append(c.Timings, mt)
 	}
 	return judge.Verdict{Status: matrix.Pass}
+}
+
+// peakGFLOPs is the FP32 peak of the device with this ID, 0 if unknown.
+func (r *runState) peakGFLOPs(id string) float64 {
+	for _, d := range r.o.Devices {
+		if d.ID == id {
+			return d.PeakFP32GFLOPs
+		}
+	}
+	return 0
 }

@@ -54,7 +54,13 @@ type Options struct {
 	Resume bool
 	// Progress gets a line per finished cell; nil for none.
 	Progress io.Writer
-	Version  string
+	// Events, when set, is called as the run goes (see Event), for a
+	// progress display.
+	Events func(Event)
+	// Shard, when N > 1, runs only the K-th of N deterministic parts of
+	// the planned cells (see shardPlan); the zero value runs them all.
+	Shard   matrix.Shard
+	Version string
 }
 
 // DefaultTimeouts bound one check, plugin start not included.
@@ -122,6 +128,10 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Shard.N > 0 && (o.Shard.K < 1 || o.Shard.K > o.Shard.N) {
+		return nil, fmt.Errorf("%w: shard %d/%d: want 1 ≤ k ≤ n", ErrUsage, o.Shard.K, o.Shard.N)
+	}
+	assigned, shardNote := shardPlan(o.Devices, specs, o.Shard)
 	golden := map[reference.Model]*refdata.Golden{}
 	for _, m := range o.Models {
 		g, err := refdata.Load(o.ReferenceDir, m)
@@ -148,20 +158,50 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 		return nil, fmt.Errorf("%w: output directory: %v", ErrUsage, err)
 	}
 	journalPath := filepath.Join(o.OutDir, JournalFile)
-	run, done, journal, err := openJournal(journalPath, o, cfgJSON)
+	// A shard's document lists only the devices it ran on, so that merging
+	// shards from several machines keeps each machine's devices apart.
+	oj := o
+	if o.Shard.N > 1 {
+		oj.Devices = nil
+		for _, d := range o.Devices {
+			for _, devs := range assigned {
+				if hasMatrixDevice(devs, d.ID) {
+					oj.Devices = append(oj.Devices, d)
+					break
+				}
+			}
+		}
+	}
+	run, done, journal, err := openJournal(journalPath, oj, cfgJSON, shardNote)
 	if err != nil {
 		return nil, err
 	}
 	defer journal.Close()
 
 	r := &runState{o: o, tols: tols, golden: golden, journal: journal, done: done, run: run}
+	defer r.closeExecutors()
+	plan := map[string]map[string]int{}
+	for _, spec := range specs {
+		for _, d := range assigned[spec.Name] {
+			if plan[d.ID] == nil {
+				plan[d.ID] = map[string]int{}
+			}
+			for _, c := range o.Checks {
+				plan[d.ID][c] += len(o.Models)
+			}
+		}
+	}
+	r.emit(Event{Kind: EventPlan, Plan: plan})
 	started := 0
 	var startErrs []string
 	for _, spec := range specs {
 		if err := ctx.Err(); err != nil {
 			break
 		}
-		ok, err := r.runPlugin(ctx, spec)
+		if len(assigned[spec.Name]) == 0 {
+			continue // none of its cells is in this shard
+		}
+		ok, err := r.runPlugin(ctx, spec, assigned[spec.Name])
 		if ok {
 			started++
 		} else if err != nil {
@@ -193,19 +233,22 @@ func selectPlugins(all []exec.Spec, names []string) ([]exec.Spec, error) {
 	if len(names) == 0 {
 		return all, nil
 	}
+	// A framework may have several specs (one per image).
 	var valid []string
-	byName := map[string]exec.Spec{}
+	byName := map[string][]exec.Spec{}
 	for _, s := range all {
-		valid = append(valid, s.Name)
-		byName[s.Name] = s
+		if byName[s.Name] == nil {
+			valid = append(valid, s.Name)
+		}
+		byName[s.Name] = append(byName[s.Name], s)
 	}
 	var out []exec.Spec
 	for _, n := range names {
-		s, ok := byName[n]
+		ss, ok := byName[n]
 		if !ok {
 			return nil, fmt.Errorf("%w: unknown framework %q (valid: %s)", ErrUsage, n, strings.Join(valid, ", "))
 		}
-		out = append(out, s)
+		out = append(out, ss...)
 	}
 	return out, nil
 }
@@ -219,7 +262,7 @@ func newRunID() string {
 // openJournal starts a new journal, or, with Resume, reopens the old one
 // and returns the cells it already holds. A new run refuses to overwrite
 // an unfinished journal: those results would be lost.
-func openJournal(path string, o Options, cfgJSON []byte) (*matrix.Run, map[matrix.CellKey]matrix.Cell, *matrix.Journal, error) {
+func openJournal(path string, o Options, cfgJSON []byte, shardNote string) (*matrix.Run, map[matrix.CellKey]matrix.Cell, *matrix.Journal, error) {
 	done := map[matrix.CellKey]matrix.Cell{}
 	if o.Resume {
 		header, cells, err := matrix.ReadJournal(path)
@@ -228,6 +271,9 @@ func openJournal(path string, o Options, cfgJSON []byte) (*matrix.Run, map[matri
 		}
 		if header.ConfigHash != sha(cfgJSON) {
 			return nil, nil, nil, fmt.Errorf("%w: --resume: %s was written with another configuration (%s); resume with the same flags, or start a new run without --resume", ErrUsage, path, header.Config)
+		}
+		if header.Shard != o.Shard.String() {
+			return nil, nil, nil, fmt.Errorf("%w: --resume: %s holds shard %q, not %q; resume with the same --shard", ErrUsage, path, header.Shard, o.Shard.String())
 		}
 		for _, c := range cells {
 			if c.Status.Finished() {
@@ -250,8 +296,11 @@ func openJournal(path string, o Options, cfgJSON []byte) (*matrix.Run, map[matri
 	run := &matrix.Run{
 		SchemaVersion: matrix.SchemaVersion, RunID: newRunID(), Started: time.Now().UTC(),
 		Host:            matrix.Host{Hostname: host, OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), Go: runtime.Version()},
-		DlcompatVersion: o.Version, Config: cfgJSON, ConfigHash: sha(cfgJSON),
+		DlcompatVersion: o.Version, Config: cfgJSON, ConfigHash: sha(cfgJSON), Shard: o.Shard.String(),
 		Devices: o.Devices, DeviceNotes: o.DeviceNotes,
+	}
+	if shardNote != "" {
+		run.Notes = append(run.Notes, shardNote)
 	}
 	j, err := matrix.CreateJournal(path, run)
 	if err != nil {
@@ -272,4 +321,13 @@ func isUnfinished(journal string) bool {
 		return true
 	}
 	return final.RunID != header.RunID
+}
+
+func hasMatrixDevice(ds []matrix.Device, id string) bool {
+	for _, d := range ds {
+		if d.ID == id {
+			return true
+		}
+	}
+	return false
 }

@@ -71,6 +71,9 @@ func (f *framework) Run(ctx context.Context, req pluginapi.RunRequest) (pluginap
 	batch := input.Shape[0]
 	out := map[string]tensor.Tensor{}
 	var resp pluginapi.RunResponse
+	// Compute time: from the decoded request to the framework's last
+	// result, so decoding and encoding tensors count as the harness's.
+	start := time.Now()
 	switch req.Check {
 	case pluginapi.CheckForward:
 		net, err := f.b.NewNet(ctx, req.Model, batch, req.Device, params)
@@ -119,6 +122,7 @@ func (f *framework) Run(ctx context.Context, req pluginapi.RunRequest) (pluginap
 	default:
 		return failed("unknown check %q", req.Check)
 	}
+	resp.ComputeSeconds = time.Since(start).Seconds()
 	b, err := tensor.Encode(tensor.File{Tensors: out})
 	if err != nil {
 		return failed("encoding outputs: %v", err)

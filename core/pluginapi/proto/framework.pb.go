@@ -561,8 +561,11 @@ type RunResponse struct {
 	PeakMemoryBytes int64                  `protobuf:"varint,5,opt,name=peak_memory_bytes,json=peakMemoryBytes,proto3" json:"peak_memory_bytes,omitempty"`
 	MemoryKind      string                 `protobuf:"bytes,6,opt,name=memory_kind,json=memoryKind,proto3" json:"memory_kind,omitempty"` // what peak_memory_bytes measures
 	Warnings        []string               `protobuf:"bytes,7,rep,name=warnings,proto3" json:"warnings,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Seconds spent in the framework for this call, measured in the plugin
+	// (0: not measured).
+	ComputeSeconds float64 `protobuf:"fixed64,8,opt,name=compute_seconds,json=computeSeconds,proto3" json:"compute_seconds,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *RunResponse) Reset() {
@@ -644,6 +647,13 @@ func (x *RunResponse) GetWarnings() []string {
 	return nil
 }
 
+func (x *RunResponse) GetComputeSeconds() float64 {
+	if x != nil {
+		return x.ComputeSeconds
+	}
+	return 0
+}
+
 var File_framework_proto protoreflect.FileDescriptor
 
 const file_framework_proto_rawDesc = "" +
@@ -699,7 +709,7 @@ const file_framework_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04unit\x18\x02 \x01(\tR\x04unit\x12\x14\n" +
 	"\x05batch\x18\x03 \x01(\x05R\x05batch\x12\x18\n" +
-	"\asamples\x18\x04 \x03(\x01R\asamples\"\xf8\x01\n" +
+	"\asamples\x18\x04 \x03(\x01R\asamples\"\xa1\x02\n" +
 	"\vRunResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x18\n" +
@@ -708,7 +718,8 @@ const file_framework_proto_rawDesc = "" +
 	"\x11peak_memory_bytes\x18\x05 \x01(\x03R\x0fpeakMemoryBytes\x12\x1f\n" +
 	"\vmemory_kind\x18\x06 \x01(\tR\n" +
 	"memoryKind\x12\x1a\n" +
-	"\bwarnings\x18\a \x03(\tR\bwarnings2\xaa\x01\n" +
+	"\bwarnings\x18\a \x03(\tR\bwarnings\x12'\n" +
+	"\x0fcompute_seconds\x18\b \x01(\x01R\x0ecomputeSeconds2\xaa\x01\n" +
 	"\tFramework\x12U\n" +
 	"\bDescribe\x12#.dlcompat.plugin.v1.DescribeRequest\x1a$.dlcompat.plugin.v1.DescribeResponse\x12F\n" +
 	"\x03Run\x12\x1e.dlcompat.plugin.v1.RunRequest\x1a\x1f.dlcompat.plugin.v1.RunResponseB3Z1github.com/dlcompat/dlcompat/core/pluginapi/protob\x06proto3"

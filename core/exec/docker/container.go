@@ -1,0 +1,318 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
+	"github.com/ory/dockertest/v3"
+	dc "github.com/ory/dockertest/v3/docker"
+
+	"github.com/dlcompat/dlcompat/core/exec"
+)
+
+// containerSpec is everything a container needs before it is created.
+type containerSpec struct {
+	pool          *dockertest.Pool
+	spec          exec.Spec
+	binary        string // absolute host path of the plugin
+	referenceDir  string // absolute host path, or ""
+	goPluginEnv   []string
+	hostSocketDir string
+	name          string
+	labels        map[string]string
+}
+
+// container is a go-plugin runner.Runner: one plugin in one container.
+type container struct {
+	containerSpec
+
+	id               string
+	stdoutR, stderrR *io.PipeReader
+	stdoutW, stderrW *io.PipeWriter
+
+	exited   chan struct{} // closed when the container has stopped
+	exitOnce sync.Once
+	exitCode int
+	exitErr  error
+}
+
+var _ runner.Runner = (*container)(nil)
+
+func newContainer(cs containerSpec) *container {
+	c := &container{containerSpec: cs, exited: make(chan struct{})}
+	c.stdoutR, c.stdoutW = io.Pipe()
+	c.stderrR, c.stderrW = io.Pipe()
+	return c
+}
+
+// env is what the plugin gets: go-plugin's variables (the host's own
+// environment is skipped), the socket directory as the container sees it,
+// a writable HOME, the reference directory, and the spec's variables.
+func (c *container) env() []string {
+	var env []string
+	for _, kv := range c.goPluginEnv {
+		if !strings.HasPrefix(kv, plugin.EnvUnixSocketDir+"=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, plugin.EnvUnixSocketDir+"="+SocketMount, "HOME=/tmp")
+	if c.referenceDir != "" {
+		env = append(env, EnvReferenceDir+"="+ReferenceMount)
+	}
+	return append(env, c.spec.Env...)
+}
+
+func (c *container) entrypoint() string { return path.Join(PluginDir, filepath.Base(c.binary)) }
+
+func (c *container) configs() (*dc.Config, *dc.HostConfig, []deviceRequest) {
+	cfg := &dc.Config{
+		Image:        c.spec.Image,
+		Entrypoint:   []string{c.entrypoint()},
+		Cmd:          c.spec.Args,
+		Env:          c.env(),
+		User:         fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()),
+		WorkingDir:   "/tmp",
+		Labels:       c.labels,
+		AttachStdout: true,
+		AttachStderr: true,
+	}
+	mounts := []dc.HostMount{
+		{Type: "bind", Source: c.binary, Target: c.entrypoint(), ReadOnly: true},
+		{Type: "bind", Source: c.hostSocketDir, Target: SocketMount},
+	}
+	if c.referenceDir != "" {
+		mounts = append(mounts, dc.HostMount{Type: "bind", Source: c.referenceDir, Target: ReferenceMount, ReadOnly: true})
+	}
+	hc := &dc.HostConfig{
+		AutoRemove:     true, // a plugin that exits (its host gone) takes its container with it
+		NetworkMode:    "none",
+		CapDrop:        []string{"ALL"},
+		SecurityOpt:    []string{"no-new-privileges"},
+		ReadonlyRootfs: true,
+		Tmpfs:          map[string]string{"/tmp": "rw,nosuid,nodev,exec,size=2g,mode=1777"},
+		Mounts:         mounts,
+	}
+	var devices []deviceRequest
+	if c.spec.Device.Kind == "gpu" {
+		devices = []deviceRequest{GPURequest(c.spec.Device.UUID)}
+	}
+	return cfg, hc, devices
+}
+
+// Start creates the container, attaches to its output (before it starts,
+// so the handshake line cannot be missed), and starts it. It never pulls:
+// PrepareImage does that, when the policy allows.
+func (c *container) Start(ctx context.Context) error {
+	if _, err := c.pool.Client.InspectImage(c.spec.Image); errors.Is(err, dc.ErrNoSuchImage) {
+		return missingImage(c.spec.Image, PullNever)
+	}
+	cfg, hc, devices := c.configs()
+	id, err := createContainer(ctx, c.pool.Client, c.name, cfg, hc, devices)
+	if err != nil {
+		return err
+	}
+	c.id = id
+	success := make(chan struct{})
+	cw, err := c.pool.Client.AttachToContainerNonBlocking(dc.AttachToContainerOptions{
+		Container: id, OutputStream: c.stdoutW, ErrorStream: c.stderrW,
+		Stream: true, Stdout: true, Stderr: true, Success: success,
+	})
+	if err != nil {
+		c.remove(ctx)
+		return fmt.Errorf("docker: attaching to %s: %v", c.name, err)
+	}
+	select {
+	case <-success:
+		success <- struct{}{}
+	case <-ctx.Done():
+		go func() { <-success; success <- struct{}{} }()
+		_ = cw.Close()
+		c.remove(ctx)
+		return ctx.Err()
+	}
+	go func() {
+		// The stream ends when the container stops: go-plugin then sees
+		// the end of the plugin's stdout and stderr.
+		_ = cw.Wait()
+		c.stdoutW.Close()
+		c.stderrW.Close()
+	}()
+	if err := c.pool.Client.StartContainerWithContext(id, nil, ctx); err != nil {
+		c.remove(ctx)
+		return c.startError(err)
+	}
+	go c.waitExit()
+	return nil
+}
+
+// startError turns the daemon's refusal into what the user must do.
+func (c *container) startError(err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "could not select device driver") {
+		return fmt.Errorf("%w, so a container cannot be given GPU %s (%s): install and configure the NVIDIA Container Toolkit (nvidia-ctk runtime configure --runtime=docker, then restart dockerd)",
+			ErrNoGPURuntime, c.spec.Device.ID, c.spec.Device.UUID)
+	}
+	return fmt.Errorf("docker: starting %s (image %s): %s", c.name, c.spec.Image, strings.TrimSpace(msg))
+}
+
+// waitExit records the exit status; a container already auto-removed has
+// stopped, with a status nobody can ask for any more.
+func (c *container) waitExit() {
+	code, err := c.pool.Client.WaitContainer(c.id)
+	var nsc *dc.NoSuchContainer
+	if errors.As(err, &nsc) {
+		err = nil
+	}
+	c.markExited(code, err)
+}
+
+func (c *container) markExited(code int, err error) {
+	c.exitOnce.Do(func() {
+		c.exitCode, c.exitErr = code, err
+		close(c.exited)
+	})
+}
+
+// Wait blocks until the container has stopped.
+func (c *container) Wait(ctx context.Context) error {
+	select {
+	case <-c.exited:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if c.exitErr != nil {
+		return c.exitErr
+	}
+	if c.exitCode != 0 {
+		return fmt.Errorf("container %s exited with status %d", c.name, c.exitCode)
+	}
+	return nil
+}
+
+// Kill removes the container now (and so stops it).
+func (c *container) Kill(ctx context.Context) error {
+	if c.id == "" {
+		return nil
+	}
+	err := removeContainer(ctx, c.pool.Client, c.id)
+	select {
+	case <-c.exited:
+	case <-ctx.Done():
+	}
+	return err
+}
+
+func (c *container) remove(ctx context.Context) {
+	_ = removeContainer(ctx, c.pool.Client, c.id)
+	c.markExited(-1, nil)
+	c.stdoutW.Close()
+	c.stderrW.Close()
+}
+
+func (c *container) Stdout() io.ReadCloser { return c.stdoutR }
+func (c *container) Stderr() io.ReadCloser { return c.stderrR }
+
+// Name is the plugin and its image, for go-plugin's messages.
+func (c *container) Name() string {
+	return filepath.Base(c.binary) + " in " + c.spec.Image
+}
+
+// ID is the container's id.
+func (c *container) ID() string { return c.id }
+
+// PluginToHost maps the socket the plugin announces to the host's path.
+func (c *container) PluginToHost(pluginNet, pluginAddr string) (string, string, error) {
+	if pluginNet != "unix" || path.Dir(pluginAddr) != SocketMount {
+		return "", "", fmt.Errorf("plugin %s announced %s %s, not a unix socket in %s (rebuild it with `make build`)", c.Name(), pluginNet, pluginAddr, SocketMount)
+	}
+	return pluginNet, filepath.Join(c.hostSocketDir, path.Base(pluginAddr)), nil
+}
+
+// HostToPlugin maps a host socket in the shared directory to the
+// container's path.
+func (c *container) HostToPlugin(hostNet, hostAddr string) (string, string, error) {
+	if hostNet != "unix" || filepath.Dir(hostAddr) != c.hostSocketDir {
+		return "", "", fmt.Errorf("host address %s %s is not in the shared socket directory %s", hostNet, hostAddr, c.hostSocketDir)
+	}
+	return hostNet, path.Join(SocketMount, filepath.Base(hostAddr)), nil
+}
+
+// Diagnose says what became of the container, for a plugin that did not
+// complete the handshake.
+func (c *container) Diagnose(ctx context.Context) string {
+	if c.id == "" {
+		return "the container was never created"
+	}
+	info, err := c.pool.Client.InspectContainerWithContext(c.id, ctx)
+	if err != nil {
+		return fmt.Sprintf("container %s (image %s) is gone: it stopped and was removed", c.name, c.spec.Image)
+	}
+	s := info.State
+	switch {
+	case s.Running:
+		return fmt.Sprintf("container %s (image %s) runs, but %s printed something other than go-plugin's handshake on stdout", c.name, c.spec.Image, c.entrypoint())
+	case s.OOMKilled:
+		return fmt.Sprintf("container %s (image %s) was killed for using too much memory", c.name, c.spec.Image)
+	default:
+		note := fmt.Sprintf("container %s (image %s) exited with status %d", c.name, c.spec.Image, s.ExitCode)
+		if s.Error != "" {
+			note += ": " + s.Error
+		}
+		if s.ExitCode == 127 || s.ExitCode == 126 {
+			note += " (the plugin binary could not be executed in this image: plugins must be static, CGO_ENABLED=0)"
+		}
+		return note
+	}
+}
+
+// removeContainer force-removes a container and returns once it is gone.
+// One already gone is not an error; one the daemon is already removing
+// (auto-remove) is waited for.
+func removeContainer(ctx context.Context, client *dc.Client, id string) error {
+	err := client.RemoveContainer(dc.RemoveContainerOptions{ID: id, Force: true, RemoveVolumes: true, Context: ctx})
+	var nsc *dc.NoSuchContainer
+	switch {
+	case err == nil || errors.As(err, &nsc):
+		return nil
+	case !strings.Contains(err.Error(), "already in progress"):
+		return fmt.Errorf("docker: removing container %.12s: %v", id, err)
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, err := client.InspectContainerWithContext(id, ctx); errors.As(err, &nsc) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("docker: container %.12s is still being removed: %v", id, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// removeRun removes every container labelled with runID.
+func removeRun(ctx context.Context, pool *dockertest.Pool, runID string) error {
+	cs, err := pool.Client.ListContainers(dc.ListContainersOptions{All: true, Context: ctx,
+		Filters: map[string][]string{"label": {LabelRun + "=" + runID}}})
+	if err != nil {
+		return fmt.Errorf("docker: listing the containers of run %s: %v", runID, err)
+	}
+	var errs []error
+	for _, ct := range cs {
+		if err := removeContainer(ctx, pool.Client, ct.ID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

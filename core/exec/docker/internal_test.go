@@ -1,0 +1,157 @@
+package docker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	osexec "os/exec"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/dlcompat/dlcompat/core/exec"
+)
+
+// testPool connects, or skips outside CI (see helpers_test.go, which this
+// package-internal file cannot share).
+func testEngine(t *testing.T) *Executor {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pool, err := Connect(ctx, "")
+	if err != nil {
+		if os.Getenv("CI") == "true" || os.Getenv("DLCOMPAT_REQUIRE_DOCKER") == "1" {
+			t.Fatalf("this test needs a Docker engine: %v", err)
+		}
+		t.Skipf("needs a Docker engine: start one with scripts/setup.d/10-docker.sh: %v", err)
+	}
+	if _, err := pool.Client.InspectImage("dlcompat/gorgonia:scratch"); err != nil {
+		if os.Getenv("CI") == "true" || os.Getenv("DLCOMPAT_REQUIRE_DOCKER") == "1" {
+			t.Fatalf("needs dlcompat/gorgonia:scratch: build it with scripts/build-images.sh")
+		}
+		t.Skip("needs dlcompat/gorgonia:scratch: build it with scripts/build-images.sh")
+	}
+	return &Executor{pool: pool}
+}
+
+// The container of a plugin pinned to a GPU is created with a device
+// request for exactly that GPU, as `docker inspect` shows (its API call is
+// the one read here); a daemon without the NVIDIA runtime refuses to start
+// it, and the refusal becomes one line with the fix.
+func TestGPUDeviceRequest(t *testing.T) {
+	e := testEngine(t)
+	ctx := context.Background()
+	const uuid = "GPU-00000000-1111-2222-3333-444444444444"
+	bin, err := os.Executable() // any file will do: the container never runs it
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newContainer(containerSpec{
+		pool: e.pool, binary: bin, hostSocketDir: t.TempDir(), name: "dlcompat-test-gpu-request",
+		spec:   exec.Spec{Name: "gorgonia", Image: "dlcompat/gorgonia:scratch", Device: exec.Device{ID: "gpu:3", Kind: "gpu", UUID: uuid}},
+		labels: map[string]string{LabelRun: "test-gpu-request"},
+	})
+	_ = removeContainer(ctx, e.pool.Client, c.name) // a leftover of an interrupted earlier run
+	cfg, hc, devices := c.configs()
+	id, err := createContainer(ctx, e.pool.Client, c.name, cfg, hc, devices)
+	if err != nil {
+		t.Fatalf("create with a device request: %v", err)
+	}
+	defer removeContainer(ctx, e.pool.Client, id)
+
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, engineURL(e.pool.Client, "/containers/"+id+"/json"), nil)
+	resp, err := e.pool.Client.HTTPClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var inspect struct {
+		HostConfig struct {
+			DeviceRequests []deviceRequest
+			NetworkMode    string
+			CapDrop        []string
+			ReadonlyRootfs bool
+			AutoRemove     bool
+		}
+	}
+	if err := json.Unmarshal(raw, &inspect); err != nil {
+		t.Fatalf("inspect: %v\n%s", err, raw)
+	}
+	want := []deviceRequest{{Driver: "nvidia", DeviceIDs: []string{uuid}, Capabilities: [][]string{{"gpu"}}}}
+	if got := inspect.HostConfig.DeviceRequests; !reflect.DeepEqual(got, want) {
+		t.Errorf("inspect: DeviceRequests = %+v, want %+v", got, want)
+	}
+	hcGot := inspect.HostConfig
+	if hcGot.NetworkMode != "none" || !reflect.DeepEqual(hcGot.CapDrop, []string{"ALL"}) || !hcGot.ReadonlyRootfs || !hcGot.AutoRemove {
+		t.Errorf("inspect: hardening lost: %+v", hcGot)
+	}
+
+	// dockerd offers the "nvidia" device driver when it finds the NVIDIA
+	// Container Toolkit's hook (this test talks to the local daemon).
+	if _, err := osexec.LookPath("nvidia-container-runtime-hook"); err == nil {
+		t.Log("the NVIDIA Container Toolkit is installed: not checking the refusal")
+		return
+	}
+	err = e.pool.Client.StartContainerWithContext(id, nil, ctx)
+	if err == nil {
+		t.Fatal("a daemon without the NVIDIA runtime started a container that asks for a GPU")
+	}
+	t.Logf("the daemon said: %v", err)
+	msg := c.startError(err)
+	if !errors.Is(msg, ErrNoGPURuntime) || strings.Contains(msg.Error(), "\n") ||
+		!strings.Contains(msg.Error(), "GPU gpu:3 ("+uuid+")") || !strings.Contains(msg.Error(), "install and configure the NVIDIA Container Toolkit") {
+		t.Errorf("start error = %q; want one line naming the GPU and the fix", msg)
+	}
+}
+
+func TestContainerEnvAndAddresses(t *testing.T) {
+	c := newContainer(containerSpec{
+		binary: "/opt/plugins/dlcompat-plugin-x", referenceDir: "/ref", hostSocketDir: "/tmp/dlcompat-run-r/plugin-dir1",
+		spec:        exec.Spec{Name: "x", Image: "img", Env: []string{"A=1"}},
+		goPluginEnv: []string{"DLCOMPAT_PLUGIN=cookie", plugin.EnvUnixSocketDir + "=/tmp/dlcompat-run-r/plugin-dir1"},
+	})
+	want := []string{"DLCOMPAT_PLUGIN=cookie", plugin.EnvUnixSocketDir + "=" + SocketMount, "HOME=/tmp", EnvReferenceDir + "=" + ReferenceMount, "A=1"}
+	if got := c.env(); !reflect.DeepEqual(got, want) {
+		t.Errorf("env = %q, want %q", got, want)
+	}
+	for _, kv := range c.env() {
+		if strings.HasPrefix(kv, "PATH=") || strings.HasPrefix(kv, "USER=") {
+			t.Errorf("host variable leaked: %s", kv)
+		}
+	}
+	n, a, err := c.PluginToHost("unix", SocketMount+"/plugin123")
+	if err != nil || n != "unix" || a != "/tmp/dlcompat-run-r/plugin-dir1/plugin123" {
+		t.Errorf("PluginToHost = %s %s %v", n, a, err)
+	}
+	if _, _, err := c.PluginToHost("unix", "/tmp/plugin123"); err == nil {
+		t.Error("PluginToHost accepted a socket outside the shared directory")
+	}
+	n, a, err = c.HostToPlugin("unix", "/tmp/dlcompat-run-r/plugin-dir1/broker9")
+	if err != nil || a != SocketMount+"/broker9" {
+		t.Errorf("HostToPlugin = %s %s %v", n, a, err)
+	}
+	if got := c.entrypoint(); got != PluginDir+"/dlcompat-plugin-x" {
+		t.Errorf("entrypoint = %s", got)
+	}
+}
+
+func TestSplitRef(t *testing.T) {
+	for _, tc := range []struct{ ref, repo, tag string }{
+		{"pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime", "pytorch/pytorch", "2.5.1-cuda12.4-cudnn9-runtime"},
+		{"ubuntu", "ubuntu", "latest"},
+		{"localhost:5000/x", "localhost:5000/x", "latest"},
+		{"localhost:5000/x:1", "localhost:5000/x", "1"},
+		{"x@sha256:abc", "x@sha256:abc", ""},
+	} {
+		if repo, tag := splitRef(tc.ref); repo != tc.repo || tag != tc.tag {
+			t.Errorf("splitRef(%s) = %s, %s; want %s, %s", tc.ref, repo, tag, tc.repo, tc.tag)
+		}
+	}
+}

@@ -1,0 +1,529 @@
+package matrix
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// DiffThresholds steer Diff. A zero field takes its value from
+// DefaultDiffThresholds, so fields can be added without breaking callers.
+type DiffThresholds struct {
+	// Alpha is the significance level of the Mann-Whitney U test on the
+	// raw samples: a speed change with p > Alpha is "~", the data cannot
+	// tell. Default 0.05.
+	Alpha float64 `json:"alpha"`
+	// MinChange is the smallest relative change of the median that is
+	// called faster or slower, however significant: below it, "~".
+	// Default 0.05 (5%).
+	MinChange float64 `json:"min_change"`
+	// MinSamples is the fewest samples a series needs on each side to be
+	// tested at all; below it the comparison is "~" with a warning.
+	// Default 4 (with fewer, no two-sided test can reach p ≤ 0.05).
+	MinSamples int `json:"min_samples"`
+	// ErrorGrowth is the factor by which a measured error (max absolute
+	// or max relative) may grow before it is flagged. Default 10.
+	ErrorGrowth float64 `json:"error_growth"`
+	// ErrorFloor is the error below which errors count as equal to it, so
+	// that going from 1e-15 to 1e-13 is not a "100× growth". Default 1e-10.
+	ErrorFloor float64 `json:"error_floor"`
+}
+
+// DefaultDiffThresholds are the thresholds `dlcompat diff` uses unless told.
+var DefaultDiffThresholds = DiffThresholds{Alpha: 0.05, MinChange: 0.05, MinSamples: 4, ErrorGrowth: 10, ErrorFloor: 1e-10}
+
+func (t DiffThresholds) withDefaults() DiffThresholds {
+	d := DefaultDiffThresholds
+	if t.Alpha == 0 {
+		t.Alpha = d.Alpha
+	}
+	if t.MinChange == 0 {
+		t.MinChange = d.MinChange
+	}
+	if t.MinSamples == 0 {
+		t.MinSamples = d.MinSamples
+	}
+	if t.ErrorGrowth == 0 {
+		t.ErrorGrowth = d.ErrorGrowth
+	}
+	if t.ErrorFloor == 0 {
+		t.ErrorFloor = d.ErrorFloor
+	}
+	return t
+}
+
+// Change classifies a compared cell.
+type Change string
+
+const (
+	Regression  Change = "regression"  // a pass became something else, an error grew, or it got slower
+	Improvement Change = "improvement" // a non-pass became a pass, or it got faster (and nothing regressed)
+	Changed     Change = "changed"     // the status changed between two non-passes
+	Unchanged   Change = "unchanged"
+	Added       Change = "added"   // only in the new run
+	Removed     Change = "removed" // only in the old run
+)
+
+// Changes lists the classes in report order.
+var Changes = []Change{Regression, Improvement, Changed, Added, Removed, Unchanged}
+
+// Speed verdicts of a TimingDiff.
+const (
+	Slower = "slower"
+	Faster = "faster"
+	Same   = "~" // the data cannot tell, or the change is below MinChange
+)
+
+// TimingDiff compares one series (same name and batch) of two cells.
+type TimingDiff struct {
+	Name      string  `json:"name"`
+	Batch     int     `json:"batch"`
+	Unit      string  `json:"unit"`
+	OldN      int     `json:"old_n"`
+	NewN      int     `json:"new_n"`
+	OldMedian float64 `json:"old_median"`
+	NewMedian float64 `json:"new_median"`
+	// Delta is the relative change of the median, (new - old) / old.
+	Delta float64 `json:"delta"`
+	// P is the Mann-Whitney U p-value; absent when the series was not
+	// tested (too few samples).
+	P *Float `json:"p,omitempty"`
+	// Verdict is Slower, Faster or Same; Note says why it is Same.
+	Verdict string `json:"verdict"`
+	Note    string `json:"note,omitempty"`
+}
+
+// Series names the series: "latency b1".
+func (t TimingDiff) Series() string { return fmt.Sprintf("%s b%d", t.Name, t.Batch) }
+
+// ErrorDiff compares the measured errors of two numeric cells.
+type ErrorDiff struct {
+	OldAbs Float `json:"old_max_abs_err"`
+	NewAbs Float `json:"new_max_abs_err"`
+	OldRel Float `json:"old_max_rel_err"`
+	NewRel Float `json:"new_max_rel_err"`
+	// Factor is the larger growth factor of the two (after ErrorFloor).
+	Factor Float `json:"factor"`
+	Grew   bool  `json:"grew"`
+}
+
+// CellDiff is one cell of the old run against its counterpart in the new.
+type CellDiff struct {
+	Framework string `json:"framework"`
+	// OldVersion and NewVersion are the framework versions; they differ
+	// when a framework was upgraded between the runs.
+	OldVersion string `json:"old_version,omitempty"`
+	NewVersion string `json:"new_version,omitempty"`
+	// DeviceModel is the device's name ("NVIDIA A100-SXM4-40GB"), which is
+	// what cells are matched on; OldDevice and NewDevice are the IDs.
+	DeviceModel string `json:"device_model"`
+	OldDevice   string `json:"old_device,omitempty"`
+	NewDevice   string `json:"new_device,omitempty"`
+	Model       string `json:"model"`
+	Check       string `json:"check"`
+	Precision   string `json:"precision"`
+	OldStatus   Status `json:"old_status,omitempty"`
+	NewStatus   Status `json:"new_status,omitempty"`
+	// NewReason is the new cell's reason when it did not pass.
+	NewReason string `json:"new_reason,omitempty"`
+	Change    Change `json:"change"`
+	// StatusRegression, ErrorRegression and SpeedRegression say which kind
+	// of regression made Change a Regression (for --fail-on).
+	StatusRegression bool         `json:"status_regression,omitempty"`
+	ErrorRegression  bool         `json:"error_regression,omitempty"`
+	SpeedRegression  bool         `json:"speed_regression,omitempty"`
+	Errors           *ErrorDiff   `json:"errors,omitempty"`
+	Timings          []TimingDiff `json:"timings,omitempty"`
+	// Reasons explain the change, one phrase each.
+	Reasons []string `json:"reasons,omitempty"`
+}
+
+// Name is the cell's label in reports.
+func (d CellDiff) Name() string {
+	v := d.NewVersion
+	if v == "" {
+		v = d.OldVersion
+	} else if d.OldVersion != "" && d.OldVersion != d.NewVersion {
+		v = d.OldVersion + "→" + d.NewVersion
+	}
+	return fmt.Sprintf("%s %s · %s · %s · %s", d.Framework, v, d.DeviceModel, d.Model, d.Check)
+}
+
+// RunRef identifies one side of a comparison.
+type RunRef struct {
+	File     string    `json:"file"`
+	RunID    string    `json:"run_id"`
+	Hostname string    `json:"hostname"`
+	Started  time.Time `json:"started"`
+	Version  string    `json:"dlcompat_version"`
+	Devices  []Device  `json:"devices"`
+}
+
+// Comparison is the result of Diff.
+type Comparison struct {
+	Old        RunRef         `json:"old"`
+	New        RunRef         `json:"new"`
+	Thresholds DiffThresholds `json:"thresholds"`
+	Cells      []CellDiff     `json:"cells"`
+	// DeviceChanges says, per device model, what changed underneath it
+	// (driver, CUDA version).
+	DeviceChanges []string `json:"device_changes,omitempty"`
+	// Warnings are non-fatal problems, such as series too short to test.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Count returns how many cells have the given change.
+func (c *Comparison) Count(ch Change) int {
+	n := 0
+	for _, d := range c.Cells {
+		if d.Change == ch {
+			n++
+		}
+	}
+	return n
+}
+
+// Summary is a one-line tally, such as "2 regressions, 1 improvement,
+// 40 unchanged".
+func (c *Comparison) Summary() string {
+	var parts []string
+	for _, ch := range Changes {
+		n := c.Count(ch)
+		if n == 0 {
+			continue
+		}
+		word := string(ch)
+		if n > 1 && (ch == Regression || ch == Improvement) {
+			word += "s"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s", n, word))
+	}
+	if len(parts) == 0 {
+		return "no cells"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// diffKey matches cells across runs: the same framework on the same
+// device model, model, check and precision. The framework version and
+// the device's ID, UUID and driver are deliberately not in it.
+type diffKey struct {
+	framework, deviceModel, model, check, precision string
+}
+
+type keyedCell struct {
+	cell     *Cell
+	device   *Device
+	devOrder int
+}
+
+// deviceModel is the name cells are matched on: the device's name, or its
+// ID when the run does not describe it.
+func deviceModel(d *Device, id string) string {
+	if d != nil && d.Name != "" {
+		return d.Name
+	}
+	return id
+}
+
+func group(r *Run) (map[diffKey][]keyedCell, []diffKey) {
+	devs := map[string]*Device{}
+	order := map[string]int{}
+	for i := range r.Devices {
+		devs[r.Devices[i].ID] = &r.Devices[i]
+		order[r.Devices[i].ID] = i
+	}
+	groups := map[diffKey][]keyedCell{}
+	var keys []diffKey
+	for i := range r.Cells {
+		c := &r.Cells[i]
+		d := devs[c.Device]
+		k := diffKey{c.Framework, deviceModel(d, c.Device), c.Model, c.Check, c.Precision}
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		o, ok := order[c.Device]
+		if !ok {
+			o = len(r.Devices)
+		}
+		groups[k] = append(groups[k], keyedCell{c, d, o})
+	}
+	for _, g := range groups {
+		sort.SliceStable(g, func(i, j int) bool {
+			if g[i].cell.FrameworkVersion != g[j].cell.FrameworkVersion {
+				return g[i].cell.FrameworkVersion < g[j].cell.FrameworkVersion
+			}
+			if g[i].devOrder != g[j].devOrder {
+				return g[i].devOrder < g[j].devOrder
+			}
+			return g[i].cell.Device < g[j].cell.Device
+		})
+	}
+	return groups, keys
+}
+
+// Diff compares two runs cell by cell. Cells are matched by framework,
+// device model (the device's name, so the same GPU model compares across
+// driver versions and machines), model, check and precision; where a run
+// has several such cells (several GPUs of one model), they pair up in
+// device order, same framework version first. Speed is judged on the raw
+// samples of every timing series with a two-sided Mann-Whitney U test.
+func Diff(oldRun, newRun *Run, th DiffThresholds) *Comparison {
+	th = th.withDefaults()
+	cmp := &Comparison{Old: ref(oldRun), New: ref(newRun), Thresholds: th}
+	og, okeys := group(oldRun)
+	ng, nkeys := group(newRun)
+	short := 0
+	for _, k := range okeys {
+		olds, news := og[k], ng[k]
+		pairs, onlyOld, onlyNew := pairUp(olds, news)
+		for _, p := range pairs {
+			d := compareCells(k, p[0], p[1], th)
+			for _, t := range d.Timings {
+				if t.P == nil {
+					short++
+				}
+			}
+			cmp.Cells = append(cmp.Cells, d)
+		}
+		for _, o := range onlyOld {
+			cmp.Cells = append(cmp.Cells, loneCell(k, &o, nil))
+		}
+		for _, n := range onlyNew {
+			cmp.Cells = append(cmp.Cells, loneCell(k, nil, &n))
+		}
+	}
+	for _, k := range nkeys {
+		if _, ok := og[k]; ok {
+			continue
+		}
+		for _, n := range ng[k] {
+			cmp.Cells = append(cmp.Cells, loneCell(k, nil, &n))
+		}
+	}
+	if short > 0 {
+		cmp.Warnings = append(cmp.Warnings, fmt.Sprintf("%d timing series have fewer than %d samples on a side and were not compared; run with --perf-iterations 20 or more", short, th.MinSamples))
+	}
+	cmp.DeviceChanges = deviceChanges(oldRun, newRun)
+	return cmp
+}
+
+func ref(r *Run) RunRef {
+	return RunRef{RunID: r.RunID, Hostname: r.Host.Hostname, Started: r.Started, Version: r.DlcompatVersion, Devices: r.Devices}
+}
+
+// pairUp pairs cells of one key: equal framework versions first, in
+// device order, then what is left on both sides, in order (a framework
+// upgrade).
+func pairUp(olds, news []keyedCell) (pairs [][2]keyedCell, onlyOld, onlyNew []keyedCell) {
+	usedNew := make([]bool, len(news))
+	byVersion := map[string][]int{} // version → indexes into news, in order
+	for j, n := range news {
+		byVersion[n.cell.FrameworkVersion] = append(byVersion[n.cell.FrameworkVersion], j)
+	}
+	var leftOld []keyedCell
+	for _, o := range olds {
+		v := o.cell.FrameworkVersion
+		if js := byVersion[v]; len(js) > 0 {
+			usedNew[js[0]] = true
+			byVersion[v] = js[1:]
+			pairs = append(pairs, [2]keyedCell{o, news[js[0]]})
+			continue
+		}
+		leftOld = append(leftOld, o)
+	}
+	var leftNew []keyedCell
+	for j, n := range news {
+		if !usedNew[j] {
+			leftNew = append(leftNew, n)
+		}
+	}
+	for len(leftOld) > 0 && len(leftNew) > 0 {
+		pairs = append(pairs, [2]keyedCell{leftOld[0], leftNew[0]})
+		leftOld, leftNew = leftOld[1:], leftNew[1:]
+	}
+	return pairs, leftOld, leftNew
+}
+
+func baseDiff(k diffKey) CellDiff {
+	return CellDiff{Framework: k.framework, DeviceModel: k.deviceModel, Model: k.model, Check: k.check, Precision: k.precision}
+}
+
+func loneCell(k diffKey, o, n *keyedCell) CellDiff {
+	d := baseDiff(k)
+	if o != nil {
+		d.OldVersion, d.OldDevice, d.OldStatus = o.cell.FrameworkVersion, o.cell.Device, o.cell.Status
+		d.Change = Removed
+		d.Reasons = []string{fmt.Sprintf("only in the old run (%s there)", o.cell.Status)}
+	} else {
+		d.NewVersion, d.NewDevice, d.NewStatus = n.cell.FrameworkVersion, n.cell.Device, n.cell.Status
+		d.Change = Added
+		d.Reasons = []string{fmt.Sprintf("only in the new run (%s)", n.cell.Status)}
+		if n.cell.Status != Pass {
+			d.NewReason = n.cell.Reason
+		}
+	}
+	return d
+}
+
+func compareCells(k diffKey, o, n keyedCell, th DiffThresholds) CellDiff {
+	oc, nc := o.cell, n.cell
+	d := baseDiff(k)
+	d.OldVersion, d.NewVersion = oc.FrameworkVersion, nc.FrameworkVersion
+	d.OldDevice, d.NewDevice = oc.Device, nc.Device
+	d.OldStatus, d.NewStatus = oc.Status, nc.Status
+	if nc.Status != Pass {
+		d.NewReason = nc.Reason
+	}
+	var improved bool
+	if oc.FrameworkVersion != nc.FrameworkVersion {
+		d.Reasons = append(d.Reasons, fmt.Sprintf("framework %s → %s", oc.FrameworkVersion, nc.FrameworkVersion))
+	}
+	switch {
+	case oc.Status == nc.Status:
+	case oc.Status == Pass:
+		d.StatusRegression = true
+		d.Reasons = append(d.Reasons, fmt.Sprintf("%s → %s", oc.Status, nc.Status))
+	case nc.Status == Pass:
+		improved = true
+		d.Reasons = append(d.Reasons, fmt.Sprintf("%s → %s", oc.Status, nc.Status))
+	default:
+		d.Reasons = append(d.Reasons, fmt.Sprintf("%s → %s", oc.Status, nc.Status))
+	}
+	if oc.MaxAbsErr != nil && nc.MaxAbsErr != nil && oc.MaxRelErr != nil && nc.MaxRelErr != nil {
+		e := &ErrorDiff{OldAbs: *oc.MaxAbsErr, NewAbs: *nc.MaxAbsErr, OldRel: *oc.MaxRelErr, NewRel: *nc.MaxRelErr}
+		fa := growth(float64(e.OldAbs), float64(e.NewAbs), th.ErrorFloor)
+		fr := growth(float64(e.OldRel), float64(e.NewRel), th.ErrorFloor)
+		e.Factor = Float(math.Max(fa, fr))
+		if float64(e.Factor) > th.ErrorGrowth {
+			e.Grew = true
+			d.ErrorRegression = true
+			which, from, to := "abs", e.OldAbs, e.NewAbs
+			if fr > fa {
+				which, from, to = "rel", e.OldRel, e.NewRel
+			}
+			d.Reasons = append(d.Reasons, fmt.Sprintf("max %s error %.2g → %.2g (%s×, over %g×)", which, float64(from), float64(to), fmtFactor(float64(e.Factor)), th.ErrorGrowth))
+		}
+		d.Errors = e
+	}
+	for _, ot := range oc.Timings {
+		for _, nt := range nc.Timings {
+			if ot.Name != nt.Name || ot.Batch != nt.Batch {
+				continue
+			}
+			t := compareTiming(ot, nt, th)
+			switch t.Verdict {
+			case Slower:
+				d.SpeedRegression = true
+				d.Reasons = append(d.Reasons, fmt.Sprintf("%s %.1f%% slower (p=%.2g)", t.Series(), 100*math.Abs(t.Delta), float64(*t.P)))
+			case Faster:
+				improved = true
+				d.Reasons = append(d.Reasons, fmt.Sprintf("%s %.1f%% faster (p=%.2g)", t.Series(), 100*math.Abs(t.Delta), float64(*t.P)))
+			}
+			d.Timings = append(d.Timings, t)
+		}
+	}
+	switch {
+	case d.StatusRegression || d.ErrorRegression || d.SpeedRegression:
+		d.Change = Regression
+	case improved:
+		d.Change = Improvement
+	case oc.Status != nc.Status:
+		d.Change = Changed
+	default:
+		d.Change = Unchanged
+	}
+	return d
+}
+
+func fmtFactor(f float64) string {
+	if math.IsInf(f, 1) {
+		return "∞"
+	}
+	return fmt.Sprintf("%.3g", f)
+}
+
+func growth(old, new, floor float64) float64 {
+	if math.IsNaN(new) || math.IsInf(new, 0) {
+		if math.IsNaN(old) || math.IsInf(old, 0) {
+			return 1
+		}
+		return math.Inf(1)
+	}
+	return math.Max(new, floor) / math.Max(old, floor)
+}
+
+func compareTiming(o, n Timing, th DiffThresholds) TimingDiff {
+	t := TimingDiff{Name: o.Name, Batch: o.Batch, Unit: o.Unit, OldN: len(o.Samples), NewN: len(n.Samples)}
+	os, ns := Summarize(o.Samples), Summarize(n.Samples)
+	t.OldMedian, t.NewMedian = os.Median, ns.Median
+	if t.OldMedian > 0 {
+		t.Delta = (t.NewMedian - t.OldMedian) / t.OldMedian
+	}
+	t.Verdict = Same
+	if t.OldN < th.MinSamples || t.NewN < th.MinSamples {
+		t.Note = fmt.Sprintf("too few samples (%d and %d; need %d)", t.OldN, t.NewN, th.MinSamples)
+		return t
+	}
+	mw := MannWhitneyU(o.Samples, n.Samples)
+	t.P = F(mw.P)
+	switch {
+	case mw.P > th.Alpha:
+		t.Note = fmt.Sprintf("p=%.2g > α=%g", mw.P, th.Alpha)
+	case math.Abs(t.Delta) < th.MinChange:
+		t.Note = fmt.Sprintf("%+.1f%% is below the %g%% threshold", 100*t.Delta, 100*th.MinChange)
+	default:
+		worse := t.Delta > 0
+		if o.Better == "higher" {
+			worse = !worse
+		}
+		if worse {
+			t.Verdict = Slower
+		} else {
+			t.Verdict = Faster
+		}
+	}
+	return t
+}
+
+// deviceChanges lists, per device model in both runs, the driver and
+// CUDA versions that changed.
+func deviceChanges(o, n *Run) []string {
+	type sw struct{ driver, cuda string }
+	collect := func(r *Run) map[string]sw {
+		m := map[string]sw{}
+		for _, d := range r.Devices {
+			m[deviceModel(&d, d.ID)] = sw{d.DriverVersion, d.CUDADriverVersion}
+		}
+		return m
+	}
+	om, nm := collect(o), collect(n)
+	var out []string
+	for name, a := range om {
+		b, ok := nm[name]
+		if !ok {
+			continue
+		}
+		var parts []string
+		if a.driver != b.driver {
+			parts = append(parts, fmt.Sprintf("driver %s → %s", orDash(a.driver), orDash(b.driver)))
+		}
+		if a.cuda != b.cuda {
+			parts = append(parts, fmt.Sprintf("CUDA %s → %s", orDash(a.cuda), orDash(b.cuda)))
+		}
+		if len(parts) > 0 {
+			out = append(out, name+": "+strings.Join(parts, ", "))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,215 @@
+package matrix
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func baseSynth(id string, seed uint64) synth {
+	return synth{id: id, host: "node-a", seed: seed,
+		frameworks: [][2]string{{"gorgonia", "v0.9.18"}, {"pytorch", "2.3.0"}},
+		devices:    []Device{cpuDevice(), a100(0, "550.54.15")}}
+}
+
+func findDiff(t *testing.T, c *Comparison, framework, deviceModel, model, check string) CellDiff {
+	t.Helper()
+	for _, d := range c.Cells {
+		if d.Framework == framework && d.DeviceModel == deviceModel && d.Model == model && d.Check == check {
+			return d
+		}
+	}
+	t.Fatalf("no diff for %s %s %s %s", framework, deviceModel, model, check)
+	return CellDiff{}
+}
+
+func TestDiffIdenticalConfigurationFlagsNothing(t *testing.T) {
+	// Two runs of the same configuration: the same medians, fresh noise.
+	oldRun := baseSynth("old", 1).run()
+	newRun := baseSynth("new", 2).run()
+	c := Diff(oldRun, newRun, DefaultDiffThresholds)
+	if n := c.Count(Unchanged); n != len(oldRun.Cells) {
+		t.Errorf("%d unchanged of %d; summary %s", n, len(oldRun.Cells), c.Summary())
+	}
+	for _, d := range c.Cells {
+		if d.Change != Unchanged {
+			t.Errorf("%s: %s: %s", d.Name(), d.Change, strings.Join(d.Reasons, "; "))
+		}
+		for _, tm := range d.Timings {
+			if tm.Verdict != Same || tm.P == nil {
+				t.Errorf("%s %s: verdict %s p %v", d.Name(), tm.Series(), tm.Verdict, tm.P)
+			}
+		}
+	}
+	if len(c.Warnings) != 0 || len(c.DeviceChanges) != 0 {
+		t.Errorf("warnings %q, device changes %q", c.Warnings, c.DeviceChanges)
+	}
+}
+
+func TestDiffClassifiesChanges(t *testing.T) {
+	check := func(desc string, d CellDiff, want Change, reason string) {
+		t.Helper()
+		if d.Change != want || !strings.Contains(strings.Join(d.Reasons, "; "), reason) {
+			t.Errorf("%s: %s (%q), want %s with %q", desc, d.Change, d.Reasons, want, reason)
+		}
+	}
+	for _, tc := range []struct {
+		desc   string
+		edit   func(o, n *Run)
+		cell   [4]string // framework, device model, model, check
+		want   Change
+		reason string
+	}{
+		{"pass that fails is a regression", func(o, n *Run) {
+			c := cellAt(n, "gorgonia", "cpu", "cnn", "forward")
+			c.Status, c.Reason = Fail, "logits differ"
+		}, [4]string{"gorgonia", "Test CPU", "cnn", "forward"}, Regression, "pass → fail"},
+		{"pass that became skip is a regression too", func(o, n *Run) {
+			cellAt(n, "gorgonia", "cpu", "cnn", "forward").Status = Skip
+		}, [4]string{"gorgonia", "Test CPU", "cnn", "forward"}, Regression, "pass → skip"},
+		{"fail that passes is an improvement", func(o, n *Run) {
+			cellAt(o, "pytorch", "gpu:0", "lstm", "backward").Status = Fail
+		}, [4]string{"pytorch", "NVIDIA A100-SXM4-40GB", "lstm", "backward"}, Improvement, "fail → pass"},
+		{"error that crashes is a change", func(o, n *Run) {
+			cellAt(o, "pytorch", "gpu:0", "lstm", "forward").Status = Error
+			cellAt(n, "pytorch", "gpu:0", "lstm", "forward").Status = Crash
+		}, [4]string{"pytorch", "NVIDIA A100-SXM4-40GB", "lstm", "forward"}, Changed, "error → crash"},
+		{"error grown 30× is a regression", func(o, n *Run) {
+			c := cellAt(n, "pytorch", "gpu:0", "cnn", "forward")
+			c.MaxRelErr = F(float64(*cellAt(o, "pytorch", "gpu:0", "cnn", "forward").MaxRelErr) * 30)
+		}, [4]string{"pytorch", "NVIDIA A100-SXM4-40GB", "cnn", "forward"}, Regression, "max rel error"},
+		{"error grown 5× is not flagged", func(o, n *Run) {
+			c := cellAt(n, "pytorch", "gpu:0", "cnn", "forward")
+			c.MaxAbsErr = F(float64(*cellAt(o, "pytorch", "gpu:0", "cnn", "forward").MaxAbsErr) * 5)
+		}, [4]string{"pytorch", "NVIDIA A100-SXM4-40GB", "cnn", "forward"}, Unchanged, ""},
+		{"2× slower is a regression with its p-value", func(o, n *Run) {
+			for i := range cellAt(n, "gorgonia", "cpu", "lstm", "perf").Timings {
+				t := &cellAt(n, "gorgonia", "cpu", "lstm", "perf").Timings[i]
+				for j := range t.Samples {
+					t.Samples[j] *= 2
+				}
+			}
+		}, [4]string{"gorgonia", "Test CPU", "lstm", "perf"}, Regression, "% slower (p="},
+		{"faster is an improvement", func(o, n *Run) {
+			t := &cellAt(n, "gorgonia", "cpu", "cnn", "perf").Timings[1]
+			for j := range t.Samples {
+				t.Samples[j] *= 0.5
+			}
+		}, [4]string{"gorgonia", "Test CPU", "cnn", "perf"}, Improvement, "% faster (p="},
+		{"a significant 2% change is under the threshold", func(o, n *Run) {
+			ot := cellAt(o, "gorgonia", "cpu", "cnn", "perf").Timings[0]
+			t := &cellAt(n, "gorgonia", "cpu", "cnn", "perf").Timings[0]
+			for j := range t.Samples {
+				t.Samples[j] = ot.Samples[j]*1.02 + 1e-12
+			}
+		}, [4]string{"gorgonia", "Test CPU", "cnn", "perf"}, Unchanged, ""},
+		{"three samples cannot tell", func(o, n *Run) {
+			t := &cellAt(n, "gorgonia", "cpu", "cnn", "perf").Timings[0]
+			t.Samples = []float64{9, 9, 9}
+		}, [4]string{"gorgonia", "Test CPU", "cnn", "perf"}, Unchanged, ""},
+	} {
+		o, n := baseSynth("old", 1).run(), baseSynth("new", 2).run()
+		tc.edit(o, n)
+		c := Diff(o, n, DefaultDiffThresholds)
+		check(tc.desc, findDiff(t, c, tc.cell[0], tc.cell[1], tc.cell[2], tc.cell[3]), tc.want, tc.reason)
+		if tc.desc == "three samples cannot tell" {
+			d := findDiff(t, c, "gorgonia", "Test CPU", "cnn", "perf")
+			if d.Timings[0].P != nil || !strings.Contains(d.Timings[0].Note, "too few samples") || len(c.Warnings) != 1 {
+				t.Errorf("%s: timing %+v, warnings %q", tc.desc, d.Timings[0], c.Warnings)
+			}
+		}
+	}
+}
+
+func TestDiffKeysOnDeviceModelAcrossDrivers(t *testing.T) {
+	old := baseSynth("old", 1)
+	old.devices = []Device{a100(0, "550.54.15"), a100(1, "550.54.15")}
+	nw := baseSynth("new", 2)
+	// Another machine: the A100s are gpu:2 and gpu:5 with other UUIDs,
+	// under a newer driver.
+	g2, g5 := a100(2, "555.42.02"), a100(5, "555.42.02")
+	nw.devices = []Device{cpuDevice(), g2, g5}
+	o, n := old.run(), nw.run()
+	c := Diff(o, n, DefaultDiffThresholds)
+	if got := strings.Join(c.DeviceChanges, "|"); got != "NVIDIA A100-SXM4-40GB: driver 550.54.15 → 555.42.02" {
+		t.Errorf("device changes %q", got)
+	}
+	pairs := map[string]string{}
+	for _, d := range c.Cells {
+		if d.DeviceModel == "NVIDIA A100-SXM4-40GB" && d.Change != Added {
+			pairs[d.OldDevice] = d.NewDevice
+			if d.Change != Unchanged {
+				t.Errorf("%s: %s %q", d.Name(), d.Change, d.Reasons)
+			}
+		}
+	}
+	if pairs["gpu:0"] != "gpu:2" || pairs["gpu:1"] != "gpu:5" {
+		t.Errorf("A100s paired %v, want gpu:0→gpu:2 and gpu:1→gpu:5 (device order)", pairs)
+	}
+	if n := c.Count(Added); n != 16 { // the CPU is new: 2 frameworks × 2 models × 4 checks
+		t.Errorf("%d added, want 16", n)
+	}
+}
+
+func TestDiffFrameworkUpgradeStillCompares(t *testing.T) {
+	o := baseSynth("old", 1).run()
+	nw := baseSynth("new", 2)
+	nw.frameworks = [][2]string{{"gorgonia", "v0.9.18"}, {"pytorch", "2.4.0"}}
+	c := Diff(o, nw.run(), DefaultDiffThresholds)
+	d := findDiff(t, c, "pytorch", "Test CPU", "cnn", "forward")
+	if d.OldVersion != "2.3.0" || d.NewVersion != "2.4.0" || d.Change != Unchanged || !strings.Contains(d.Name(), "2.3.0→2.4.0") {
+		t.Errorf("%+v", d)
+	}
+	if c.Count(Added)+c.Count(Removed) != 0 {
+		t.Errorf("summary %s", c.Summary())
+	}
+}
+
+func TestDiffAddedAndRemoved(t *testing.T) {
+	o := baseSynth("old", 1).run()
+	nw := baseSynth("new", 2)
+	nw.frameworks = [][2]string{{"gorgonia", "v0.9.18"}, {"tensorflow", "2.21.0"}}
+	c := Diff(o, nw.run(), DefaultDiffThresholds)
+	if c.Count(Removed) != 16 || c.Count(Added) != 16 || c.Count(Regression) != 0 {
+		t.Errorf("summary %s", c.Summary())
+	}
+}
+
+func TestDiffRenderings(t *testing.T) {
+	o := baseSynth("20261120T020000Z-aaaaaa", 1).run()
+	nw := baseSynth("20261121T020000Z-bbbbbb", 2)
+	nw.devices = []Device{cpuDevice(), a100(0, "555.42.02")}
+	nw.slow = map[string]float64{"pytorch": 1.3}
+	n := nw.run()
+	c := cellAt(n, "gorgonia", "gpu:0", "lstm", "forward")
+	c.Status, c.Reason = Fail, "logits: 12 of 80 values outside rtol 1e-4, atol 1e-5 | <b>not bold</b>"
+	c.MaxAbsErr, c.MaxRelErr = F(3e-3), F(0.4)
+	cmp := Diff(o, n, DefaultDiffThresholds)
+	cmp.Old.File, cmp.New.File = "old.json", "new.json"
+	for _, f := range []string{"text", "md"} {
+		var b bytes.Buffer
+		if err := RenderDiff(&b, cmp, f); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "diff."+f+".golden", b.Bytes())
+	}
+	var h bytes.Buffer
+	if err := RenderDiff(&h, cmp, "html"); err != nil {
+		t.Fatal(err)
+	}
+	if s := h.String(); !strings.Contains(s, "&lt;b&gt;not bold&lt;/b&gt;") || strings.Contains(s, "<b>not bold") || !strings.Contains(s, "slower (p=") {
+		t.Errorf("diff HTML does not escape or lacks the slowdown")
+	}
+	var j bytes.Buffer
+	if err := RenderDiff(&j, cmp, "json"); err != nil {
+		t.Fatal(err)
+	}
+	var back Comparison
+	if err := json.Unmarshal(j.Bytes(), &back); err != nil || len(back.Cells) != len(cmp.Cells) || back.Count(Regression) != cmp.Count(Regression) {
+		t.Errorf("JSON round trip: %v, %d cells", err, len(back.Cells))
+	}
+	if cmp.Count(Regression) != 5 { // 4 slower pytorch perf cells and the failing forward
+		t.Errorf("summary %s", cmp.Summary())
+	}
+}

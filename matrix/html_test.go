@@ -1,0 +1,201 @@
+package matrix
+
+import (
+	"bytes"
+	"context"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+)
+
+// payload is what a hostile or broken plugin could put in a framework
+// version, a device name, a reason or its stderr. If any of it ran, the
+// page's title would change or an element with id "injected" would
+// appear in the DOM.
+const payload = `"><img src=x onerror="document.title='pwned'"><script>document.title='pwned';` +
+	`document.body.insertAdjacentHTML('beforeend','<div id=injected></div>')</script>`
+
+func hostileRun() *Run {
+	r := everyStatus()
+	r.Devices = append(r.Devices, Device{ID: "gpu:0", Kind: "gpu", Name: "GPU " + payload, DriverVersion: payload})
+	r.Frameworks = append(r.Frameworks, Framework{Name: "evil", Version: payload, Executor: "local", Image: payload,
+		Build: map[string]string{"cuda": payload}, Warnings: []string{payload}})
+	for _, c := range append([]Cell(nil), r.Cells[:4]...) {
+		c.Framework, c.FrameworkVersion = "evil", payload
+		c.Reason, c.StderrTail, c.Worst = payload, payload, payload
+		c.Warnings = []string{payload}
+		if c.Check == "forward" {
+			c.Status = Fail
+		}
+		r.Cells = append(r.Cells, c)
+	}
+	r.Notes = append(r.Notes, payload)
+	r.Host.Hostname = payload
+	return r
+}
+
+// chromium runs Debian's headless Chromium with the flags that work as
+// root in a container, and a fresh profile.
+func chromium(t *testing.T, args ...string) []byte {
+	t.Helper()
+	bin := needTool(t, "chromium", "run scripts/setup.d/40-chromium.sh (make test does)")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+		"--user-data-dir=" + t.TempDir(), "--virtual-time-budget=3000"}
+	cmd := exec.CommandContext(ctx, bin, append(base, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
+	}
+	return out
+}
+
+func writeFile(t *testing.T, name string, write func(*os.File) error) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := write(f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return path
+}
+
+// injected reports whether a dumped DOM shows the payload at work.
+func injected(dom string) bool {
+	return strings.Contains(dom, "<title>pwned</title>") || strings.Contains(dom, `id="injected"`)
+}
+
+func TestHTMLInChromium(t *testing.T) {
+	r := hostileRun()
+	page := writeFile(t, "report.html", func(f *os.File) error { return WriteHTML(f, r) })
+
+	// The check can fail: the same payload in a page that does not escape
+	// it does run.
+	control := writeFile(t, "control.html", func(f *os.File) error {
+		_, err := f.WriteString("<!DOCTYPE html><html><head><title>control</title></head><body><p>version " + payload + "</p></body></html>")
+		return err
+	})
+	if dom := string(chromium(t, "--dump-dom", "file://"+control)); !injected(dom) {
+		t.Fatalf("the unescaped control page did not run its script, so this test could not see an injection:\n%s", dom)
+	}
+
+	dom := string(chromium(t, "--dump-dom", "file://"+page))
+	if injected(dom) {
+		t.Fatal("the report ran script from a framework version or another plugin-supplied string")
+	}
+	if !strings.Contains(dom, "<title>dlcompat "+r.RunID+"</title>") {
+		t.Errorf("the page title changed or is missing")
+	}
+	// The payload is shown as text: the DOM holds it escaped.
+	if n := strings.Count(dom, "&lt;script&gt;document.title='pwned'"); n < 5 {
+		t.Errorf("the payload appears as text only %d times; want it visible wherever it was supplied", n)
+	}
+	if strings.Contains(dom, "<img") || strings.Contains(dom, "<script") {
+		t.Error("an <img> or <script> element made it into the DOM")
+	}
+	// Every status is drawn, each with its own class, in the matrix.
+	for _, s := range Statuses {
+		if !regexp.MustCompile(`<td class="st s-` + string(s) + `"`).MatchString(dom) {
+			t.Errorf("no %s cell in the rendered matrix", s)
+		}
+	}
+	rows := regexp.MustCompile(`(?s)<table class="matrix">.*?</table>`).FindString(dom)
+	if got, want := strings.Count(rows, "<tr>")-1, 12; got != want { // header row excluded
+		t.Errorf("matrix has %d rows, want %d (framework × version × model × check)", got, want)
+	}
+	for _, want := range []string{`id="devices"`, `id="perf"`, "<svg", "throughput (items/s", "latency at batch 1", "plugin's last lines", "goroutine 1 [running]"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("rendered page lacks %q", want)
+		}
+	}
+
+	// A screenshot, kept where CI can collect it when asked.
+	dir := os.Getenv("DLCOMPAT_SCREENSHOT_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	shot := filepath.Join(dir, "report-chromium.png")
+	chromium(t, "--screenshot="+shot, "--window-size=1280,1600", "file://"+page)
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() != 1280 || b.Dy() != 1600 {
+		t.Errorf("screenshot is %v", b)
+	}
+	colours := map[uint32]bool{}
+	for y := 0; y < img.Bounds().Dy(); y += 7 {
+		for x := 0; x < img.Bounds().Dx(); x += 7 {
+			r, g, b, _ := img.At(x, y).RGBA()
+			colours[r>>8<<16|g>>8<<8|b>>8] = true
+		}
+	}
+	if len(colours) < 20 {
+		t.Errorf("screenshot has %d colours: blank?", len(colours))
+	}
+	t.Logf("screenshot: %s", shot)
+}
+
+func TestHTMLIsSelfContained(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteHTML(&b, hostileRun()); err != nil {
+		t.Fatal(err)
+	}
+	s := b.String()
+	doc, err := html.Parse(strings.NewReader(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No script, nothing loaded: no element with src, no link or
+	// stylesheet import, links only to fragments of the page, and url()
+	// in styles only to the page's own SVG patterns.
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			switch n.Data {
+			case "script", "link", "iframe", "object", "embed", "img":
+				t.Errorf("report has a <%s> element", n.Data)
+			}
+			for _, a := range n.Attr {
+				switch {
+				case a.Key == "src", strings.HasPrefix(a.Key, "on"):
+					t.Errorf("<%s %s=%q>", n.Data, a.Key, a.Val)
+				case a.Key == "href" && !strings.HasPrefix(a.Val, "#"):
+					t.Errorf("<%s href=%q> leaves the page", n.Data, a.Val)
+				}
+			}
+		}
+		if n.Type == html.TextNode && n.Parent != nil && n.Parent.Data == "style" {
+			if m := regexp.MustCompile(`url\((['"]?)[^#'")]|@import`).FindString(n.Data); m != "" {
+				t.Errorf("style loads something: %q", m)
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	if !strings.Contains(s, `Content-Security-Policy" content="default-src 'none'`) {
+		t.Error("no Content-Security-Policy")
+	}
+}

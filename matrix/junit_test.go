@@ -1,0 +1,156 @@
+package matrix
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// needTool returns the path of a tool a test needs. Without it the test
+// skips, saying how to install it; under CI (CI set, as .ci/run has it)
+// it fails instead, since make test installs it (scripts/setup.d).
+func needTool(t *testing.T, path, how string) string {
+	t.Helper()
+	if p, err := exec.LookPath(path); err == nil {
+		return p
+	}
+	msg := path + " not found; " + how
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg + " (CI must not skip this test)")
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// everyStatus is a run with one cell of each status, and text that XML
+// and HTML must carry safely.
+func everyStatus() *Run {
+	s := synth{id: "20261120T020000Z-abcdef", host: "node-a", seed: 3, frameworks: [][2]string{{"gorgonia", "v0.9.18"}},
+		devices: []Device{cpuDevice()}, models: []string{"cnn"}}
+	r := s.run()
+	r.Cells = r.Cells[:4]
+	add := func(check string, st Status, reason, stderr string) {
+		c := Cell{CellKey: CellKey{Framework: "gorgonia", FrameworkVersion: "v0.9.18", Device: "cpu", Model: "lstm", Check: check, Precision: "fp32"},
+			Status: st, Reason: reason, StderrTail: stderr, Seconds: 1.5}
+		r.Cells = append(r.Cells, c)
+	}
+	fail := r.Cells[0]
+	fail.Model, fail.Status, fail.Reason, fail.FirstDivergingLayer = "lstm", Fail, "logits: 3 of 80 values outside rtol 1e-4 & atol 1e-5 <b>", "layers.1"
+	r.Cells = append(r.Cells, fail)
+	add("backward", Error, "RuntimeError: CUDA error: an illegal memory access\nsecond line", "Traceback (most recent call last):\n  File \"worker.py\"")
+	add("determinism", Crash, "plugin process died: EOF", "panic: runtime error\x1b[31m red \x00 nul\ngoroutine 1 [running]:")
+	add("perf", Timeout, "no result within 30m0s; the plugin was killed", "")
+	c := r.Cells[0]
+	c.Device, c.Status, c.Reason = "gpu:0", Skip, "gorgonia cannot use gpu:0 (it offers: cpu)"
+	c.MaxAbsErr, c.MaxRelErr = nil, nil
+	r.Cells = append(r.Cells, c)
+	c.Check, c.Status, c.Reason = "backward", Unknown, "not run: the run was interrupted"
+	r.Cells = append(r.Cells, c)
+	return r
+}
+
+func TestJUnitStructure(t *testing.T) {
+	r := everyStatus()
+	var b bytes.Buffer
+	if err := WriteJUnit(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	var doc junitSuites
+	if err := xml.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatalf("not XML: %v\n%s", err, b.String())
+	}
+	if doc.Tests != len(r.Cells) || doc.Failures != 1 || doc.Errors != 4 || doc.Skipped != 1 {
+		t.Errorf("totals tests %d failures %d errors %d skipped %d", doc.Tests, doc.Failures, doc.Errors, doc.Skipped)
+	}
+	if len(doc.Suites) != 2 || doc.Suites[0].Name != "gorgonia v0.9.18 on cpu (Test CPU)" || doc.Suites[1].Name != "gorgonia v0.9.18 on gpu:0" {
+		t.Errorf("suites %q / %q", doc.Suites[0].Name, doc.Suites[len(doc.Suites)-1].Name)
+	}
+	if strings.ContainsAny(b.String(), "\x1b\x00") {
+		t.Error("control characters reached the XML")
+	}
+}
+
+// junitReader reads a JUnit file with junitparser, a consumer CI tools
+// use, and prints what it understood.
+const junitReader = `
+import json, sys
+from junitparser import JUnitXml, Failure, Error, Skipped
+xml = JUnitXml.fromfile(sys.argv[1])
+out = {"declared": [xml.tests, xml.failures, xml.errors, xml.skipped], "cases": []}
+for suite in xml:
+    for case in suite:
+        res = [{"kind": type(r).__name__, "message": r.message, "type": r.type} for r in case.result]
+        out["cases"].append({"suite": suite.name, "classname": case.classname, "name": case.name,
+                             "time": case.time, "result": res, "system_err": case.system_err})
+xml.update_statistics()
+out["counted"] = [xml.tests, xml.failures, xml.errors, xml.skipped]
+print(json.dumps(out))
+`
+
+func TestJUnitReadByJunitparser(t *testing.T) {
+	dir := os.Getenv("DLCOMPAT_TOOLS_DIR")
+	if dir == "" {
+		dir = "/opt/dlcompat-tools"
+	}
+	py := needTool(t, filepath.Join(dir, "junit-venv", "bin", "python"), "run scripts/setup.d/45-junitparser.sh (make test does)")
+	r := everyStatus()
+	path := filepath.Join(t.TempDir(), "junit.xml")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteJUnit(f, r); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	out, err := exec.Command(py, "-c", junitReader, path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("junitparser: %v\n%s", err, out)
+	}
+	var got struct {
+		Declared, Counted []int
+		Cases             []struct {
+			Suite, Classname, Name string
+			Time                   float64
+			Result                 []struct{ Kind, Message, Type string }
+			SystemErr              *string `json:"system_err"`
+		}
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	want := []int{len(r.Cells), 1, 4, 1}
+	for i := range want {
+		if got.Declared[i] != want[i] || got.Counted[i] != want[i] {
+			t.Errorf("tests/failures/errors/skipped declared %v, counted by junitparser %v, want %v", got.Declared, got.Counted, want)
+			break
+		}
+	}
+	if len(got.Cases) != len(r.Cells) {
+		t.Fatalf("junitparser read %d testcases, want one per cell (%d)", len(got.Cases), len(r.Cells))
+	}
+	kind := map[Status]string{Fail: "Failure", Error: "Error", Crash: "Error", Timeout: "Error", Unknown: "Error", Skip: "Skipped"}
+	for i, c := range r.Cells {
+		gc := got.Cases[i]
+		if gc.Name != c.Model+" "+c.Check || gc.Time != 0 && gc.Time < 0 {
+			t.Errorf("case %d: %q", i, gc.Name)
+		}
+		if c.Status == Pass {
+			if len(gc.Result) != 0 {
+				t.Errorf("%s passed but junitparser sees %+v", c.CellKey, gc.Result)
+			}
+			continue
+		}
+		if len(gc.Result) != 1 || gc.Result[0].Kind != kind[c.Status] || !strings.HasPrefix(c.Reason, gc.Result[0].Message) {
+			t.Errorf("%s (%s): junitparser sees %+v", c.CellKey, c.Status, gc.Result)
+		}
+		if c.StderrTail != "" && (gc.SystemErr == nil || !strings.Contains(*gc.SystemErr, "goroutine 1") && !strings.Contains(*gc.SystemErr, "Traceback")) {
+			t.Errorf("%s: stderr lost: %v", c.CellKey, gc.SystemErr)
+		}
+	}
+}

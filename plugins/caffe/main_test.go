@@ -1,0 +1,40 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/dlcompat/dlcompat/core/exec/docker"
+	"github.com/dlcompat/dlcompat/plugins/internal/plugintest"
+)
+
+// image is Caffe's image (scripts/images/caffe-cpu): Debian bullseye's
+// python3-caffe on Python 3.9.
+const image = "dlcompat/caffe-cpu:bullseye"
+
+// TestAgainstGoldensInItsContainer runs the real plugin in Caffe's image
+// through the docker executor and the host's runner: both models, every
+// check, and every activation and gradient within SPEC §4's tolerances —
+// which proves the time-major LSTM with its cont blob, the i,f,o,g gate
+// order and the single bias on the real framework, on Python 3.9.
+func TestAgainstGoldensInItsContainer(t *testing.T) {
+	if ok, why := plugintest.DockerImage(image); !ok {
+		plugintest.Unavailable(t, why)
+	}
+	spec := plugintest.Spec(t, "caffe")
+	spec.Image = image
+	ex := docker.New(docker.Options{Pull: docker.PullNever, ReferenceDir: plugintest.ReferenceDir()})
+	plugintest.Check(t, spec, plugintest.Options{Executor: ex})
+}
+
+// TestLocalIsASkipThatSaysHow: without Caffe on the host, the plugin is
+// unavailable with the reason and the command that gets it, never an error.
+func TestLocalIsASkipThatSaysHow(t *testing.T) {
+	spec := plugintest.Spec(t, "caffe", "DLCOMPAT_PYTHON_CAFFE=/usr/bin/python3")
+	run := plugintest.RunUnavailable(t, spec)
+	for _, c := range run.Cells {
+		if c.Status != "skip" || !strings.Contains(c.Reason, "build-images.sh caffe-cpu") || !strings.Contains(c.Reason, "No module named 'caffe'") {
+			t.Errorf("%s: %s %q, want a skip that says how to install caffe", c.CellKey, c.Status, c.Reason)
+		}
+	}
+}

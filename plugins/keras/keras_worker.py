@@ -1,0 +1,401 @@
+"""Keras 3 worker: the reference models as Keras layers (Conv2D,
+MaxPooling2D, Dense, LSTM stacked with return_sequences), weights set with
+set_weights after explicit conversion. The backend comes from KERAS_BACKEND
+(default tensorflow) and is part of the version string, "3.15.1+tensorflow".
+Gradients: tf.GradientTape on the tensorflow backend, jax.value_and_grad on
+jax. Python 3.9 compatible.
+
+Conversions (SPEC §1 layout traps), each undone for activations and
+gradients:
+  input        NCHW -> NHWC (channels_last, Keras's default)
+  Conv2D       kernel [out, in, kh, kw] -> [kh, kw, in, out]
+  Flatten      flattens NHWC, i.e. H, W, C order; PyTorch flattens C, H, W.
+               Instead of a Permute layer, fc1's kernel rows are permuted:
+               W [128, C*H*W] -> [128, C, H, W] -> [128, H, W, C] -> [H*W*C, 128]
+  Dense        kernel = W.T
+  LSTM         kernel = i2h.weight.T [in, 4H], recurrent_kernel = h2h.weight.T,
+               one bias = i2h.bias + h2h.bias. Keras's gate order is
+               i, f, c, o: the same blocks as SPEC's i, f, g, o (c is the
+               cell candidate g), so KERAS_GATES below is the identity and
+               the conversion is transposes only. A bias gradient is the
+               gradient of both biases.
+"""
+
+import os
+
+import numpy as np
+
+import dlcompat_worker as dw
+
+keras = None
+BACKEND = None
+
+H = 128
+# SPEC's gate blocks (i, f, g, o) in the order Keras stores them (i, f, c, o).
+SPEC_GATES = ("i", "f", "g", "o")
+KERAS_GATES = ("i", "f", "g", "o")
+GATE_PERM = [SPEC_GATES.index(g) for g in KERAS_GATES]
+
+CONV_TO_KERAS = (2, 3, 1, 0)
+CONV_FROM_KERAS = (3, 2, 0, 1)
+NCHW_TO_NHWC = (0, 2, 3, 1)
+NHWC_TO_NCHW = (0, 3, 1, 2)
+POOL2 = (64, 7, 7)  # C, H, W of pool2's output
+
+
+def gates_to_keras(a):
+    """Reorders the 4H gate blocks of the last axis from SPEC to Keras order."""
+    blocks = np.split(a, 4, axis=-1)
+    return np.concatenate([blocks[i] for i in GATE_PERM], axis=-1)
+
+
+def gates_from_keras(a):
+    blocks = np.split(a, 4, axis=-1)
+    out = [None] * 4
+    for k, i in enumerate(GATE_PERM):
+        out[i] = blocks[k]
+    return np.concatenate(out, axis=-1)
+
+
+def fc1_to_keras(w):
+    """fc1.weight [128, C*H*W] (C, H, W order) -> kernel [H*W*C, 128]."""
+    c, h, wd = POOL2
+    return w.reshape(-1, c, h, wd).transpose(0, 2, 3, 1).reshape(w.shape[0], -1).T
+
+
+def fc1_from_keras(k):
+    """kernel gradient [H*W*C, 128] -> fc1.weight layout [128, C*H*W]."""
+    c, h, wd = POOL2
+    return k.T.reshape(-1, h, wd, c).transpose(0, 3, 1, 2).reshape(k.shape[1], -1)
+
+
+def build_cnn(layers):
+    inp = keras.Input(shape=(28, 28, 3), name="input")
+    c1 = layers.Conv2D(32, 3, padding="same", activation="relu", name="conv1")(inp)
+    p1 = layers.MaxPooling2D(2, strides=2, name="pool1")(c1)
+    c2 = layers.Conv2D(64, 3, padding="same", activation="relu", name="conv2")(p1)
+    p2 = layers.MaxPooling2D(2, strides=2, name="pool2")(c2)
+    flat = layers.Flatten(name="flatten")(p2)  # H, W, C order: see fc1_to_keras
+    f1 = layers.Dense(128, activation="relu", name="fc1")(flat)
+    f2 = layers.Dense(10, name="fc2")(f1)
+    acts = {"conv1": c1, "pool1": p1, "conv2": c2, "pool2": p2, "fc1": f1, "fc2": f2}
+    return inp, f2, acts
+
+
+def build_lstm(layers):
+    inp = keras.Input(shape=(28, 28), name="input")
+    l0 = layers.LSTM(H, return_sequences=True, name="lstm0")(inp)
+    l1 = layers.LSTM(H, return_sequences=True, name="lstm1")(l0)
+    last = layers.Lambda(lambda s: s[:, -1, :], name="last")(l1)
+    fc = layers.Dense(10, name="fc")(last)
+    return inp, fc, {"layers.0": l0, "layers.1": l1, "fc": fc}
+
+
+class Net(object):
+    def __init__(self, backend, model, device, params, dtype):
+        self.b = backend
+        self.model_name = model
+        layers = keras.layers
+        keras.backend.set_floatx("float64" if dtype == "float64" else "float32")
+        self.np_dtype = np.float64 if dtype == "float64" else np.float32
+        with backend.scope(device):
+            if model == "cnn":
+                inp, out, acts = build_cnn(layers)
+            elif model == "lstm":
+                inp, out, acts = build_lstm(layers)
+            else:
+                raise dw.CheckError("unknown model %r" % model)
+            self.m = keras.Model(inp, out, name=model)
+            self.acts_names = list(acts)
+            self.acts_m = keras.Model(inp, [acts[k] for k in self.acts_names], name=model + "_acts")
+            self._set(params)
+        # Canonical parameter name -> (variable, how its gradient converts).
+        self.params = self._param_map()
+        self.names = sorted(self.params)
+        self.vars = [self.params[n][0] for n in self.names]
+        backend.compile(self)
+
+    def _set(self, p):
+        L = self.m.get_layer
+        if self.model_name == "cnn":
+            for name in ("conv1", "conv2"):
+                L(name).set_weights([p[name + ".weight"].transpose(CONV_TO_KERAS), p[name + ".bias"]])
+            L("fc1").set_weights([fc1_to_keras(p["fc1.weight"]), p["fc1.bias"]])
+            L("fc2").set_weights([p["fc2.weight"].T, p["fc2.bias"]])
+        else:
+            for l in range(2):
+                pre = "layers.%d." % l
+                L("lstm%d" % l).set_weights([
+                    gates_to_keras(p[pre + "i2h.weight"].T),
+                    gates_to_keras(p[pre + "h2h.weight"].T),
+                    gates_to_keras(p[pre + "i2h.bias"] + p[pre + "h2h.bias"]),
+                ])
+            L("fc").set_weights([p["fc.weight"].T, p["fc.bias"]])
+
+    def _param_map(self):
+        L = self.m.get_layer
+        T = lambda g: g.T
+        if self.model_name == "cnn":
+            conv = lambda g: g.transpose(CONV_FROM_KERAS)
+            same = lambda g: g
+            return {
+                "conv1.weight": (L("conv1").kernel, conv), "conv1.bias": (L("conv1").bias, same),
+                "conv2.weight": (L("conv2").kernel, conv), "conv2.bias": (L("conv2").bias, same),
+                "fc1.weight": (L("fc1").kernel, fc1_from_keras), "fc1.bias": (L("fc1").bias, same),
+                "fc2.weight": (L("fc2").kernel, T), "fc2.bias": (L("fc2").bias, same),
+            }
+        out = {}
+        for l in range(2):
+            cell = L("lstm%d" % l).cell
+            pre = "layers.%d." % l
+            out[pre + "i2h.weight"] = (cell.kernel, lambda g: gates_from_keras(g).T)
+            out[pre + "h2h.weight"] = (cell.recurrent_kernel, lambda g: gates_from_keras(g).T)
+            # One Keras bias stands for both: d(b_i + b_h)/db_i = d/db_h = 1.
+            out[pre + "i2h.bias"] = (cell.bias, gates_from_keras)
+            out[pre + "h2h.bias"] = (cell.bias, gates_from_keras)
+        out["fc.weight"] = (L("fc").kernel, T)
+        out["fc.bias"] = (L("fc").bias, lambda g: g)
+        return out
+
+    def _x(self, x):
+        if self.model_name == "cnn":
+            x = x.transpose(NCHW_TO_NHWC)
+        return np.ascontiguousarray(x, dtype=self.np_dtype)
+
+    def forward(self, x, want_activations):
+        xk = self._x(x)
+        if not want_activations:
+            return self.b.to_numpy(self.b.forward(self, xk)), {}
+        outs = self.b.forward_acts(self, xk)
+        acts = {}
+        for k, v in zip(self.acts_names, outs):
+            v = self.b.to_numpy(v)
+            acts[k] = v.transpose(NHWC_TO_NCHW) if v.ndim == 4 else v
+        return acts[self.acts_names[-1]], acts
+
+    def backward(self, x, labels):
+        loss, grads = self.b.loss_grads(self, self._x(x), labels)
+        out = {}
+        for n, g in zip(self.names, grads):
+            out[n] = self.params[n][1](self.b.to_numpy(g))
+        return float(self.b.to_numpy(loss)), out
+
+    def timed_forward(self, x):
+        xk = self.b.prepare(self, self._x(x))
+        return lambda: self.b.to_numpy(self.b.forward(self, xk))
+
+    def timed_train(self, x, labels):
+        xk = self.b.prepare(self, self._x(x))
+
+        def run():
+            _, grads = self.b.loss_grads(self, xk, labels)
+            for g in grads:
+                self.b.to_numpy(g)
+
+        return run
+
+
+class TensorFlowOps(object):
+    """Forward and gradients on the tensorflow backend."""
+
+    def __init__(self):
+        import tensorflow as tf
+
+        self.tf = tf
+        tf.config.experimental.enable_tensor_float_32_execution(False)
+        tf.config.experimental.enable_op_determinism()
+        self.version = tf.__version__
+
+    def device(self, device):
+        if device == "cpu":
+            return "/CPU:0"
+        i = int(device[4:])
+        if i >= len(self.tf.config.list_physical_devices("GPU")):
+            raise dw.CheckError("%s requested but TensorFlow sees no such GPU" % device)
+        return "/GPU:%d" % i
+
+    def gpus(self):
+        return len(self.tf.config.list_physical_devices("GPU"))
+
+    def compile(self, net):
+        tf = self.tf
+        m, am, dev = net.m, net.acts_m, net.dev
+
+        def fwd(x):
+            with tf.device(dev):
+                return m(x, training=False)
+
+        def fwd_acts(x):
+            with tf.device(dev):
+                return am(x, training=False)
+
+        def loss_grads(x, y):
+            with tf.device(dev):
+                with tf.GradientTape() as tape:
+                    logits = m(x, training=False)
+                    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+                return loss, tape.gradient(loss, net.vars)
+
+        net.fns = (tf.function(fwd, reduce_retracing=True), tf.function(fwd_acts, reduce_retracing=True),
+                   tf.function(loss_grads, reduce_retracing=True))
+
+    def prepare(self, net, x):
+        with self.tf.device(net.dev):
+            return self.tf.constant(x)
+
+    def forward(self, net, x):
+        return net.fns[0](x)
+
+    def forward_acts(self, net, x):
+        return net.fns[1](x)
+
+    def loss_grads(self, net, x, labels):
+        return net.fns[2](x, self.tf.constant(labels, dtype=self.tf.int64))
+
+    def to_numpy(self, v):
+        return np.asarray(v)
+
+
+class JaxOps(object):
+    """Forward and gradients on the jax backend (stateless calls)."""
+
+    def __init__(self):
+        import jax
+
+        self.jax = jax
+        self.version = jax.__version__
+
+    def device(self, device):
+        if device == "cpu":
+            return self.jax.devices("cpu")[0]
+        i = int(device[4:])
+        gpus = [d for d in self.jax.devices() if d.platform == "gpu"]
+        if i >= len(gpus):
+            raise dw.CheckError("%s requested but jax sees no such GPU" % device)
+        return gpus[i]
+
+    def gpus(self):
+        return len([d for d in self.jax.devices() if d.platform == "gpu"])
+
+    def compile(self, net):
+        jax = self.jax
+        jnp = jax.numpy
+        m, am = net.m, net.acts_m
+        tv_all = m.trainable_variables
+        index = {id(v): i for i, v in enumerate(tv_all)}
+        order = [index[id(v)] for v in net.vars]
+
+        def fwd(tv, ntv, x):
+            return m.stateless_call(tv, ntv, x, training=False)[0]
+
+        def fwd_acts(tv, ntv, x):
+            return am.stateless_call(tv, ntv, x, training=False)[0]
+
+        def loss_fn(tv, ntv, x, y):
+            logits = m.stateless_call(tv, ntv, x, training=False)[0]
+            logp = jax.nn.log_softmax(logits, axis=-1)
+            return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=-1))
+
+        grad = jax.value_and_grad(loss_fn)
+
+        def loss_grads(tv, ntv, x, y):
+            loss, g = grad(tv, ntv, x, y)
+            return loss, [g[i] for i in order]
+
+        net.fns = (jax.jit(fwd), jax.jit(fwd_acts), jax.jit(loss_grads))
+        net.state = ([v.value for v in tv_all], [v.value for v in m.non_trainable_variables])
+        net.state_acts = ([v.value for v in am.trainable_variables], [v.value for v in am.non_trainable_variables])
+
+    def prepare(self, net, x):
+        return self.jax.device_put(x, net.dev)
+
+    def forward(self, net, x):
+        return net.fns[0](net.state[0], net.state[1], x)
+
+    def forward_acts(self, net, x):
+        return net.fns[1](net.state_acts[0], net.state_acts[1], x)
+
+    def loss_grads(self, net, x, labels):
+        return net.fns[2](net.state[0], net.state[1], x, self.jax.numpy.asarray(labels))
+
+    def to_numpy(self, v):
+        return np.asarray(v)
+
+
+class Backend(object):
+    def __init__(self):
+        self.warnings = []
+
+    def load(self):
+        global keras, BACKEND
+        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras as _keras
+
+        keras = _keras
+        BACKEND = keras.backend.backend()
+        if BACKEND == "tensorflow":
+            self.ops = TensorFlowOps()
+        elif BACKEND == "jax":
+            self.ops = JaxOps()
+        else:
+            raise RuntimeError("keras backend %r: this worker computes gradients on tensorflow and jax only" % BACKEND)
+
+    def describe(self):
+        build = {
+            "keras_backend": BACKEND,
+            BACKEND: self.ops.version,
+            "keras_file": os.path.dirname(keras.__file__),
+            "gate_order": "keras i,f,c,o = spec i,f,g,o",
+        }
+        devices = [{"id": "cpu", "kind": "cpu", "name": "CPU (keras on %s)" % BACKEND}]
+        for i in range(self.ops.gpus()):
+            devices.append({"id": "gpu:%d" % i, "kind": "gpu", "name": "GPU %d (keras on %s)" % (i, BACKEND)})
+        return {"framework": "keras", "version": "%s+%s" % (keras.__version__, BACKEND), "build": build, "devices": devices}
+
+    def scope(self, device):
+        dev = self.ops.device(device)
+        self._dev = dev
+        if BACKEND == "tensorflow":
+            return self.ops.tf.device(dev)
+        return _NullScope()
+
+    def build(self, model, batch, device, params, dtype):
+        if device not in ("cpu",) and not device.startswith("gpu:"):
+            raise dw.CheckError("unknown device %r" % device)
+        keras.backend.clear_session()
+        n = Net.__new__(Net)
+        n.dev = self.ops.device(device)
+        Net.__init__(n, self, model, device, params, dtype)
+        return n
+
+    # Delegates to the backend's ops.
+    def compile(self, net):
+        self.ops.compile(net)
+
+    def prepare(self, net, x):
+        return self.ops.prepare(net, x)
+
+    def forward(self, net, x):
+        return self.ops.forward(net, x)
+
+    def forward_acts(self, net, x):
+        return self.ops.forward_acts(net, x)
+
+    def loss_grads(self, net, x, labels):
+        return self.ops.loss_grads(net, x, labels)
+
+    def to_numpy(self, v):
+        return self.ops.to_numpy(v)
+
+
+class _NullScope(object):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def main(proto_out):
+    dw.serve(Backend(), proto_out)

@@ -1,0 +1,311 @@
+package pyshim
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"os"
+	osexec "os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dlcompat/dlcompat/core/exec"
+	"github.com/dlcompat/dlcompat/core/pluginapi"
+	"github.com/dlcompat/dlcompat/core/pluginhost"
+	"github.com/dlcompat/dlcompat/core/runner"
+	"github.com/dlcompat/dlcompat/core/tensor"
+	"github.com/dlcompat/dlcompat/matrix"
+)
+
+//go:embed testdata/fake_worker.py
+var fakeSource string
+
+// envServe makes the test binary serve the fake plugin (helper process).
+const envServe = "DLCOMPAT_PYSHIM_TEST_SERVE"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envServe) == "1" {
+		Serve(fakeConfig())
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func fakeConfig() Config {
+	return Config{
+		Framework: "fake", Module: "json", WorkerModule: "fake_worker", WorkerSource: fakeSource,
+		Install:      "apt-get install -y python3-fake",
+		Capabilities: pluginapi.Capabilities{Models: []string{"cnn", "lstm"}, Activations: true},
+	}
+}
+
+var refDir = filepath.Join("..", "..", "testdata", "reference")
+
+// python returns an interpreter with numpy, which the worker library
+// needs: Debian's (after scripts/setup.sh), or the TensorFlow venv.
+func python(t testing.TB) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/python3", TFVenvPython, "python3"} {
+		if err := osexec.Command(p, "-c", "import numpy").Run(); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("CI=true and no python3 with numpy: scripts/setup.d/30-python.sh installs python3-numpy")
+	}
+	t.Skip("needs a python3 with numpy (scripts/setup.sh installs it)")
+	return ""
+}
+
+// fake returns the fake plugin in mode, on a real interpreter.
+func fake(t *testing.T, mode string) *Plugin {
+	t.Helper()
+	t.Setenv("DLCOMPAT_PYTHON_FAKE", python(t))
+	t.Setenv("FAKE_MODE", mode)
+	p := New(fakeConfig())
+	t.Cleanup(p.Close)
+	return p
+}
+
+func request(t *testing.T, check string) pluginapi.RunRequest {
+	t.Helper()
+	w, err := os.ReadFile(filepath.Join(refDir, "cnn.weights.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := os.ReadFile(filepath.Join(refDir, "cnn.input.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pluginapi.RunRequest{Model: "cnn", Check: check, Device: "cpu", Precision: "fp32", Weights: w, Inputs: in, WantActivations: true}
+}
+
+func run(t *testing.T, p *Plugin, check string) pluginapi.RunResponse {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	resp, err := p.Run(ctx, request(t, check))
+	if err != nil {
+		t.Fatalf("Run: transport error %v", err)
+	}
+	return resp
+}
+
+func wantContains(t *testing.T, what, s string, subs ...string) {
+	t.Helper()
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			t.Errorf("%s lacks %q:\n%s", what, sub, s)
+		}
+	}
+}
+
+func TestWorkerComputesAndStdoutCannotCorruptFrames(t *testing.T) {
+	p := fake(t, "ok")
+	d, err := p.Describe(context.Background(), pluginapi.DescribeRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Version != "0.1+ok" || d.Unavailable != "" || d.Interpreter != python(t) || d.Build["python"] == "" || d.Build["numpy"] == "" {
+		t.Errorf("describe: %+v", d)
+	}
+	if len(d.Devices) != 1 || d.Devices[0].ID != "cpu" {
+		t.Errorf("devices: %+v", d.Devices)
+	}
+	for _, check := range []string{"forward", "backward", "determinism", "forward"} {
+		resp := run(t, p, check)
+		if resp.Status != pluginapi.StatusOK {
+			t.Fatalf("%s: %s %s", check, resp.Status, resp.Message)
+		}
+		f, err := tensor.Decode(resp.Outputs)
+		if err != nil {
+			t.Fatalf("%s: %v", check, err)
+		}
+		var want []string
+		switch check {
+		case "forward":
+			want = []string{"logits", "act.fc"}
+		case "backward":
+			want = []string{"loss", "grad.w"}
+		case "determinism":
+			want = []string{"logits", "loss", "grad.w", "repeat.logits", "repeat.loss", "repeat.grad.w"}
+		}
+		for _, n := range want {
+			tt, ok := f.Tensors[n]
+			if !ok {
+				t.Errorf("%s: no %s in %v", check, n, f.Names())
+			} else if tt.DType != tensor.F32 {
+				t.Errorf("%s: %s is %s, want F32", check, n, tt.DType)
+			}
+		}
+		if resp.ComputeSeconds <= 0 || resp.MemoryKind == "" {
+			t.Errorf("%s: compute %g s, memory %d %q", check, resp.ComputeSeconds, resp.PeakMemoryBytes, resp.MemoryKind)
+		}
+	}
+	resp := run(t, p, "perf")
+	if resp.Status != pluginapi.StatusOK || len(resp.Timings) != 4 {
+		t.Fatalf("perf: %s %s %+v", resp.Status, resp.Message, resp.Timings)
+	}
+	for _, tm := range resp.Timings {
+		if len(tm.Samples) != 20 || tm.Unit != "s" {
+			t.Errorf("perf %s b%d: %d samples in %q", tm.Name, tm.Batch, len(tm.Samples), tm.Unit)
+		}
+	}
+}
+
+func TestGarbageOnStdoutIsAnErrorWithTheWorkersLines(t *testing.T) {
+	p := fake(t, "garbage")
+	for i := 0; i < 2; i++ { // the second call gets a fresh worker
+		resp := run(t, p, "forward")
+		if resp.Status != pluginapi.StatusError {
+			t.Fatalf("status %s, want error", resp.Status)
+		}
+		wantContains(t, "message", resp.Message, "garbage", "not a protocol frame", "Segmentation fault? no", "fake: about to write garbage")
+	}
+}
+
+func TestEarlyExitIsAnErrorWithTheWorkersLines(t *testing.T) {
+	p := fake(t, "exit")
+	resp := run(t, p, "backward")
+	if resp.Status != pluginapi.StatusError {
+		t.Fatalf("status %s, want error", resp.Status)
+	}
+	wantContains(t, "message", resp.Message, "exited (exit status 3)", "fake: the framework aborts here", "cnn backward on cpu")
+}
+
+func TestExceptionIsAnErrorAndTheWorkerLivesOn(t *testing.T) {
+	p := fake(t, "raise")
+	resp := run(t, p, "forward")
+	if resp.Status != pluginapi.StatusError {
+		t.Fatalf("status %s, want error", resp.Status)
+	}
+	wantContains(t, "message", resp.Message, "ValueError: fake framework error in cnn", "fake_worker.py")
+	pid := p.w.cmd.Process.Pid
+	run(t, p, "forward")
+	if p.w == nil || p.w.cmd.Process.Pid != pid {
+		t.Errorf("an exception restarted the worker")
+	}
+}
+
+func TestBrokenImportIsAnErrorNotASkip(t *testing.T) {
+	p := fake(t, "broken")
+	d, err := p.Describe(context.Background(), pluginapi.DescribeRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Unavailable != "" || len(d.Warnings) == 0 {
+		t.Errorf("an installed but broken framework must run (and fail), not be unavailable: %+v", d)
+	}
+	resp := run(t, p, "forward")
+	if resp.Status != pluginapi.StatusError {
+		t.Fatalf("status %s, want error", resp.Status)
+	}
+	wantContains(t, "message", resp.Message, "does not import", "libfake.so.1: cannot open shared object file")
+}
+
+func TestDeathBeforeHelloIsAnErrorWithTheWorkersLines(t *testing.T) {
+	p := fake(t, "startexit")
+	if _, err := p.Describe(context.Background(), pluginapi.DescribeRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	resp := run(t, p, "forward")
+	if resp.Status != pluginapi.StatusError {
+		t.Fatalf("status %s, want error", resp.Status)
+	}
+	wantContains(t, "message", resp.Message, "exit status 5", "fake: dying before hello")
+}
+
+func TestMissingModuleIsUnavailableWithTheInstallCommand(t *testing.T) {
+	p := fake(t, "missing")
+	d, err := p.Describe(context.Background(), pluginapi.DescribeRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantContains(t, "Unavailable", d.Unavailable, "No module named 'dlcompat_no_such_framework'", "apt-get install -y python3-fake", "DLCOMPAT_PYTHON_FAKE")
+	if resp := run(t, p, "forward"); resp.Status != pluginapi.StatusSkip {
+		t.Errorf("run: %s %s, want skip", resp.Status, resp.Message)
+	}
+}
+
+func TestNoDefaultInterpreterHasTheModule(t *testing.T) {
+	os.Unsetenv("DLCOMPAT_PYTHON_FAKE")
+	cfg := fakeConfig()
+	cfg.Module = "dlcompat_no_such_framework"
+	cfg.Candidates = []string{"/nonexistent/python3", python(t)}
+	p := New(cfg)
+	defer p.Close()
+	d, err := p.Describe(context.Background(), pluginapi.DescribeRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantContains(t, "Unavailable", d.Unavailable, "/nonexistent/python3 (not found)", "no dlcompat_no_such_framework", "apt-get install -y python3-fake")
+}
+
+func TestMissingInterpreterIsAnErrorThatNamesIt(t *testing.T) {
+	t.Setenv("DLCOMPAT_PYTHON_FAKE", "/nonexistent/bin/python3")
+	p := New(fakeConfig())
+	_, err := p.Describe(context.Background(), pluginapi.DescribeRequest{})
+	if !errors.Is(err, ErrInterpreter) {
+		t.Fatalf("err %v, want ErrInterpreter", err)
+	}
+	wantContains(t, "error", err.Error(), "DLCOMPAT_PYTHON_FAKE=/nonexistent/bin/python3", "does not exist")
+
+	// The plugin binary refuses to start, and the host says why.
+	spec := helperSpec(t, "ok", "DLCOMPAT_PYTHON_FAKE=/nonexistent/bin/python3")
+	_, err = pluginhost.Start(context.Background(), exec.Local{}, spec)
+	if err == nil {
+		t.Fatal("the plugin started with a missing interpreter")
+	}
+	wantContains(t, "start error", err.Error(), "DLCOMPAT_PYTHON_FAKE=/nonexistent/bin/python3", "does not exist")
+}
+
+// helperSpec is this test binary re-run as the fake plugin.
+func helperSpec(t *testing.T, mode string, env ...string) exec.Spec {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := []string{envServe + "=1", "FAKE_MODE=" + mode}
+	if len(env) == 0 {
+		e = append(e, "DLCOMPAT_PYTHON_FAKE="+python(t))
+	}
+	return exec.Spec{Name: "fake", Path: self, Env: append(e, env...)}
+}
+
+// TestHostKeepsTheWorkersLines drives the fake plugin through the host's
+// runner: a worker that dies or writes garbage makes error cells whose
+// reason and stderr tail carry the worker's own last lines.
+func TestHostKeepsTheWorkersLines(t *testing.T) {
+	for _, tc := range []struct {
+		mode string
+		want []string
+	}{
+		{"exit", []string{"fake: the framework aborts here"}},
+		{"garbage", []string{"fake: about to write garbage", "Segmentation fault? no"}},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			o := runner.Options{
+				Executor: exec.Local{}, Plugins: []exec.Spec{helperSpec(t, tc.mode)},
+				Models: nil, Checks: []string{pluginapi.CheckForward},
+				Devices:      []matrix.Device{{ID: "cpu", Kind: "cpu", Name: "test CPU"}},
+				ReferenceDir: refDir, OutDir: t.TempDir(),
+			}
+			r, err := runner.Run(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Cells) != 2 {
+				t.Fatalf("%d cells", len(r.Cells))
+			}
+			for _, c := range r.Cells {
+				if c.Status != matrix.Error {
+					t.Errorf("%s: %s %s, want error", c.CellKey, c.Status, c.Reason)
+				}
+				wantContains(t, "reason", c.Reason, tc.want...)
+				wantContains(t, "stderr tail", c.StderrTail, tc.want[0])
+			}
+		})
+	}
+}

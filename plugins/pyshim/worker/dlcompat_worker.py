@@ -1,0 +1,320 @@
+"""dlcompat worker library: the Python side of every Python-backed plugin.
+
+The Go plugin (plugins/pyshim) starts the framework's interpreter with a
+tiny bootstrap, sends it this module and the framework's worker module as
+its first message, and from then on talks to it in frames on stdin/stdout:
+
+    b"DLCW" | uint32 LE header length | header (JSON, UTF-8) | blobs
+
+where header["blobs"] lists the byte length of each blob that follows, in
+order. Tensors travel as safetensors bytes, read and written here with numpy
+alone (framework images do not all ship the safetensors package).
+
+The worker answers the first frame with a "hello" (interpreter, framework
+version, devices, or why the framework does not import), then one response
+per "run" request, and exits at end of input. Its stdout belongs to the
+protocol: the bootstrap keeps the original file descriptor 1 for frames
+and points fd 1 at stderr, so whatever a framework prints lands in the
+cell's stderr tail instead of corrupting the stream.
+
+A framework worker defines a Backend with:
+    load()                     import the framework (may raise)
+    describe()                 dict: framework, version, build, devices, warnings
+    build(model, batch, device, params, dtype)
+                               a net for one model at one batch size, with
+        forward(x, want_activations) -> (logits, {activation name: array})
+        backward(x, labels)          -> (loss, {parameter name: gradient})
+        timed_forward(x) / timed_train(x, labels)  (optional) a callable that
+                               runs one iteration and returns once the device
+                               is done: what perf times
+    memory(device)             (optional) (peak bytes, kind)
+
+Arrays cross this boundary as numpy arrays in PyTorch layout (NCHW, weights
+[out, in, kh, kw], LSTM gates i, f, g, o): each framework worker converts
+explicitly on the way in and out. It runs on Python 3.9 through 3.12.
+"""
+
+import json
+import os
+import platform
+import struct
+import sys
+import time
+import traceback
+
+import numpy as np
+
+MAGIC = b"DLCW"
+PROTOCOL = 1
+
+# safetensors dtype names <-> numpy (little-endian).
+_DTYPES = {
+    "F64": "<f8",
+    "F32": "<f4",
+    "F16": "<f2",
+    "I64": "<i8",
+    "I32": "<i4",
+    "I16": "<i2",
+    "I8": "i1",
+    "U8": "u1",
+    "BOOL": "?",
+}
+_NAMES = {np.dtype(v).str: k for k, v in _DTYPES.items()}
+
+
+def st_decode(data):
+    """Parses safetensors bytes into {name: numpy array} (copies, writable)."""
+    if len(data) < 8:
+        raise ValueError("safetensors: %d bytes, too short for a header" % len(data))
+    (n,) = struct.unpack("<Q", data[:8])
+    if 8 + n > len(data):
+        raise ValueError("safetensors: header of %d bytes overruns %d bytes" % (n, len(data)))
+    header = json.loads(data[8 : 8 + n].decode("utf-8"))
+    body = memoryview(data)[8 + n :]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        dt = _DTYPES.get(info["dtype"])
+        if dt is None:
+            raise ValueError("safetensors: %s has unsupported dtype %s" % (name, info["dtype"]))
+        start, end = info["data_offsets"]
+        arr = np.frombuffer(body[start:end], dtype=np.dtype(dt))
+        out[name] = arr.reshape(info["shape"]).copy()
+    return out
+
+
+def st_encode(tensors):
+    """Encodes {name: numpy array} as safetensors bytes (sorted names)."""
+    names = sorted(tensors)
+    header = {}
+    chunks = []
+    offset = 0
+    for name in names:
+        a = np.ascontiguousarray(tensors[name])
+        key = a.dtype.newbyteorder("<").str if a.dtype.byteorder == ">" else a.dtype.str
+        if a.dtype.kind == "b":
+            key = "|b1"
+        dtype = _NAMES.get(key)
+        if dtype is None:
+            raise ValueError("cannot encode %s: dtype %s" % (name, a.dtype))
+        b = a.astype(np.dtype(_DTYPES[dtype]), copy=False).tobytes()
+        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
+        chunks.append(b)
+        offset += len(b)
+    h = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    h += b" " * ((8 - len(h) % 8) % 8)
+    return struct.pack("<Q", len(h)) + h + b"".join(chunks)
+
+
+def read_frame(f):
+    """Reads one frame; returns (header, [blobs]) or None at end of input."""
+    head = _read_exact(f, 8, eof_ok=True)
+    if head is None:
+        return None
+    if head[:4] != MAGIC:
+        raise ValueError("bad frame magic %r" % head[:4])
+    (n,) = struct.unpack("<I", head[4:])
+    header = json.loads(_read_exact(f, n).decode("utf-8"))
+    blobs = [_read_exact(f, int(k)) for k in header.get("blobs", [])]
+    return header, blobs
+
+
+def write_frame(f, header, blobs=()):
+    header = dict(header)
+    header["blobs"] = [len(b) for b in blobs]
+    h = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    f.write(MAGIC + struct.pack("<I", len(h)) + h)
+    for b in blobs:
+        f.write(b)
+    f.flush()
+
+
+def _read_exact(f, n, eof_ok=False):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = f.read(n - len(buf))
+        if not chunk:
+            if eof_ok and not buf:
+                return None
+            raise EOFError("input ended %d bytes into a %d-byte read" % (len(buf), n))
+        buf += chunk
+    return bytes(buf)
+
+
+def log(msg):
+    sys.stderr.write("dlcompat-worker: %s\n" % msg)
+    sys.stderr.flush()
+
+
+def tile(x, labels, n):
+    """Repeats the samples of x (and labels) to batch n: perf needs batch
+    sizes the reference input does not have, and only speed matters."""
+    idx = np.arange(n) % x.shape[0]
+    xl = None if labels is None else labels[idx % labels.shape[0]]
+    return np.ascontiguousarray(x[idx]), xl
+
+
+def peak_rss():
+    """The worker's peak resident set: on the CPU the nearest honest figure
+    to peak device memory."""
+    try:
+        import resource
+
+        r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if sys.platform == "darwin":
+            return int(r), "process_max_rss"
+        return int(r) * 1024, "process_max_rss"
+    except Exception:  # not on every platform
+        return 0, ""
+
+
+class CheckError(Exception):
+    """A request the worker cannot run (bad input, unknown model)."""
+
+
+def _put_forward(out, prefix, logits, acts, ftype):
+    out[prefix + "logits"] = np.asarray(logits, dtype=ftype)
+    for k, v in (acts or {}).items():
+        out[prefix + "act." + k] = np.asarray(v, dtype=ftype)
+
+
+def _put_backward(out, prefix, loss, grads, ftype):
+    out[prefix + "loss"] = np.asarray([loss], dtype=ftype).reshape(1)
+    for k, v in grads.items():
+        out[prefix + "grad." + k] = np.asarray(v, dtype=ftype)
+
+
+def _perf(backend, req, params, x, labels, dtype):
+    opt = req.get("perf") or {}
+    warmup = int(opt.get("warmup", 5))
+    iters = int(opt.get("iterations", 20))
+    plan = [("latency", int(opt.get("latency_batch", 1)), False)]
+    for b in sorted(int(v) for v in opt.get("throughput_batches") or [32, 128]):
+        plan.append(("throughput", b, False))
+    plan.append(("train_step", int(opt.get("train_batch", 32)), True))
+    timings = []
+    for name, batch, train in plan:
+        net = backend.build(req["model"], batch, req["device"], params, dtype)
+        xb, lb = tile(x, labels, batch)
+        if train:
+            fn = net.timed_train(xb, lb) if hasattr(net, "timed_train") else (lambda: net.backward(xb, lb))
+        else:
+            fn = net.timed_forward(xb) if hasattr(net, "timed_forward") else (lambda: net.forward(xb, False))
+        samples = []
+        for i in range(warmup + iters):
+            t0 = time.perf_counter()
+            fn()
+            dt = time.perf_counter() - t0
+            if i >= warmup:
+                samples.append(dt)
+        timings.append({"name": name, "unit": "s", "batch": batch, "samples": samples})
+        del net, fn
+    return timings
+
+
+def run_check(backend, req, blobs):
+    """Runs one check; returns (response header, outputs dict)."""
+    if len(blobs) != 2:
+        raise CheckError("want 2 blobs (weights, inputs), got %d" % len(blobs))
+    params = st_decode(blobs[0])
+    inputs = st_decode(blobs[1])
+    if "input" not in inputs:
+        raise CheckError("inputs have no 'input' tensor")
+    dtype = req.get("dtype") or "float32"
+    ftype = np.float64 if dtype == "float64" else np.float32
+    params = {k: v.astype(ftype) for k, v in params.items()}
+    x = inputs["input"].astype(ftype)
+    labels = inputs.get("labels")
+    if labels is not None:
+        labels = labels.astype(np.int64)
+    model, check, device = req["model"], req["check"], req["device"]
+    out = {}
+    resp = {"status": "ok"}
+    # Compute time: from the decoded request to the framework's last result;
+    # decoding and encoding tensors count as the harness's.
+    start = time.perf_counter()
+    if check == "forward":
+        net = backend.build(model, x.shape[0], device, params, dtype)
+        logits, acts = net.forward(x, bool(req.get("want_activations")))
+        _put_forward(out, "", logits, acts if req.get("want_activations") else None, ftype)
+    elif check == "backward":
+        if labels is None:
+            raise CheckError("backward needs labels")
+        net = backend.build(model, x.shape[0], device, params, dtype)
+        loss, grads = net.backward(x, labels)
+        _put_backward(out, "", loss, grads, ftype)
+    elif check == "determinism":
+        if labels is None:
+            raise CheckError("determinism needs labels")
+        net = backend.build(model, x.shape[0], device, params, dtype)
+        for prefix in ("", "repeat."):
+            logits, _ = net.forward(x, False)
+            loss, grads = net.backward(x, labels)
+            _put_forward(out, prefix, logits, None, ftype)
+            _put_backward(out, prefix, loss, grads, ftype)
+    elif check == "perf":
+        resp["timings"] = _perf(backend, req, params, x, labels, dtype)
+    else:
+        raise CheckError("unknown check %r" % check)
+    resp["compute_seconds"] = time.perf_counter() - start
+    mem = getattr(backend, "memory", None)
+    peak, kind = mem(device) if mem else peak_rss()
+    resp["peak_memory_bytes"] = int(peak)
+    resp["memory_kind"] = kind
+    warnings = getattr(backend, "warnings", None)
+    if warnings:
+        resp["warnings"] = list(warnings)
+    return resp, out
+
+
+def _error_message(e):
+    """The framework's message: the exception and where it was raised."""
+    tb = traceback.format_exception(type(e), e, e.__traceback__)
+    lines = "".join(tb).rstrip().splitlines()
+    last = lines[-1] if lines else repr(e)
+    where = [l.strip() for l in lines if l.strip().startswith("File ")][-3:]
+    return last + ("\n  at " + "\n  at ".join(where) if where else "")
+
+
+def serve(backend, proto_out):
+    """The worker's main loop. proto_out is the original stdout, kept for
+    frames by the bootstrap (which has already pointed fd 1 at stderr)."""
+    proto_in = sys.stdin.buffer
+    hello = {
+        "type": "hello",
+        "protocol": PROTOCOL,
+        "python": platform.python_version(),
+        "executable": sys.executable,
+        "numpy": np.__version__,
+        "pid": os.getpid(),
+    }
+    try:
+        backend.load()
+        hello["describe"] = backend.describe()
+        hello["ok"] = True
+    except BaseException as e:  # an import can raise anything, SystemExit included
+        traceback.print_exc()
+        hello["ok"] = False
+        hello["error"] = "".join(traceback.format_exception_only(type(e), e)).strip()
+        hello["missing"] = isinstance(e, ModuleNotFoundError)
+    write_frame(proto_out, hello)
+    if not hello["ok"]:
+        return
+    while True:
+        msg = read_frame(proto_in)
+        if msg is None:
+            return
+        req, blobs = msg
+        kind = req.get("type")
+        if kind != "run":
+            write_frame(proto_out, {"type": "result", "status": "error", "message": "unknown request %r" % kind})
+            continue
+        try:
+            resp, out = run_check(backend, req, blobs)
+            data = [st_encode(out)]
+        except Exception as e:
+            traceback.print_exc()
+            resp, data = {"status": "error", "message": _error_message(e)}, []
+        resp["type"] = "result"
+        write_frame(proto_out, resp, data)

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/dlcompat/dlcompat/core/exec/docker"
+	"github.com/dlcompat/dlcompat/core/pluginapi"
+	"github.com/dlcompat/dlcompat/plugins/internal/plugintest"
+)
+
+const image = "dlcompat/pytorch-cpu:bookworm"
+
+// TestAgainstGoldens runs the real plugin, with the PyTorch the local
+// executor finds (Debian's python3-torch after scripts/setup.sh), through
+// the host's runner: both models, every check, every activation and
+// gradient within SPEC §4's tolerances.
+func TestAgainstGoldens(t *testing.T) {
+	plugintest.Check(t, plugintest.Spec(t, "pytorch"), plugintest.Options{})
+}
+
+// TestAgainstGoldensInItsContainer runs the plugin in PyTorch's image
+// through the docker executor.
+func TestAgainstGoldensInItsContainer(t *testing.T) {
+	if ok, why := plugintest.DockerImage(image); !ok {
+		plugintest.Unavailable(t, why)
+	}
+	spec := plugintest.Spec(t, "pytorch")
+	spec.Image = image
+	ex := docker.New(docker.Options{Pull: docker.PullNever, ReferenceDir: plugintest.ReferenceDir()})
+	plugintest.Check(t, spec, plugintest.Options{Executor: ex, Checks: []string{pluginapi.CheckForward, pluginapi.CheckBackward}})
+}
+
+// TestInterpreterAsACommandLine runs the plugin on the host with only its
+// worker in the image: $DLCOMPAT_PYTHON_PYTORCH may be a command line.
+func TestInterpreterAsACommandLine(t *testing.T) {
+	if ok, why := plugintest.DockerImage(image); !ok {
+		plugintest.Unavailable(t, why)
+	}
+	spec := plugintest.Spec(t, "pytorch", "DLCOMPAT_PYTHON_PYTORCH="+plugintest.DockerPython(image))
+	run := plugintest.Check(t, spec, plugintest.Options{Checks: []string{pluginapi.CheckForward}})
+	if got := run.Frameworks[0].Interpreter; got != plugintest.DockerPython(image) {
+		t.Errorf("interpreter %q", got)
+	}
+}

@@ -1,0 +1,244 @@
+"""PyTorch worker: the tutorial's SimpleCNN, LSTMCell and StackedLSTM as
+nn.Modules, loaded with the reference weights, gradients through autograd,
+on the CPU or cuda:N. PyTorch's layout is the canonical one (SPEC §1), so
+nothing is converted: state_dict keys are the canonical parameter names.
+Python 3.9 compatible."""
+
+import os
+
+import numpy as np
+
+import dlcompat_worker as dw
+
+torch = None
+nn = None
+F = None
+
+
+def _define_modules():
+    global SimpleCNN, LSTMCell, StackedLSTM
+
+    class SimpleCNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 32, kernel_size=3, stride=1, padding=1)
+            self.conv2 = nn.Conv2d(32, 64, kernel_size=3, stride=1, padding=1)
+            self.pool = nn.MaxPool2d(2, 2)
+            self.fc1 = nn.Linear(64 * 7 * 7, 128)
+            self.fc2 = nn.Linear(128, 10)
+
+        def forward(self, x, acts=None):
+            c1 = F.relu(self.conv1(x))
+            p1 = self.pool(c1)
+            c2 = F.relu(self.conv2(p1))
+            p2 = self.pool(c2)
+            f1 = F.relu(self.fc1(p2.view(-1, 64 * 7 * 7)))
+            f2 = self.fc2(f1)
+            if acts is not None:
+                acts.update(conv1=c1, pool1=p1, conv2=c2, pool2=p2, fc1=f1, fc2=f2)
+            return f2
+
+    class LSTMCell(nn.Module):
+        def __init__(self, input_size, hidden_size):
+            super().__init__()
+            self.hidden_size = hidden_size
+            self.i2h = nn.Linear(input_size, 4 * hidden_size)
+            self.h2h = nn.Linear(hidden_size, 4 * hidden_size)
+
+        def forward(self, x, state):
+            h, c = state
+            gates = self.i2h(x) + self.h2h(h)
+            i, f, g, o = gates.chunk(4, 1)
+            i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+            c = f * c + i * g
+            h = o * torch.tanh(c)
+            return h, c
+
+    class StackedLSTM(nn.Module):
+        def __init__(self, input_size=28, hidden_size=128, num_layers=2, num_classes=10, dropout=0.5):
+            super().__init__()
+            self.hidden_size = hidden_size
+            self.layers = nn.ModuleList(
+                [LSTMCell(input_size if l == 0 else hidden_size, hidden_size) for l in range(num_layers)]
+            )
+            self.dropout = nn.Dropout(dropout)
+            self.fc = nn.Linear(hidden_size, num_classes)
+
+        def forward(self, x, acts=None):
+            n, steps, _ = x.shape
+            inp = x
+            for l, cell in enumerate(self.layers):
+                h = x.new_zeros(n, self.hidden_size)
+                c = x.new_zeros(n, self.hidden_size)
+                hs = []
+                for t in range(steps):
+                    h, c = cell(inp[:, t, :], (h, c))
+                    hs.append(h)
+                out = torch.stack(hs, dim=1)
+                if acts is not None:
+                    acts["layers.%d" % l] = out
+                inp = self.dropout(out) if l < len(self.layers) - 1 else out
+            logits = self.fc(inp[:, -1, :])
+            if acts is not None:
+                acts["fc"] = logits
+            return logits
+
+    return SimpleCNN, LSTMCell, StackedLSTM
+
+
+def _np(t):
+    return t.detach().cpu().numpy()
+
+
+class Net(object):
+    def __init__(self, backend, model, device, params, dtype):
+        self.b = backend
+        self.dev = backend.torch_device(device)
+        tdtype = torch.float64 if dtype == "float64" else torch.float32
+        self.dtype = tdtype
+        if model == "cnn":
+            m = SimpleCNN()
+        elif model == "lstm":
+            m = StackedLSTM()
+        else:
+            raise dw.CheckError("unknown model %r" % model)
+        state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in params.items()}
+        missing, unexpected = m.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise dw.CheckError("weights do not fit %s: missing %s, unexpected %s" % (model, missing, unexpected))
+        self.m = m.to(device=self.dev, dtype=tdtype)
+        self.m.eval()  # dropout off: every check runs in eval mode (SPEC §1.2)
+
+    def _x(self, x):
+        return torch.from_numpy(np.ascontiguousarray(x)).to(device=self.dev, dtype=self.dtype)
+
+    def _labels(self, labels):
+        return torch.from_numpy(np.ascontiguousarray(labels)).to(device=self.dev, dtype=torch.int64)
+
+    def forward(self, x, want_activations):
+        acts = {} if want_activations else None
+        with torch.no_grad():
+            logits = self.m(self._x(x), acts)
+        return _np(logits), {k: _np(v) for k, v in (acts or {}).items()}
+
+    def _step(self, xt, lt):
+        self.m.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(self.m(xt), lt)  # mean over the batch
+        loss.backward()
+        return loss
+
+    def backward(self, x, labels):
+        loss = self._step(self._x(x), self._labels(labels))
+        grads = {k: _np(p.grad) for k, p in self.m.named_parameters()}
+        return float(loss.item()), grads
+
+    def timed_forward(self, x):
+        xt = self._x(x)
+        sync = self.b.sync
+
+        def run():
+            with torch.no_grad():
+                self.m(xt)
+            sync(self.dev)
+
+        return run
+
+    def timed_train(self, x, labels):
+        xt, lt = self._x(x), self._labels(labels)
+        sync = self.b.sync
+
+        def run():
+            self._step(xt, lt)
+            sync(self.dev)
+
+        return run
+
+
+class Backend(object):
+    def __init__(self):
+        self.warnings = []
+
+    def load(self):
+        global torch, nn, F
+        import torch as _torch
+        import torch.nn as _nn
+        import torch.nn.functional as _F
+
+        torch, nn, F = _torch, _nn, _F
+        _define_modules()
+        # Strict fp32: no TF32 anywhere; deterministic kernels where the
+        # framework has them (the determinism check measures this mode).
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+        try:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        except TypeError:  # older torch: no warn_only
+            pass
+
+    def describe(self):
+        build = {
+            "torch_file": os.path.dirname(torch.__file__),
+            "threads": str(torch.get_num_threads()),
+            "tf32": "off (matmul, cudnn)",
+            "deterministic": "cudnn.deterministic, use_deterministic_algorithms(warn_only)",
+        }
+        try:
+            cfg = torch.__config__.show()
+            for line in cfg.splitlines():
+                line = line.strip()
+                if line.startswith("- BLAS_INFO") or line.startswith("- LAPACK_INFO"):
+                    k, _, v = line[2:].partition("=")
+                    build[k.strip().lower()] = v.strip()
+        except Exception:
+            pass
+        build["cuda"] = str(torch.version.cuda) if torch.version.cuda else "none (CPU build)"
+        devices = [{"id": "cpu", "kind": "cpu", "name": "CPU (torch, %d threads)" % torch.get_num_threads()}]
+        warnings = []
+        if torch.cuda.is_available():
+            try:
+                build["cudnn"] = str(torch.backends.cudnn.version())
+            except Exception as e:
+                build["cudnn"] = "unknown (%s)" % e
+            for i in range(torch.cuda.device_count()):
+                p = torch.cuda.get_device_properties(i)
+                d = {"id": "gpu:%d" % i, "kind": "gpu", "name": "cuda:%d %s (sm_%d%d)" % (i, p.name, p.major, p.minor)}
+                uuid = getattr(p, "uuid", None)
+                if uuid is not None:
+                    u = str(uuid)
+                    d["uuid"] = u if u.startswith("GPU-") else "GPU-" + u
+                devices.append(d)
+        elif torch.version.cuda:
+            warnings.append("torch was built with CUDA %s but no GPU is usable here" % torch.version.cuda)
+        return {"framework": "pytorch", "version": torch.__version__, "build": build, "devices": devices, "warnings": warnings}
+
+    def torch_device(self, device):
+        if device == "cpu":
+            return torch.device("cpu")
+        if device.startswith("gpu:"):
+            if not torch.cuda.is_available():
+                raise dw.CheckError("%s requested but torch.cuda is not available" % device)
+            # CUDA_DEVICE_ORDER=PCI_BUS_ID (set by the plugin) makes cuda:N
+            # the GPU that NVML calls N.
+            return torch.device("cuda:%d" % int(device[4:]))
+        raise dw.CheckError("unknown device %r" % device)
+
+    def sync(self, dev):
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+
+    def build(self, model, batch, device, params, dtype):
+        dev = self.torch_device(device)
+        if dev.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(dev)
+        return Net(self, model, device, params, dtype)
+
+    def memory(self, device):
+        if device.startswith("gpu:") and torch.cuda.is_available():
+            return torch.cuda.max_memory_allocated(torch.device("cuda:%d" % int(device[4:]))), "cuda_max_allocated"
+        return dw.peak_rss()
+
+
+def main(proto_out):
+    dw.serve(Backend(), proto_out)
