@@ -457,8 +457,7 @@ func growth(old, new, floor float64) float64 {
 
 func compareTiming(o, n Timing, th DiffThresholds) TimingDiff {
 	t := TimingDiff{Name: o.Name, Batch: o.Batch, Unit: o.Unit, OldN: len(o.Samples), NewN: len(n.Samples)}
-	os, ns := Summarize(o.Samples), Summarize(n.Samples)
-	t.OldMedian, t.NewMedian = os.Median, ns.Median
+	t.OldMedian, t.NewMedian = median(o), median(n)
 	if t.OldMedian > 0 {
 		t.Delta = (t.NewMedian - t.OldMedian) / t.OldMedian
 	}
@@ -526,4 +525,13 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// median of a timing's samples: its summary's when that was computed
+// from these samples, else computed.
+func median(t Timing) float64 {
+	if t.Summary.N == len(t.Samples) && t.Summary.N > 0 {
+		return t.Summary.Median
+	}
+	return Summarize(t.Samples).Median
 }

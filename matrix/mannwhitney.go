@@ -2,7 +2,7 @@ package matrix
 
 import (
 	"math"
-	"sort"
+	"slices"
 	"sync"
 )
 
@@ -33,35 +33,37 @@ func MannWhitneyU(x, y []float64) MannWhitney {
 	if n1 == 0 || n2 == 0 {
 		return MannWhitney{P: 1}
 	}
-	type obs struct {
-		v     float64
-		first bool
-	}
-	all := make([]obs, 0, n1+n2)
-	for _, v := range x {
-		all = append(all, obs{v, true})
-	}
-	for _, v := range y {
-		all = append(all, obs{v, false})
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].v < all[j].v })
-	// Midranks; tieTerm accumulates Σ(t³ - t) over groups of ties.
+	xs, ys := slices.Clone(x), slices.Clone(y)
+	slices.Sort(xs)
+	slices.Sort(ys)
+	// Walk both sorted samples in step, a group of equal values at a
+	// time: the group takes ranks r+1 … r+t, each the midrank; tieTerm
+	// accumulates Σ(t³ - t) over the groups.
 	var r1, tieTerm float64
-	for i := 0; i < len(all); {
-		j := i + 1
-		for j < len(all) && all[j].v == all[i].v {
+	r, i, j := 0, 0, 0
+	for i < n1 || j < n2 {
+		var v float64
+		switch {
+		case j == n2 || i < n1 && xs[i] <= ys[j]:
+			v = xs[i]
+		default:
+			v = ys[j]
+		}
+		cx, cy := 0, 0
+		for i < n1 && xs[i] == v {
+			i++
+			cx++
+		}
+		for j < n2 && ys[j] == v {
 			j++
+			cy++
 		}
-		rank := float64(i+j+1) / 2 // mean of ranks i+1 … j
-		for k := i; k < j; k++ {
-			if all[k].first {
-				r1 += rank
-			}
-		}
-		if t := float64(j - i); t > 1 {
+		t := float64(cx + cy)
+		r1 += float64(cx) * (float64(r) + (t+1)/2)
+		if t > 1 {
 			tieTerm += t*t*t - t
 		}
-		i = j
+		r += cx + cy
 	}
 	fn1, fn2 := float64(n1), float64(n2)
 	u := r1 - fn1*(fn1+1)/2

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 )
 
@@ -227,6 +228,14 @@ func (f Float) MarshalJSON() ([]byte, error) {
 }
 
 func (f *Float) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] != '"' { // a plain number: the common case
+		v, err := strconv.ParseFloat(string(b), 64)
+		if err != nil {
+			return fmt.Errorf("bad float %s", b)
+		}
+		*f = Float(v)
+		return nil
+	}
 	var s string
 	if json.Unmarshal(b, &s) == nil {
 		switch s {

@@ -309,3 +309,22 @@ func TestHostKeepsTheWorkersLines(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkersAreValidPython39 parses every worker as Python 3.9 (Caffe's
+// image has nothing newer), so 3.10+ grammar such as match statements is
+// an error here, not a surprise in the container. ast only checks grammar
+// (an int | None annotation still passes): the caffe plugin's tests run
+// the library and its worker on the real 3.9.
+func TestWorkersAreValidPython39(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "*", "*_worker.py"))
+	files = append(files, filepath.Join("worker", "dlcompat_worker.py"), filepath.Join("testdata", "fake_worker.py"))
+	if len(files) < 6 {
+		t.Fatalf("found only %v", files)
+	}
+	const check = `import ast, sys
+for f in sys.argv[1:]:
+    ast.parse(open(f).read(), f, feature_version=(3, 9))`
+	if out, err := osexec.Command(python(t), append([]string{"-c", check}, files...)...).CombinedOutput(); err != nil {
+		t.Errorf("not Python 3.9: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,74 @@
+package matrix
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestCodecRoundTrip: what WriteJSON writes, Read gives back exactly, by
+// the fast path and the plain one alike; and documents of any JSON
+// layout read the same.
+func TestCodecRoundTrip(t *testing.T) {
+	r := hostileRun() // strings with quotes, brackets, braces, escapes
+	r.Cells[0].Reason = `a "quoted" [bracket] {brace} \ backslash , comma "cells": null`
+	r.Cells[1].MaxRelErr = F(math.Inf(1)) // survives as "Infinity"
+	r.Config = json.RawMessage(`{"cells": null, "nested": {"cells": [1, 2]}}`)
+	var b bytes.Buffer
+	if err := WriteJSON(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(b.String(), "\n    {\"framework\""); n != len(r.Cells) {
+		t.Errorf("%d cell lines, want one per cell (%d)", n, len(r.Cells))
+	}
+	fast, ok := decodeRunFast(b.Bytes())
+	if !ok {
+		t.Fatal("the fast path refused WriteJSON's own output")
+	}
+	var plain Run
+	if err := json.Unmarshal(b.Bytes(), &plain); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fast, &plain) {
+		t.Error("fast and plain decoding differ")
+	}
+	indented, _ := json.MarshalIndent(r, "", "\t")
+	for desc, doc := range map[string][]byte{"fully indented": indented, "compact": mustMarshal(t, r)} {
+		got, err := Decode(desc, doc)
+		if err == nil {
+			got.Config = plain.Config // raw JSON: the same value, laid out otherwise
+		}
+		if err != nil || !reflect.DeepEqual(got, &plain) {
+			t.Errorf("%s: %v", desc, err)
+		}
+	}
+	empty := &Run{SchemaVersion: SchemaVersion, RunID: "empty"}
+	b.Reset()
+	WriteJSON(&b, empty)
+	if got, err := Decode("empty", b.Bytes()); err != nil || got.RunID != "empty" || len(got.Cells) != 0 {
+		t.Errorf("empty run: %v %+v", err, got)
+	}
+	// Shapes the split must refuse, leaving the plain decoder to explain.
+	for _, doc := range []string{
+		`{"schema_version": 1, "cells": null}`,
+		`{"schema_version": 1, "cells": [1, {"status": "pass"}]}`,
+		`{"schema_version": 1, "cells": [{"status": "pass"} {"status": "pass"}]}`,
+		`{"schema_version": 1, "cells": [{"status": "pass"},]}`,
+		`{"schema_version": 1, "cells": [{"status": "pass"}]`,
+	} {
+		if _, ok := decodeRunFast([]byte(doc)); ok {
+			t.Errorf("fast path accepted %s", doc)
+		}
+	}
+}
+
+func mustMarshal(t *testing.T, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
