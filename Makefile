@@ -10,7 +10,7 @@ LDFLAGS := -X github.com/dlcompat/dlcompat/core/cli.Version=$(VERSION)
 # cgo for go-nvml.
 GO_PLUGINS := $(patsubst plugins/%/main.go,%,$(wildcard plugins/*/main.go))
 
-.PHONY: build run setup test bench bench-docker reference proto proto-check clean
+.PHONY: build run setup test bench bench-docker bench-reports diff-demo reference proto proto-check clean
 
 build:
 	@mkdir -p $(PLUGINS)
@@ -30,13 +30,22 @@ setup:
 	./scripts/setup.sh
 
 # setup started the Docker engine and built the images, so a test that
-# needs them fails here rather than skipping (DLCOMPAT_REQUIRE_DOCKER).
+# needs them fails here rather than skipping (DLCOMPAT_REQUIRE_DOCKER); the
+# same for Chromium and junitparser (DLCOMPAT_REQUIRE_REPORT_TOOLS).
 test: build setup proto-check
 	$(GO) vet ./...
-	DLCOMPAT_REQUIRE_DOCKER=1 $(GO) test -count=1 -timeout 30m ./...
+	DLCOMPAT_REQUIRE_DOCKER=1 DLCOMPAT_REQUIRE_REPORT_TOOLS=1 $(GO) test -count=1 -timeout 30m ./...
 
 bench: build
 	./scripts/bench.sh
+
+# merge / diff / HTML at fleet size, and the harness overhead of a real run.
+bench-reports: build
+	./scripts/bench-reports.sh
+
+# diff of real runs: the same configuration twice, and one made slower.
+diff-demo: build
+	./scripts/diff-demo.sh
 
 # Container start → plugin ready, beside the local subprocess (needs setup).
 bench-docker: build

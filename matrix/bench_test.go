@@ -102,13 +102,15 @@ func BenchmarkDiff100k(b *testing.B) {
 	writeRun(b, np, newRun)
 	b.Run("read+diff+text", func(b *testing.B) {
 		for b.Loop() {
-			o, err := Read(op)
-			if err != nil {
-				b.Fatal(err)
-			}
+			// As the command does: both files at once.
+			var o *Run
+			var oerr error
+			done := make(chan struct{})
+			go func() { o, oerr = Read(op); close(done) }()
 			n, err := Read(np)
-			if err != nil {
-				b.Fatal(err)
+			<-done
+			if err != nil || oerr != nil {
+				b.Fatal(err, oerr)
 			}
 			c := Diff(o, n, DefaultDiffThresholds)
 			// fw03's perf cells (500 GPUs × 2 models), and the odd false

@@ -3,6 +3,7 @@ package matrix
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -457,7 +458,12 @@ func growth(old, new, floor float64) float64 {
 
 func compareTiming(o, n Timing, th DiffThresholds) TimingDiff {
 	t := TimingDiff{Name: o.Name, Batch: o.Batch, Unit: o.Unit, OldN: len(o.Samples), NewN: len(n.Samples)}
-	t.OldMedian, t.NewMedian = median(o), median(n)
+	xs, ys := slices.Clone(o.Samples), slices.Clone(n.Samples)
+	slices.Sort(xs)
+	slices.Sort(ys)
+	if len(xs) > 0 && len(ys) > 0 {
+		t.OldMedian, t.NewMedian = Quantile(xs, 0.5), Quantile(ys, 0.5)
+	}
 	if t.OldMedian > 0 {
 		t.Delta = (t.NewMedian - t.OldMedian) / t.OldMedian
 	}
@@ -466,7 +472,7 @@ func compareTiming(o, n Timing, th DiffThresholds) TimingDiff {
 		t.Note = fmt.Sprintf("too few samples (%d and %d; need %d)", t.OldN, t.NewN, th.MinSamples)
 		return t
 	}
-	mw := MannWhitneyU(o.Samples, n.Samples)
+	mw := mannWhitneySorted(xs, ys)
 	t.P = F(mw.P)
 	switch {
 	case mw.P > th.Alpha:
@@ -525,13 +531,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// median of a timing's samples: its summary's when that was computed
-// from these samples, else computed.
-func median(t Timing) float64 {
-	if t.Summary.N == len(t.Samples) && t.Summary.N > 0 {
-		return t.Summary.Median
-	}
-	return Summarize(t.Samples).Median
 }

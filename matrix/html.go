@@ -57,23 +57,30 @@ type legendItem struct {
 	Count                int
 }
 
-type htmlColumn struct{ ID, Name string }
+// htmlColumn is a device, spanning one sub-column per model.
+type htmlColumn struct {
+	ID, Name string
+	Models   []string
+}
 
+// htmlCell is one check of one (framework version, device, model).
 type htmlCell struct {
-	Present                              bool
+	Check                                string
 	Status                               Status
 	Symbol, Class, Detail, Title, Anchor string
 }
 
+// htmlRow is a framework version; Groups has one entry per (device,
+// model) sub-column, holding that combination's checks in run order.
 type htmlRow struct {
-	Framework, Version, Model, Check string
-	Cells                            []htmlCell
+	Framework, Version string
+	Groups             [][]htmlCell
 }
 
 type htmlPerfRow struct {
-	Framework, Version, Device, Model                    string
-	Latency, Throughput, Train, GFLOPs, Peak, Memory, CV string
-	Noisy                                                bool
+	Framework, Version, Device, Model, Latency, Memory, CV string
+	Throughput, Train, GFLOPs, Peak                        []string
+	Noisy                                                  bool
 }
 
 type htmlDevice struct {
@@ -123,6 +130,7 @@ type htmlReport struct {
 	Rows                                  []htmlRow
 	Perf                                  []htmlPerfRow
 	PerfMethod, NoisyCV                   string
+	HasPeak                               bool
 	LatencyBatch                          int
 	Charts                                []htmlChartPair
 	Devices                               []htmlDevice
@@ -169,26 +177,35 @@ func buildHTMLReport(r *Run) *htmlReport {
 		fws[[2]string{f.Name, f.Version}] = hf
 	}
 
-	// The status matrix: numeric checks, devices as columns (perf has its
-	// own table, but a perf cell that did not pass shows here too).
-	order := deviceOrder(r)
-	col := map[string]int{}
-	for i, id := range order {
-		col[id] = i
-		h.Columns = append(h.Columns, htmlColumn{ID: id, Name: devs[id].Name})
+	// The status matrix: framework versions against devices and models,
+	// each entry the checks of that combination.
+	var models []string
+	seenModel := map[string]bool{}
+	for _, c := range r.Cells {
+		if !seenModel[c.Model] {
+			seenModel[c.Model] = true
+			models = append(models, c.Model)
+		}
 	}
-	rowIndex := map[rowKey]int{}
+	group := map[[2]string]int{} // (device, model) → index in a row's Groups
+	for _, id := range deviceOrder(r) {
+		h.Columns = append(h.Columns, htmlColumn{ID: id, Name: devs[id].Name, Models: models})
+		for _, m := range models {
+			group[[2]string{id, m}] = len(group)
+		}
+	}
+	rowIndex := map[[2]string]int{}
 	for i := range r.Cells {
 		c := &r.Cells[i]
-		k := rowKey{c.Framework, c.FrameworkVersion, c.Model, c.Check}
+		k := [2]string{c.Framework, c.FrameworkVersion}
 		ri, ok := rowIndex[k]
 		if !ok {
 			ri = len(h.Rows)
 			rowIndex[k] = ri
-			h.Rows = append(h.Rows, htmlRow{Framework: k.framework, Version: k.version, Model: k.model, Check: k.check, Cells: make([]htmlCell, len(order))})
+			h.Rows = append(h.Rows, htmlRow{Framework: c.Framework, Version: c.FrameworkVersion, Groups: make([][]htmlCell, len(group))})
 		}
 		sym, class := look(c.Status)
-		hc := htmlCell{Present: true, Status: c.Status, Symbol: sym, Class: class, Anchor: cellAnchor(i), Title: c.CellKey.String()}
+		hc := htmlCell{Check: c.Check, Status: c.Status, Symbol: sym, Class: class, Anchor: cellAnchor(i), Title: c.CellKey.String() + ": " + string(c.Status)}
 		switch {
 		case c.MaxAbsErr != nil && c.MaxRelErr != nil:
 			hc.Detail = fmt.Sprintf("abs %.1e · rel %.1e", float64(*c.MaxAbsErr), float64(*c.MaxRelErr))
@@ -203,13 +220,16 @@ func buildHTMLReport(r *Run) *htmlReport {
 		if c.Status != Pass && c.Reason != "" {
 			hc.Title += ": " + firstLineOf(c.Reason)
 		}
-		h.Rows[ri].Cells[col[c.Device]] = hc
+		g := group[[2]string{c.Device, c.Model}]
+		h.Rows[ri].Groups[g] = append(h.Rows[ri].Groups[g], hc)
 	}
 
 	for i := range r.Cells {
 		c := &r.Cells[i]
 		if c.Check == "perf" && c.Status == Pass && len(c.Timings) > 0 {
-			h.Perf = append(h.Perf, perfRowHTML(c))
+			row := perfRowHTML(c)
+			h.HasPeak = h.HasPeak || len(row.Peak) > 0
+			h.Perf = append(h.Perf, row)
 		}
 	}
 	if len(h.Perf) > 0 {
@@ -263,7 +283,7 @@ func buildHTMLReport(r *Run) *htmlReport {
 			ht := htmlTiming{Series: fmt.Sprintf("%s b%d", t.Name, t.Batch), N: s.N, Median: fmtSeconds(s.Median), P90: fmtSeconds(s.P90),
 				P99: fmtSeconds(s.P99), Min: fmtSeconds(s.Min), Max: fmtSeconds(s.Max), CV: fmt.Sprintf("%.1f%%", 100*s.CV), Noisy: t.Noisy}
 			if t.ItemsPerSecond > 0 {
-				ht.Items = fmt.Sprintf("%.4g", t.ItemsPerSecond)
+				ht.Items = fmtRate(t.ItemsPerSecond)
 			}
 			if t.GFLOPs > 0 {
 				ht.GFLOPs = fmt.Sprintf("%.3g", t.GFLOPs)
@@ -312,7 +332,7 @@ func perfRowHTML(c *Cell) htmlPerfRow {
 		case "latency":
 			row.Latency = fmt.Sprintf("%s / %s / %s", fmtSeconds(s.Median), fmtSeconds(s.P90), fmtSeconds(s.P99))
 		case "throughput":
-			thr = append(thr, fmt.Sprintf("b%d %.4g", t.Batch, t.ItemsPerSecond))
+			thr = append(thr, fmt.Sprintf("b%d %s", t.Batch, fmtRate(t.ItemsPerSecond)))
 		case "train_step":
 			train = append(train, fmt.Sprintf("b%d %s", t.Batch, fmtSeconds(s.Median)))
 		}
@@ -323,11 +343,7 @@ func perfRowHTML(c *Cell) htmlPerfRow {
 			peak = append(peak, fmt.Sprintf("%s b%d %.2f%%", shortSeries(t.Name), t.Batch, t.PercentOfPeak))
 		}
 	}
-	row.Throughput, row.Train, row.GFLOPs = strings.Join(thr, ", "), strings.Join(train, ", "), strings.Join(gf, ", ")
-	row.Peak = strings.Join(peak, ", ")
-	if row.Peak == "" {
-		row.Peak = "—"
-	}
+	row.Throughput, row.Train, row.GFLOPs, row.Peak = thr, train, gf, peak
 	row.CV = fmt.Sprintf("%.1f%%", 100*maxCV)
 	if c.PeakMemoryBytes > 0 {
 		row.Memory = fmtBytes(c.PeakMemoryBytes)
@@ -486,8 +502,8 @@ func throughputChart(model string, cells []*Cell) svgChart {
 			}
 			w := scale(t.ItemsPerSecond) - ch.PlotX
 			row.Bars = append(row.Bars, svgBar{Class: classOf[t.Batch], X: ch.PlotX, Y: y, W: w, H: barHeight,
-				Title: fmt.Sprintf("%s: batch %d, %.4g items/s (median of %d)", rowLabel(c), t.Batch, t.ItemsPerSecond, t.Summary.N),
-				Text:  fmt.Sprintf("b%d %.4g/s", t.Batch, t.ItemsPerSecond), TextX: ch.PlotX + w + 4, TextY: y + barHeight - 3})
+				Title: fmt.Sprintf("%s: batch %d, %s items/s (median of %d)", rowLabel(c), t.Batch, fmtRate(t.ItemsPerSecond), t.Summary.N),
+				Text:  fmt.Sprintf("b%d %s/s", t.Batch, fmtRate(t.ItemsPerSecond)), TextX: ch.PlotX + w + 4, TextY: y + barHeight - 3})
 			y += barHeight + barGap
 		}
 		row.LabelY = (start+y-barGap)/2 + 4
@@ -515,12 +531,14 @@ func throughputChart(model string, cells []*Cell) svgChart {
 func latencyChart(model string, cells []*Cell) svgChart {
 	ch := svgChart{Title: model + ": latency at batch 1 (ms, lower is better): bar = median, red = p90, dashed = p99, dots = raw samples",
 		Unit: "milliseconds", Width: chartWidth, PlotX: chartPlotX, LabelX: chartPlotX - 8, Top: chartTop}
+	// The scale fits every p90 with room to spare; a p99 or a sample
+	// beyond it is drawn at the edge (the label gives its value), so one
+	// outlier does not flatten every bar.
 	var max float64
 	for _, c := range cells {
 		for _, t := range c.Timings {
 			if t.Name == "latency" {
-				max = math.Max(max, t.Summary.P99*1e3)
-				max = math.Max(max, t.Summary.Max*1e3)
+				max = math.Max(max, math.Min(t.Summary.P99, 1.5*t.Summary.P90)*1e3)
 			}
 		}
 	}
@@ -539,6 +557,9 @@ func latencyChart(model string, cells []*Cell) svgChart {
 				Title: fmt.Sprintf("%s: median %s, p90 %s, p99 %s over %d samples", rowLabel(c), fmtSeconds(s.Median), fmtSeconds(s.P90), fmtSeconds(s.P99), s.N),
 				Text:  fmt.Sprintf("%.3g ms (p90 %.3g, p99 %.3g)", s.Median*1e3, s.P90*1e3, s.P99*1e3)}
 			bar.TextX, bar.TextY = scale(s.P99*1e3)+6, y+h-5
+			if s.P99*1e3 > top {
+				bar.Text += " ▸"
+			}
 			if len(t.Samples) <= 500 {
 				for i, v := range t.Samples {
 					jitter := float64((i*7)%11) / 10 // deterministic spread inside the bar

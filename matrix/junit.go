@@ -198,7 +198,7 @@ func cellSummary(c *Cell) string {
 		s := t.Summary
 		l := fmt.Sprintf("%s b%d: median %s, p90 %s, p99 %s, cv %.1f%%, n %d", t.Name, t.Batch, fmtSeconds(s.Median), fmtSeconds(s.P90), fmtSeconds(s.P99), 100*s.CV, s.N)
 		if t.ItemsPerSecond > 0 {
-			l += fmt.Sprintf(", %.4g items/s", t.ItemsPerSecond)
+			l += ", " + fmtRate(t.ItemsPerSecond) + " items/s"
 		}
 		if t.GFLOPs > 0 {
 			l += fmt.Sprintf(", %.3g GFLOP/s", t.GFLOPs)
@@ -259,4 +259,13 @@ func fmtBytes(b int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
+}
+
+// fmtRate prints a rate with four significant digits, without an
+// exponent for the rates a device reaches (12630, not 1.263e+04).
+func fmtRate(v float64) string {
+	if v >= 1000 && v < 1e15 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.4g", v)
 }

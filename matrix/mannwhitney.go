@@ -36,6 +36,13 @@ func MannWhitneyU(x, y []float64) MannWhitney {
 	xs, ys := slices.Clone(x), slices.Clone(y)
 	slices.Sort(xs)
 	slices.Sort(ys)
+	return mannWhitneySorted(xs, ys)
+}
+
+// mannWhitneySorted is MannWhitneyU of samples already sorted, both
+// non-empty.
+func mannWhitneySorted(xs, ys []float64) MannWhitney {
+	n1, n2 := len(xs), len(ys)
 	// Walk both sorted samples in step, a group of equal values at a
 	// time: the group takes ranks r+1 … r+t, each the midrank; tieTerm
 	// accumulates Σ(t³ - t) over the groups.

@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -45,15 +46,7 @@ func ReadShards(paths []string) ([]MergeInput, error) {
 			probes[i].err = err
 			return
 		}
-		var p struct {
-			SchemaVersion *int `json:"schema_version"`
-		}
-		if err := json.Unmarshal(b, &p); err != nil || p.SchemaVersion == nil {
-			// Decode below says what is wrong with it.
-			probes[i] = probe{raw: b, version: -1}
-			return
-		}
-		probes[i] = probe{raw: b, version: *p.SchemaVersion}
+		probes[i] = probe{raw: b, version: schemaVersionOf(b)}
 	})
 	byVersion := map[int]string{}
 	var versions []int
@@ -307,4 +300,32 @@ func (u *uniq) String() string {
 		return strings.Join(u.list, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(u.list[:3], ", "), len(u.list)-3)
+}
+
+// schemaVersionOf reads a document's top-level schema_version without
+// decoding the rest (it comes first in what dlcompat writes); -1 when it
+// has none or is not a JSON object, which Decode then explains.
+func schemaVersionOf(b []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return -1
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return -1
+		}
+		if t == "schema_version" {
+			var v int
+			if dec.Decode(&v) != nil {
+				return -1
+			}
+			return v
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return -1
+		}
+	}
+	return -1
 }

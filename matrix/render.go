@@ -106,7 +106,7 @@ func perfTable(r *Run) table {
 		if c.Check != "perf" || c.Status != Pass {
 			continue
 		}
-		var lat, thr, train, gf []string
+		var lat, thr, train, gf, peak []string
 		maxCV := 0.0
 		for _, tm := range c.Timings {
 			s := tm.Summary
@@ -117,9 +117,12 @@ func perfTable(r *Run) table {
 			case "latency":
 				lat = append(lat, fmt.Sprintf("%.3g / %.3g / %.3g", s.Median*1e3, s.P90*1e3, s.P99*1e3))
 			case "throughput":
-				thr = append(thr, fmt.Sprintf("b%d %.4g", tm.Batch, tm.ItemsPerSecond))
+				thr = append(thr, fmt.Sprintf("b%d %s", tm.Batch, fmtRate(tm.ItemsPerSecond)))
 				if tm.GFLOPs > 0 {
 					gf = append(gf, fmt.Sprintf("b%d %.3g", tm.Batch, tm.GFLOPs))
+				}
+				if tm.PercentOfPeak > 0 {
+					peak = append(peak, fmt.Sprintf("b%d %.2f%%", tm.Batch, tm.PercentOfPeak))
 				}
 			case "train_step":
 				train = append(train, fmt.Sprintf("b%d %.4g", tm.Batch, s.Median*1e3))
@@ -130,9 +133,44 @@ func perfTable(r *Run) table {
 			cv += " noisy"
 		}
 		t.rows = append(t.rows, []string{c.Framework, c.FrameworkVersion, c.Device, c.Model,
-			strings.Join(lat, ", "), strings.Join(thr, ", "), strings.Join(train, ", "), strings.Join(gf, ", "), cv})
+			strings.Join(lat, ", "), strings.Join(thr, ", "), strings.Join(train, ", "), strings.Join(gf, ", "), cv, strings.Join(peak, ", ")})
+	}
+	// "% of FP32 peak" only where a device's peak is known (a GPU that
+	// NVML describes), before cv.
+	anyPeak := false
+	for _, row := range t.rows {
+		anyPeak = anyPeak || row[len(row)-1] != ""
+	}
+	for i, row := range t.rows {
+		p := row[len(row)-1]
+		if !anyPeak {
+			t.rows[i] = row[:len(row)-1]
+			continue
+		}
+		if p == "" {
+			p = "—"
+		}
+		t.rows[i] = append(append(row[:len(row)-2:len(row)-2], p), row[len(row)-2])
+	}
+	if anyPeak {
+		t.header = append(t.header[:len(t.header)-1:len(t.header)-1], "% of FP32 peak", "cv")
 	}
 	return t
+}
+
+// computeLine says how the run's wall time compares with the time the
+// plugins report spending in the frameworks; "" when they report none.
+func computeLine(r *Run) string {
+	var compute, cells float64
+	for _, c := range r.Cells {
+		compute += c.ComputeSeconds
+		cells += c.Seconds
+	}
+	if compute == 0 || r.Finished.IsZero() {
+		return ""
+	}
+	wall := r.Finished.Sub(r.Started).Seconds()
+	return fmt.Sprintf("time: %.1fs from start to end, %.1fs in plugin calls, %.1fs of it computing in the frameworks (wall / compute = %.2f)", wall, cells, compute, wall/compute)
 }
 
 // problems lists cells that did not pass, and warnings, as footnotes.
@@ -189,6 +227,9 @@ func WriteText(w io.Writer, r *Run) error {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, summaryLine(r))
+	if l := computeLine(r); l != "" {
+		fmt.Fprintln(w, l)
+	}
 	for _, p := range problems(r) {
 		fmt.Fprintln(w, "  - "+p)
 	}
@@ -210,9 +251,22 @@ func writeTab(w io.Writer, t table) {
 // WriteMarkdown renders the run as GitHub-flavoured Markdown, fit for a
 // pull-request comment.
 func WriteMarkdown(w io.Writer, r *Run) error {
-	fmt.Fprintf(w, "## dlcompat run `%s`\n\n", mdEscape(r.RunID))
+	icon := "✅"
+	if r.Failed() {
+		icon = "❌"
+	}
+	fmt.Fprintf(w, "## %s dlcompat run `%s`\n\n", icon, mdEscape(r.RunID))
 	fmt.Fprintf(w, "%s · host `%s` · started %s\n\n", summaryLine(r), mdEscape(r.Host.Hostname), r.Started.Format("2006-01-02 15:04 MST"))
-	writeMDTable(w, statusTable(r))
+	st := statusTable(r)
+	for _, row := range st.rows {
+		for i := 4; i < len(row); i++ {
+			status, _, _ := strings.Cut(row[i], " ")
+			if e, ok := mdStatusIcon[Status(status)]; ok {
+				row[i] = e + " " + row[i]
+			}
+		}
+	}
+	writeMDTable(w, st)
 	if pt := perfTable(r); len(pt.rows) > 0 {
 		fmt.Fprint(w, "\n### Performance\n\n")
 		writeMDTable(w, pt)
@@ -247,6 +301,10 @@ func writeMDTable(w io.Writer, t table) {
 		fmt.Fprintln(w, "| "+strings.Join(esc(row), " | ")+" |")
 	}
 }
+
+// mdStatusIcon marks statuses in Markdown, where a comment has no CSS:
+// the word stays beside it, for readers without colour.
+var mdStatusIcon = map[Status]string{Pass: "✅", Fail: "❌", Error: "⚠️", Crash: "💥", Timeout: "⏱️", Skip: "⏭️", Unknown: "❓"}
 
 var mdReplacer = strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;", "`", "'")
 

@@ -130,7 +130,8 @@ build_one() { # name
 		log "$image is up to date (recipe $hash)"
 		return 0
 	fi
-	local start=$SECONDS
+	local start=$SECONDS old
+	old="$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)"
 	log "$image: building (recipe $hash, image has '${current:-none}')"
 	local changes=(--change "LABEL $LABEL=$hash" --change "LABEL org.dlcompat.recipe=$name")
 	local e
@@ -154,6 +155,11 @@ build_one() { # name
 			return 1
 		fi
 		if [[ -n "${base:-}" ]]; then docker rmi "$base" >/dev/null; fi
+	fi
+	# The image it replaces, now untagged, would only fill the disk (one a
+	# container still uses stays).
+	if [[ -n "$old" && "$old" != "$(docker image inspect --format '{{.Id}}' "$image")" ]]; then
+		docker rmi "$old" >/dev/null 2>&1 || true
 	fi
 	log "$image: built in $((SECONDS - start))s, $(docker image inspect --format '{{.Size}}' "$image" | numfmt --to=iec)"
 }

@@ -157,7 +157,16 @@ them, judges each against the float64 oracle, and writes, under -o:
   journal.jsonl  a line per finished cell, as it finishes (for --resume)
   run.json       the complete results document, written atomically
   run.md         the matrix in Markdown
-A line per finished cell goes to stderr; the matrix goes to stdout.
+Progress goes to stderr: on a terminal, a bar per device with the cell
+running on it and an estimate of the time left; otherwise a line per
+finished cell; nothing with --quiet. The matrix goes to stdout.
+
+Fan-out: --shard k/n runs the k-th of n parts of the planned cells, split
+by device (device i, in 'dlcompat devices' order, goes to shard i mod n +
+1, so no GPU is shared), or by (device, framework) pairs when there are
+fewer devices than shards, for identical machines such as one-GPU pods.
+Every shard must see the same plugins and devices. 'dlcompat merge' joins
+the shards' run.json files.
 
 Devices: --devices all tests the CPU and every GPU that NVML reports;
 --devices gpu:0,gpu:3 picks GPUs by NVML index (see 'dlcompat devices').

@@ -70,13 +70,17 @@ func runDiff(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error
 	if th.Alpha <= 0 || th.Alpha >= 1 || th.MinChange < 0 || th.MinSamples < 1 || th.ErrorGrowth <= 1 {
 		return usagef("want 0 < --alpha < 1, --min-change ≥ 0, --min-samples ≥ 1, --error-growth > 1")
 	}
-	oldRun, err := matrix.Read(pos[0])
-	if err != nil {
-		return usageError{err}
-	}
-	newRun, err := matrix.Read(pos[1])
-	if err != nil {
-		return usageError{err}
+	// Both documents at once: a fleet's runs are hundreds of megabytes.
+	var oldRun, newRun *matrix.Run
+	var oldErr, newErr error
+	done := make(chan struct{})
+	go func() { oldRun, oldErr = matrix.Read(pos[0]); close(done) }()
+	newRun, newErr = matrix.Read(pos[1])
+	<-done
+	for _, err := range []error{oldErr, newErr} {
+		if err != nil {
+			return usageError{err}
+		}
 	}
 	cmp := matrix.Diff(oldRun, newRun, th)
 	cmp.Old.File, cmp.New.File = pos[0], pos[1]

@@ -219,7 +219,7 @@ func TestGitHubActionsExampleShardWiring(t *testing.T) {
 			t.Errorf("after two nights: %v", err)
 		}
 	}
-	if s, _ := os.ReadFile(summary); !bytes.Contains(s, []byte("## dlcompat run")) || !bytes.Contains(s, []byte("dlcompat diff")) {
+	if s, _ := os.ReadFile(summary); !bytes.Contains(s, []byte("dlcompat run `")) || !bytes.Contains(s, []byte("dlcompat diff")) {
 		t.Errorf("step summary lacks the matrix or the diff:\n%s", s)
 	}
 }

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"errors"
 	"os"
 	osexec "os/exec"
 
@@ -34,6 +35,11 @@ type Device struct {
 	Kind string // "cpu" | "gpu"
 	UUID string // the GPU's UUID ("GPU-…"); empty for the CPU
 }
+
+// ErrEnvironment is matched (errors.Is) by an executor's errors about what
+// a plugin runs in rather than the plugin itself: no engine, no image, no
+// GPU runtime. The plugin never ran, so rebuilding it would not help.
+var ErrEnvironment = errors.New("the plugin's environment is not available")
 
 // Executor configures how go-plugin starts a plugin.
 type Executor interface {

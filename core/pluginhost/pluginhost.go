@@ -101,6 +101,9 @@ func Start(ctx context.Context, ex exec.Executor, spec exec.Spec) (*Instance, er
 		return nil, fmt.Errorf("%w: %s (%s): %v%s", ErrStart, spec.Name, spec.Path, err, msg)
 	}
 	rpc, err := client.Client()
+	if errors.Is(err, exec.ErrEnvironment) {
+		return fail(err) // the plugin never ran: no hint about rebuilding it
+	}
 	if err != nil {
 		return fail(fmt.Errorf("%v (host protocol %d; if the plugin was built from another dlcompat release, rebuild it with `make build`)", err, pluginapi.ProtocolVersion))
 	}

@@ -113,7 +113,7 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 		r.addFramework(matrix.Framework{Name: spec.Name, Version: UnknownVersion,
 			Executor: ex.Name(), Plugin: spec.Path, Image: spec.Image, ImageDigest: digest, Unavailable: "could not start: " + firstLine(err.Error())})
 		for _, c := range r.planUnstarted(spec.Name, devices) {
-			c.Status, c.Reason = matrix.Crash, "plugin did not start: "+firstLine(err.Error())
+			c.Status, c.Reason = matrix.Crash, "plugin did not start: "+strings.TrimPrefix(firstLine(err.Error()), pluginhost.ErrStart.Error()+": ")
 			c.StderrTail = err.Error()
 			r.total++
 			r.record(c, true)

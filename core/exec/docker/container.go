@@ -112,7 +112,12 @@ func (c *container) configs() (*dc.Config, *dc.HostConfig, []deviceRequest) {
 // Start creates the container, attaches to its output (before it starts,
 // so the handshake line cannot be missed), and starts it. It never pulls:
 // PrepareImage does that, when the policy allows.
-func (c *container) Start(ctx context.Context) error {
+func (c *container) Start(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil && ctx.Err() == nil {
+			err = environment{err}
+		}
+	}()
 	if _, err := c.pool.Client.InspectImage(c.spec.Image); errors.Is(err, dc.ErrNoSuchImage) {
 		return missingImage(c.spec.Image, PullNever)
 	}
@@ -212,7 +217,11 @@ func (c *container) Kill(ctx context.Context) error {
 	return err
 }
 
+// remove cleans up after a failed start, even one whose context was
+// cancelled.
 func (c *container) remove(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	_ = removeContainer(ctx, c.pool.Client, c.id)
 	c.markExited(-1, nil)
 	c.stdoutW.Close()
@@ -274,6 +283,14 @@ func (c *container) Diagnose(ctx context.Context) string {
 		return note
 	}
 }
+
+// environment marks a container's failure to start as the environment's,
+// not the plugin's (exec.ErrEnvironment).
+type environment struct{ err error }
+
+func (e environment) Error() string        { return e.err.Error() }
+func (e environment) Unwrap() error        { return e.err }
+func (e environment) Is(target error) bool { return target == exec.ErrEnvironment }
 
 // removeContainer force-removes a container and returns once it is gone.
 // One already gone is not an error; one the daemon is already removing

@@ -159,6 +159,9 @@ func (e *Executor) Open(ctx context.Context, runID string) error {
 	if e.pool != nil {
 		return fmt.Errorf("docker executor already open for run %s", e.runID)
 	}
+	if runID == "" || strings.Trim(runID, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != "" {
+		return fmt.Errorf("docker: run id %q: want letters, digits, '.', '_' and '-' (it names a label and a directory)", runID)
+	}
 	pool, err := Connect(ctx, e.o.Endpoint)
 	if err != nil {
 		return err

@@ -84,6 +84,8 @@ func TestGPUDeviceRequest(t *testing.T) {
 	if err := json.Unmarshal(raw, &inspect); err != nil {
 		t.Fatalf("inspect: %v\n%s", err, raw)
 	}
+	shown, _ := json.Marshal(inspect.HostConfig.DeviceRequests)
+	t.Logf("docker inspect %.12s: HostConfig.DeviceRequests = %s", id, shown)
 	want := []deviceRequest{{Driver: "nvidia", DeviceIDs: []string{uuid}, Capabilities: [][]string{{"gpu"}}}}
 	if got := inspect.HostConfig.DeviceRequests; !reflect.DeepEqual(got, want) {
 		t.Errorf("inspect: DeviceRequests = %+v, want %+v", got, want)
