@@ -87,7 +87,10 @@ const chunkCells = 512
 // expected shape or does not decode: the caller then decodes it the
 // plain way, which also explains what is wrong.
 func decodeRunFast(b []byte) (*Run, bool) {
-	start, end, elems, ok := splitCells(b)
+	start, end, elems, ok := splitCellLines(b)
+	if !ok {
+		start, end, elems, ok = splitCells(b)
+	}
 	if !ok {
 		return nil, false
 	}
@@ -114,6 +117,63 @@ func decodeRunFast(b []byte) (*Run, bool) {
 		}
 	}
 	return &r, true
+}
+
+// cellsOpen and cellsClose frame the cells array as WriteJSON lays it out.
+var (
+	cellsOpen  = []byte("\n  \"cells\": [\n")
+	cellsClose = []byte("  ]")
+)
+
+// splitCellLines splits the cells array of a document laid out as
+// WriteJSON writes it, a cell per line, at its line ends: far quicker
+// than scanning every byte. JSON strings cannot hold a raw newline, so a
+// line is an element whenever the layout is WriteJSON's; a document laid
+// out otherwise is not recognised (ok is false), and an element that is
+// not one fails to decode, which sends the document to the plain path.
+func splitCellLines(b []byte) (start, end int, elems [][2]int, ok bool) {
+	// The first match is the top-level key: nested keys are indented
+	// deeper, and the header before the cells is short.
+	i := bytes.Index(b, cellsOpen)
+	if i < 0 {
+		return 0, 0, nil, false
+	}
+	start = i + len(cellsOpen) - 2 // the '['
+	pos := i + len(cellsOpen)
+	for {
+		nl := bytes.IndexByte(b[pos:], '\n')
+		if nl < 0 {
+			return 0, 0, nil, false
+		}
+		line := b[pos : pos+nl]
+		if bytes.Equal(line, cellsClose) || bytes.HasPrefix(line, []byte("  ],")) {
+			end = pos + len(cellsClose)
+			break
+		}
+		if !bytes.HasPrefix(line, []byte("    {")) {
+			return 0, 0, nil, false
+		}
+		e := len(line)
+		if line[e-1] == ',' {
+			e--
+		}
+		if line[e-1] != '}' {
+			return 0, 0, nil, false
+		}
+		// Every element but the last ends with a comma.
+		elems = append(elems, [2]int{pos + 4, pos + e})
+		last := e == len(line)
+		pos += nl + 1
+		if last {
+			if !bytes.HasPrefix(b[pos:], cellsClose) {
+				return 0, 0, nil, false
+			}
+		}
+	}
+	if len(elems) > 0 && b[elems[len(elems)-1][1]] == ',' {
+		return 0, 0, nil, false // a comma after the last element
+	}
+	return start, end, elems, true
 }
 
 // splitCells finds the top-level "cells" array of a JSON object: its

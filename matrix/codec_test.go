@@ -28,6 +28,13 @@ func TestCodecRoundTrip(t *testing.T) {
 	if !ok {
 		t.Fatal("the fast path refused WriteJSON's own output")
 	}
+	// Both splits find the same elements; the line split is the one
+	// WriteJSON's layout takes.
+	s1, e1, lines, ok1 := splitCellLines(b.Bytes())
+	s2, e2, scanned, ok2 := splitCells(b.Bytes())
+	if !ok1 || !ok2 || s1 != s2 || e1 != e2 || !reflect.DeepEqual(lines, scanned) || len(lines) != len(r.Cells) {
+		t.Errorf("splits differ: lines %v %d-%d (%d), scan %v %d-%d (%d)", ok1, s1, e1, len(lines), ok2, s2, e2, len(scanned))
+	}
 	var plain Run
 	if err := json.Unmarshal(b.Bytes(), &plain); err != nil {
 		t.Fatal(err)
@@ -58,6 +65,8 @@ func TestCodecRoundTrip(t *testing.T) {
 		`{"schema_version": 1, "cells": [{"status": "pass"} {"status": "pass"}]}`,
 		`{"schema_version": 1, "cells": [{"status": "pass"},]}`,
 		`{"schema_version": 1, "cells": [{"status": "pass"}]`,
+		"{\n  \"cells\": [\n    {\"status\": \"pass\"},\n    {\"status\": \"pass\"},\n  ]\n}",
+		"{\n  \"cells\": [\n    {\"status\": \"pass\"}\n    {\"status\": \"pass\"}\n  ]\n}",
 	} {
 		if _, ok := decodeRunFast([]byte(doc)); ok {
 			t.Errorf("fast path accepted %s", doc)

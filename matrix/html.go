@@ -148,7 +148,7 @@ func WriteHTML(w io.Writer, r *Run) error {
 func cellAnchor(i int) string { return fmt.Sprintf("cell-%d", i) }
 
 func buildHTMLReport(r *Run) *htmlReport {
-	h := &htmlReport{Run: r, Title: "dlcompat " + r.RunID, SummaryLine: summaryLine(r), Shards: r.Shards,
+	h := &htmlReport{Run: r, Title: "dlcompat " + r.RunID, SummaryLine: r.Summary(), Shards: r.Shards,
 		NoisyCV: fmt.Sprintf("%.0f%%", 100*NoisyCV), LatencyBatch: 1}
 	if !r.Started.IsZero() {
 		h.Started = r.Started.UTC().Format("2006-01-02 15:04:05 UTC")

@@ -195,7 +195,8 @@ func problems(r *Run) []string {
 	return out
 }
 
-func summaryLine(r *Run) string {
+// Summary is the run's tally: "40 cells: 32 pass, 8 skip".
+func (r *Run) Summary() string {
 	counts := r.Counts()
 	var parts []string
 	for _, s := range Statuses {
@@ -226,7 +227,7 @@ func WriteText(w io.Writer, r *Run) error {
 		writeTab(w, pt)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, summaryLine(r))
+	fmt.Fprintln(w, r.Summary())
 	if l := computeLine(r); l != "" {
 		fmt.Fprintln(w, l)
 	}
@@ -256,7 +257,7 @@ func WriteMarkdown(w io.Writer, r *Run) error {
 		icon = "❌"
 	}
 	fmt.Fprintf(w, "## %s dlcompat run `%s`\n\n", icon, mdEscape(r.RunID))
-	fmt.Fprintf(w, "%s · host `%s` · started %s\n\n", summaryLine(r), mdEscape(r.Host.Hostname), r.Started.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "%s · host `%s` · started %s\n\n", r.Summary(), mdEscape(r.Host.Hostname), r.Started.Format("2006-01-02 15:04 MST"))
 	st := statusTable(r)
 	for _, row := range st.rows {
 		for i := 4; i < len(row); i++ {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/matrix"
 )
 
@@ -60,7 +61,7 @@ func runDiff(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error
 	if len(pos) != 2 {
 		return usagef("diff takes two results files, OLD and NEW; got %d arguments", len(pos))
 	}
-	if !contains(append(matrix.DiffFormats, "markdown"), *format) {
+	if !pluginapi.Has(append(matrix.DiffFormats, "markdown"), *format) {
 		return usagef("--format: unknown format %q (valid: %s)", *format, strings.Join(matrix.DiffFormats, ", "))
 	}
 	kinds, err := parseFailOn(*failOn)
@@ -99,19 +100,10 @@ func runDiff(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error
 	return nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func parseFailOn(s string) (map[string]bool, error) {
 	kinds := map[string]bool{}
 	for _, k := range splitList(s) {
-		if !contains(failOnKinds, k) {
+		if !pluginapi.Has(failOnKinds, k) {
 			return nil, usagef("--fail-on: unknown kind %q (valid: %s)", k, strings.Join(failOnKinds, ", "))
 		}
 		if k == "regression" {

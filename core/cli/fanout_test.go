@@ -55,7 +55,7 @@ func TestShardMergeReportDiff(t *testing.T) {
 	}
 	all := filepath.Join(dir, "all.json")
 	code, stdout, stderr := runCLI(t, "merge", filepath.Join(s1, "run.json"), filepath.Join(s2, "run.json"), "-o", all)
-	if code != ExitOK || !strings.Contains(stdout, "merged 2 files, 8 cells") {
+	if code != ExitOK || !strings.Contains(stdout, "merged 2 files into "+all+": 8 cells: 8 pass") {
 		t.Fatalf("merge: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	if got, want := keysOf(t, all), keysOf(t, filepath.Join(whole, "run.json")); strings.Join(got, "\n") != strings.Join(want, "\n") {

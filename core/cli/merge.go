@@ -57,7 +57,7 @@ Examples:
 		if err := matrix.WriteFileAtomic(*out, func(w io.Writer) error { return matrix.WriteJSON(w, merged) }); err != nil {
 			return infraError{err}
 		}
-		fmt.Fprintf(e.stdout, "merged %d files, %d cells (%s) into %s\n", len(inputs), len(merged.Cells), summaryCounts(merged), *out)
+		fmt.Fprintf(e.stdout, "merged %d files into %s: %s\n", len(inputs), *out, merged.Summary())
 		for i, n := range merged.Notes {
 			if i == 10 {
 				fmt.Fprintf(e.stdout, "  … %d more notes in %s\n", len(merged.Notes)-i, *out)
@@ -70,22 +70,4 @@ Examples:
 		}
 		return nil
 	},
-}
-
-func summaryCounts(r *matrix.Run) string {
-	counts := r.Counts()
-	s := ""
-	for _, st := range matrix.Statuses {
-		if counts[st] == 0 {
-			continue
-		}
-		if s != "" {
-			s += ", "
-		}
-		s += fmt.Sprintf("%d %s", counts[st], st)
-	}
-	if s == "" {
-		return "none"
-	}
-	return s
 }
