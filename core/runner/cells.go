@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -26,6 +27,9 @@ type runState struct {
 	done     map[matrix.CellKey]matrix.Cell
 	run      *matrix.Run
 	n, total int
+	// recorded holds the keys already in run.Cells, so journalled cells
+	// that no plugin re-planned still reach the final document.
+	recorded map[matrix.CellKey]bool
 	// executors are the run-scoped executors opened (executors.go).
 	executors executors
 }
@@ -61,6 +65,22 @@ func (r *runState) plan(inst *pluginhost.Instance, devices []matrix.Device) []ma
 
 // UnknownVersion keys the cells of a plugin that never described itself.
 const UnknownVersion = "unknown"
+
+// recordJournalled adds the journalled cells that no plugin re-planned
+// (its plugin did not start this time, or is gone), so a resume never
+// drops a finished result from the final document.
+func (r *runState) recordJournalled() {
+	var keys []matrix.CellKey
+	for k := range r.done {
+		if !r.recorded[k] {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	for _, k := range keys {
+		r.record(r.done[k], false)
+	}
+}
 
 // planUnstarted declares the cells a plugin that did not start would have
 // had: every selected device, model and check.
@@ -112,7 +132,18 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 		r.run.Notes = append(r.run.Notes, err.Error())
 		r.addFramework(matrix.Framework{Name: spec.Name, Version: UnknownVersion,
 			Executor: ex.Name(), Plugin: spec.Path, Image: spec.Image, ImageDigest: digest, Unavailable: "could not start: " + firstLine(err.Error())})
+		// Cells this framework finished before (resume) keep their
+		// results; only the others become crash cells.
+		finished := map[[3]string]bool{}
+		for k := range r.done {
+			if k.Framework == spec.Name {
+				finished[[3]string{k.Device, k.Model, k.Check}] = true
+			}
+		}
 		for _, c := range r.planUnstarted(spec.Name, devices) {
+			if finished[[3]string{c.Device, c.Model, c.Check}] {
+				continue
+			}
 			c.Status, c.Reason = matrix.Crash, "plugin did not start: "+strings.TrimPrefix(firstLine(err.Error()), pluginhost.ErrStart.Error()+": ")
 			c.StderrTail = err.Error()
 			r.total++
@@ -168,6 +199,10 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 // record appends a cell to the run, journals it when fresh, and reports
 // progress.
 func (r *runState) record(c matrix.Cell, fresh bool) {
+	if r.recorded == nil {
+		r.recorded = map[matrix.CellKey]bool{}
+	}
+	r.recorded[c.CellKey] = true
 	r.run.Cells = append(r.run.Cells, c)
 	if fresh && c.Status.Finished() {
 		if err := r.journal.Add(c); err != nil {

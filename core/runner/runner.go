@@ -182,7 +182,7 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 	defer r.closeExecutors()
 	plan := map[string]map[string]int{}
 	for _, spec := range specs {
-		for _, d := range assigned[spec.Name] {
+		for _, d := range assigned[specKey(spec)] {
 			if plan[d.ID] == nil {
 				plan[d.ID] = map[string]int{}
 			}
@@ -198,16 +198,17 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 		if err := ctx.Err(); err != nil {
 			break
 		}
-		if len(assigned[spec.Name]) == 0 {
+		if len(assigned[specKey(spec)]) == 0 {
 			continue // none of its cells is in this shard
 		}
-		ok, err := r.runPlugin(ctx, spec, assigned[spec.Name])
+		ok, err := r.runPlugin(ctx, spec, assigned[specKey(spec)])
 		if ok {
 			started++
 		} else if err != nil {
 			startErrs = append(startErrs, err.Error())
 		}
 	}
+	r.recordJournalled()
 	run.Finished = time.Now().UTC()
 	if err := matrix.WriteFileAtomic(filepath.Join(o.OutDir, RunFile), func(w io.Writer) error { return matrix.WriteJSON(w, run) }); err != nil {
 		return run, err
@@ -309,8 +310,9 @@ func openJournal(path string, o Options, cfgJSON []byte, shardNote string) (*mat
 	return run, done, j, nil
 }
 
-// isUnfinished reports whether the run.json beside a journal belongs to
-// another run than the journal (so the journal's run never finished).
+// isUnfinished reports whether the journal's run never finished: the
+// run.json beside it belongs to another run, or still has cells that got
+// no result (an interrupted run writes its document too).
 func isUnfinished(journal string) bool {
 	header, _, err := matrix.ReadJournal(journal)
 	if err != nil {
@@ -320,7 +322,15 @@ func isUnfinished(journal string) bool {
 	if err != nil {
 		return true
 	}
-	return final.RunID != header.RunID
+	if final.RunID != header.RunID {
+		return true
+	}
+	for _, c := range final.Cells {
+		if c.Status == matrix.Unknown {
+			return true
+		}
+	}
+	return false
 }
 
 func hasMatrixDevice(ds []matrix.Device, id string) bool {

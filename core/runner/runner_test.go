@@ -295,3 +295,56 @@ func TestPluginThatCannotStartIsRed(t *testing.T) {
 		t.Fatalf("%d broken cells, failed %v", broken, run.Failed())
 	}
 }
+
+// TestInterruptedRunIsNotOverwritten: an interrupted run writes its
+// document, with unknown cells; a new run into the same directory must
+// not replace it without --resume.
+func TestInterruptedRunIsNotOverwritten(t *testing.T) {
+	spec, _ := faultSpec(t, "hang=lstm/forward")
+	o := baseOptions(t, spec)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	run, err := Run(ctx, o)
+	if err == nil || run == nil || !run.Failed() {
+		t.Fatalf("interrupted run: err %v", err)
+	}
+	if c := cellOf(t, run, "lstm", "backward"); c.Status != matrix.Unknown || !strings.Contains(c.Reason, "--resume") {
+		t.Fatalf("cell after the interrupt: %s %q", c.Status, c.Reason)
+	}
+	spec2, _ := faultSpec(t, "")
+	o.Plugins = []exec.Spec{spec2}
+	if _, err := Run(context.Background(), o); !errors.Is(err, ErrUsage) {
+		t.Fatalf("a new run over an interrupted one: %v, want ErrUsage", err)
+	}
+	o.Resume = true
+	run, err = Run(context.Background(), o)
+	if err != nil || run.Failed() || len(run.Cells) != 4 {
+		t.Fatalf("resume: err %v, counts %v", err, run.Counts())
+	}
+}
+
+// TestResumeKeepsResultsWhenThePluginNoLongerStarts: the journalled
+// passes stay in the final document; only the missing cells crash.
+func TestResumeKeepsResultsWhenThePluginNoLongerStarts(t *testing.T) {
+	spec, _ := faultSpec(t, "")
+	o := baseOptions(t, spec)
+	o.Models = []reference.Model{reference.LSTM}
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	jp := filepath.Join(o.OutDir, JournalFile)
+	b, _ := os.ReadFile(jp)
+	lines := strings.SplitAfter(string(b), "\n")
+	os.WriteFile(jp, []byte(lines[0]+lines[1]), 0o644)
+	os.Remove(filepath.Join(o.OutDir, RunFile))
+	o.Resume = true
+	o.Plugins = []exec.Spec{{Name: "oracle", Path: "/bin/false"}}
+	run, _ := Run(context.Background(), o)
+	if run == nil {
+		t.Fatal("no run document")
+	}
+	counts := run.Counts()
+	if len(run.Cells) != 2 || counts[matrix.Pass] != 1 || counts[matrix.Crash] != 1 {
+		t.Fatalf("cells %d, counts %v", len(run.Cells), counts)
+	}
+}

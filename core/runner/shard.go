@@ -9,9 +9,18 @@ import (
 	"github.com/dlcompat/dlcompat/matrix"
 )
 
+// specKey names a plugin spec as a framework row: its name, and its image
+// when it has one.
+func specKey(sp exec.Spec) string {
+	if sp.Image != "" {
+		return sp.Name + "@" + sp.Image
+	}
+	return sp.Name
+}
+
 // shardPlan decides which planned cells belong to shard s, before any
 // plugin starts, from what every shard sees alike: the selected devices
-// in inventory order and the plugins' names. It returns, per plugin name,
+// in inventory order and the plugins' names. It returns, per specKey,
 // the devices whose cells this shard runs (a plugin with none is not
 // started), and a line for the run's notes.
 //
@@ -28,13 +37,19 @@ func shardPlan(devices []matrix.Device, specs []exec.Spec, s matrix.Shard) (map[
 	out := map[string][]matrix.Device{}
 	if s.N <= 1 {
 		for _, sp := range specs {
-			out[sp.Name] = devices
+			out[specKey(sp)] = devices
 		}
 		return out, ""
 	}
+	// One unit per framework row: several images of one framework are
+	// several rows, and a name listed twice is still one row.
+	seen := map[string]bool{}
 	names := make([]string, 0, len(specs))
 	for _, sp := range specs {
-		names = append(names, sp.Name)
+		if k := specKey(sp); !seen[k] {
+			seen[k] = true
+			names = append(names, k)
+		}
 	}
 	sort.Strings(names)
 	var units []string

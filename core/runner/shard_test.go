@@ -185,3 +185,29 @@ func TestJudgePerfPercentOfPeakAndNoise(t *testing.T) {
 		t.Error("a percentage of an unknown peak")
 	}
 }
+
+// TestShardPlanSplitsImageRows: two images of one framework are two rows;
+// shards never overlap and together cover every (row, device) once.
+func TestShardPlanSplitsImageRows(t *testing.T) {
+	specs := []exec.Spec{{Name: "pytorch", Image: "a"}, {Name: "pytorch", Image: "b"}, {Name: "gorgonia"}}
+	devices := []matrix.Device{{ID: "cpu"}, {ID: "gpu:0"}}
+	for _, n := range []int{1, 2, 3, 4, 7} {
+		seen := map[string]int{}
+		for k := 1; k <= n; k++ {
+			plan, _ := shardPlan(devices, specs, matrix.Shard{K: k, N: n})
+			for row, ds := range plan {
+				for _, d := range ds {
+					seen[row+" "+d.ID]++
+				}
+			}
+		}
+		if len(seen) != 6 {
+			t.Errorf("n=%d: %d (row, device) pairs covered, want 6: %v", n, len(seen), seen)
+		}
+		for pair, c := range seen {
+			if c != 1 {
+				t.Errorf("n=%d: %s planned %d times", n, pair, c)
+			}
+		}
+	}
+}
