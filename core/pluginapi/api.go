@@ -54,6 +54,10 @@ const (
 	StatusOK    = "ok"
 	StatusError = "error"
 	StatusSkip  = "skip"
+	// StatusCrash: the process that runs the framework inside the plugin
+	// (a Python worker) died or broke its protocol; Message carries its
+	// last lines. The plugin itself lives on and starts a new one.
+	StatusCrash = "crash"
 )
 
 // Names inside RunRequest.Inputs and RunResponse.Outputs (safetensors).

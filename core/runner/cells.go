@@ -304,6 +304,10 @@ func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c mat
 	case pluginapi.StatusSkip:
 		c.Status, c.Reason = matrix.Skip, resp.Message
 		return c, false
+	case pluginapi.StatusCrash:
+		c.Status, c.Reason = matrix.Crash, resp.Message
+		c.StderrTail = pluginhost.LastLines(resp.Message+"\n"+inst.StderrTail(), StderrTailLines)
+		return c, false
 	default:
 		c.Status, c.Reason = matrix.Error, resp.Message
 		c.StderrTail = pluginhost.LastLines(inst.StderrTail(), StderrTailLines)

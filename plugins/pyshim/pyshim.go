@@ -304,7 +304,11 @@ func (p *Plugin) run(ctx context.Context, req pluginapi.RunRequest, dtype string
 		if ctx.Err() != nil {
 			return pluginapi.RunResponse{}, ctx.Err()
 		}
-		return errorResponse("%v", w.fail(fmt.Sprintf("%s %s on %s", req.Model, req.Check, req.Device), err)), nil
+		// The worker died or broke the protocol: that is a crash of the
+		// framework's process (SPEC §4), not an error it raised.
+		resp := errorResponse("%v", w.fail(fmt.Sprintf("%s %s on %s", req.Model, req.Check, req.Device), err))
+		resp.Status = pluginapi.StatusCrash
+		return resp, nil
 	}
 	resp := pluginapi.RunResponse{Status: r.Status, Message: r.Message, PeakMemoryBytes: r.PeakMemoryBytes,
 		MemoryKind: r.MemoryKind, Warnings: r.Warnings, ComputeSeconds: r.ComputeSeconds}

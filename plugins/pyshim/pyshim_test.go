@@ -155,22 +155,22 @@ func TestWorkerComputesAndStdoutCannotCorruptFrames(t *testing.T) {
 	}
 }
 
-func TestGarbageOnStdoutIsAnErrorWithTheWorkersLines(t *testing.T) {
+func TestGarbageOnStdoutIsACrashWithTheWorkersLines(t *testing.T) {
 	p := fake(t, "garbage")
 	for i := 0; i < 2; i++ { // the second call gets a fresh worker
 		resp := run(t, p, "forward")
-		if resp.Status != pluginapi.StatusError {
-			t.Fatalf("status %s, want error", resp.Status)
+		if resp.Status != pluginapi.StatusCrash {
+			t.Fatalf("status %s, want crash", resp.Status)
 		}
 		wantContains(t, "message", resp.Message, "garbage", "not a protocol frame", "Segmentation fault? no", "fake: about to write garbage")
 	}
 }
 
-func TestEarlyExitIsAnErrorWithTheWorkersLines(t *testing.T) {
+func TestEarlyExitIsACrashWithTheWorkersLines(t *testing.T) {
 	p := fake(t, "exit")
 	resp := run(t, p, "backward")
-	if resp.Status != pluginapi.StatusError {
-		t.Fatalf("status %s, want error", resp.Status)
+	if resp.Status != pluginapi.StatusCrash {
+		t.Fatalf("status %s, want crash", resp.Status)
 	}
 	wantContains(t, "message", resp.Message, "exited (exit status 3)", "fake: the framework aborts here", "cnn backward on cpu")
 }
@@ -275,7 +275,7 @@ func helperSpec(t *testing.T, mode string, env ...string) exec.Spec {
 }
 
 // TestHostKeepsTheWorkersLines drives the fake plugin through the host's
-// runner: a worker that dies or writes garbage makes error cells whose
+// runner: a worker that dies or writes garbage makes crash cells whose
 // reason and stderr tail carry the worker's own last lines.
 func TestHostKeepsTheWorkersLines(t *testing.T) {
 	for _, tc := range []struct {
@@ -300,8 +300,8 @@ func TestHostKeepsTheWorkersLines(t *testing.T) {
 				t.Fatalf("%d cells", len(r.Cells))
 			}
 			for _, c := range r.Cells {
-				if c.Status != matrix.Error {
-					t.Errorf("%s: %s %s, want error", c.CellKey, c.Status, c.Reason)
+				if c.Status != matrix.Crash {
+					t.Errorf("%s: %s %s, want crash", c.CellKey, c.Status, c.Reason)
 				}
 				wantContains(t, "reason", c.Reason, tc.want...)
 				wantContains(t, "stderr tail", c.StderrTail, tc.want[0])
