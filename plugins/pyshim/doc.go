@@ -29,9 +29,11 @@
 //   - the framework is not installed (no interpreter has its module):
 //     Describe's Unavailable says so and gives the one command that
 //     installs it, and the host turns its cells into skips;
-//   - it is installed but does not import, or the worker dies or writes
-//     something other than a frame: Run answers status "error" with the
-//     worker's own last lines, and the next Run starts a fresh worker;
+//   - it is installed but does not import: Run answers status "error"
+//     with the worker's own last lines;
+//   - the worker dies or writes something other than a frame mid-check:
+//     status "crash" (the framework's process died, SPEC §4) with its last
+//     lines, and the next Run starts a fresh worker;
 //   - an exception inside a check: status "error" with the exception and
 //     where it was raised; the worker lives on.
 //
