@@ -129,9 +129,6 @@ func exitCode(stderr io.Writer, err error) int {
 	if errors.As(err, &ie) {
 		return ExitInfra
 	}
-	if errors.Is(err, context.Canceled) {
-		return ExitInfra
-	}
 	return ExitInfra
 }
 

@@ -338,6 +338,12 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 		}
 		fmt.Fprintf(e.stdout, "\nresults: %s, %s\n", filepath.Join(*out, runner.RunFile), filepath.Join(*out, "run.md"))
 	}
+	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		// Interrupted: what finished is in the journal and run.json, the
+		// rest is "unknown" (exit 1, as for any cell that did not pass).
+		fmt.Fprintf(e.stderr, "dlcompat: interrupted; %d cells not run; finish with: dlcompat run --resume -o %s (and the same flags)\n", run.Counts()[matrix.Unknown], *out)
+		return errCellsFailed
+	}
 	if err != nil {
 		return infraError{err}
 	}

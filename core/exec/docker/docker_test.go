@@ -184,8 +184,8 @@ frameworks:
 			err := cmd.Wait()
 			if tc.sig == syscall.SIGINT {
 				var ee *osexec.ExitError
-				if !errors.As(err, &ee) || ee.ExitCode() != 3 {
-					t.Errorf("interrupted run: %v, want exit status 3\n%s", err, stderr.String())
+				if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), "--resume") {
+					t.Errorf("interrupted run: %v, want exit status 1 and how to resume\n%s", err, stderr.String())
 				}
 			} else if exists(filepath.Join(out, runner.RunFile)) {
 				t.Fatal("the run finished before it was killed; make it longer")
