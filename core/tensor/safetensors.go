@@ -36,9 +36,9 @@ func (f File) Names() []string {
 }
 
 type headerEntry struct {
-	DType   DType    `json:"dtype"`
-	Shape   []int    `json:"shape"`
-	Offsets [2]int64 `json:"data_offsets"`
+	DType   DType   `json:"dtype"`
+	Shape   []int   `json:"shape"`
+	Offsets []int64 `json:"data_offsets"`
 }
 
 // Encode returns the canonical safetensors bytes of f.
@@ -128,7 +128,7 @@ func Decode(b []byte) (File, error) {
 		return File{}, fmt.Errorf("%w: header length %d exceeds the file (%d bytes) or the %d-byte limit", ErrFormat, n, len(b), MaxHeaderBytes)
 	}
 	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b[8:8+n], &raw); err != nil {
+	if err := json.Unmarshal(b[8:8+n], &raw); err != nil || raw == nil {
 		return File{}, fmt.Errorf("%w: header is not a JSON object: %v", ErrFormat, err)
 	}
 	data := b[8+n:]
@@ -161,6 +161,9 @@ func Decode(b []byte) (File, error) {
 				return File{}, fmt.Errorf("%w: tensor %q: impossible shape %v", ErrFormat, name, e.Shape)
 			}
 			numel *= int64(d)
+		}
+		if len(e.Offsets) != 2 {
+			return File{}, fmt.Errorf("%w: tensor %q: data_offsets has %d values, want [begin, end]", ErrFormat, name, len(e.Offsets))
 		}
 		lo, hi := e.Offsets[0], e.Offsets[1]
 		if lo < 0 || hi < lo || hi > int64(len(data)) {

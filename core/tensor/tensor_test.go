@@ -68,6 +68,9 @@ func TestDecodeRejectsBadFiles(t *testing.T) {
 		{"offsets past end", withHeader(`{"x":{"dtype":"F64","shape":[2],"data_offsets":[0,16]}}`)},
 		{"gap", withHeader(`{"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`)},
 		{"trailing bytes", withHeader(`{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`)},
+		{"null header", withHeader(`null`)},
+		{"three offsets", withHeader(`{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8,9]}}`)},
+		{"one offset", withHeader(`{"x":{"dtype":"F32","shape":[2],"data_offsets":[8]}}`)},
 		{"overflowing shape", withHeader(`{"x":{"dtype":"F32","shape":[4294967296,4294967296,4],"data_offsets":[0,8]}}`)},
 	} {
 		_, err := Decode(tc.in)
