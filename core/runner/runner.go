@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 
@@ -271,7 +272,7 @@ func openJournal(path string, o Options, cfgJSON []byte, shardNote string) (*mat
 			return nil, nil, nil, fmt.Errorf("%w: --resume: %v", ErrUsage, err)
 		}
 		if header.ConfigHash != sha(cfgJSON) {
-			return nil, nil, nil, fmt.Errorf("%w: --resume: %s was written with another configuration (%s); resume with the same flags, or start a new run without --resume", ErrUsage, path, header.Config)
+			return nil, nil, nil, fmt.Errorf("%w: --resume: %s was written with another configuration (%s); resume with the same flags, or start a new run without --resume", ErrUsage, path, configChanges(header.Config, cfgJSON))
 		}
 		if header.Shard != o.Shard.String() {
 			return nil, nil, nil, fmt.Errorf("%w: --resume: %s holds shard %q, not %q; resume with the same --shard", ErrUsage, path, header.Shard, o.Shard.String())
@@ -340,4 +341,43 @@ func hasMatrixDevice(ds []matrix.Device, id string) bool {
 		}
 	}
 	return false
+}
+
+// configChanges names the configuration fields that differ between the
+// journal's run and this one, with both values, so a refused --resume
+// says what to put back.
+func configChanges(was, now []byte) string {
+	var a, b map[string]json.RawMessage
+	if json.Unmarshal(was, &a) != nil || json.Unmarshal(now, &b) != nil {
+		return "unreadable configuration in the journal"
+	}
+	keys := map[string]bool{}
+	for k := range a {
+		keys[k] = true
+	}
+	for k := range b {
+		keys[k] = true
+	}
+	var names []string
+	for k := range keys {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var diffs []string
+	for _, k := range names {
+		if string(a[k]) != string(b[k]) {
+			diffs = append(diffs, fmt.Sprintf("%s was %s, now %s", k, orNull(a[k]), orNull(b[k])))
+		}
+	}
+	if len(diffs) == 0 {
+		return "the same fields, another hash"
+	}
+	return strings.Join(diffs, "; ")
+}
+
+func orNull(b json.RawMessage) string {
+	if len(b) == 0 {
+		return "unset"
+	}
+	return string(b)
 }

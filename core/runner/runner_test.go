@@ -242,8 +242,8 @@ func TestResumeSkipsFinishedCells(t *testing.T) {
 		t.Errorf("journal holds %d cells after resume, want 2", len(cells))
 	}
 	o.Checks = []string{pluginapi.CheckForward}
-	if _, err := Run(context.Background(), o); !errors.Is(err, ErrUsage) {
-		t.Errorf("resume with another configuration: %v, want ErrUsage", err)
+	if _, err := Run(context.Background(), o); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), `checks was ["forward","backward"], now ["forward"]`) {
+		t.Errorf("resume with another configuration: %v, want ErrUsage naming the changed field", err)
 	}
 }
 
