@@ -175,7 +175,17 @@ func computeLine(r *Run) string {
 
 // problems lists cells that did not pass, and warnings, as footnotes.
 func problems(r *Run) []string {
+	// Cells of one framework row that share a status and a reason (a
+	// framework that is not installed skips every cell for one reason)
+	// make one line, not one per cell.
+	type group struct {
+		key   CellKey
+		msg   string
+		cells int
+	}
 	var out []string
+	var groups []*group
+	byMsg := map[string]*group{}
 	for _, c := range r.Cells {
 		if c.Status == Pass {
 			for _, w := range c.Warnings {
@@ -183,16 +193,31 @@ func problems(r *Run) []string {
 			}
 			continue
 		}
-		msg := fmt.Sprintf("%s: %s", c.CellKey, c.Status)
+		msg := string(c.Status)
 		if c.Reason != "" {
 			msg += ": " + c.Reason
 		}
 		if c.Worst != "" && c.Status == Fail {
 			msg += " (worst: " + c.Worst + ")"
 		}
-		out = append(out, msg)
+		id := c.Framework + "\x00" + c.FrameworkVersion + "\x00" + msg
+		if g, ok := byMsg[id]; ok && c.Status != Fail {
+			g.cells++
+			continue
+		}
+		g := &group{key: c.CellKey, msg: msg, cells: 1}
+		byMsg[id] = g
+		groups = append(groups, g)
 	}
-	return out
+	var lines []string
+	for _, g := range groups {
+		if g.cells == 1 {
+			lines = append(lines, fmt.Sprintf("%s: %s", g.key, g.msg))
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("%s %s, %d cells: %s", g.key.Framework, g.key.FrameworkVersion, g.cells, g.msg))
+	}
+	return append(lines, out...)
 }
 
 // Summary is the run's tally: "40 cells: 32 pass, 8 skip".

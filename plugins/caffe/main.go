@@ -12,7 +12,6 @@ package main
 import (
 	_ "embed"
 
-	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/plugins/pyshim"
 )
 
@@ -24,13 +23,10 @@ func Config() pyshim.Config {
 	return pyshim.Config{
 		Framework:    "caffe",
 		Module:       "caffe",
-		WorkerModule: "caffe_worker",
 		WorkerSource: workerSource,
 		Install:      "scripts/build-images.sh caffe-cpu (Caffe runs in its bullseye image; then run with --executor docker)",
-		Candidates:   []string{"python3", "/usr/bin/python3"},
 		// glog reads it once, at import: keep Caffe's start-up chatter out.
-		Env:          []string{"GLOG_minloglevel=2"},
-		Capabilities: pluginapi.Capabilities{Models: []string{"cnn", "lstm"}, Activations: true},
+		Env: []string{"GLOG_minloglevel=2"},
 	}
 }
 

@@ -13,7 +13,6 @@ package main
 import (
 	_ "embed"
 
-	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/plugins/pyshim"
 )
 
@@ -22,16 +21,7 @@ var workerSource string
 
 // Config is the plugin's configuration (exported to its tests).
 func Config() pyshim.Config {
-	return pyshim.Config{
-		Framework:    "keras",
-		Module:       "keras",
-		WorkerModule: "keras_worker",
-		WorkerSource: workerSource,
-		Install:      pyshim.TFVenvInstall,
-		Candidates:   []string{"python3", pyshim.TFVenvPython, "/usr/bin/python3"},
-		Env:          []string{"CUDA_DEVICE_ORDER=PCI_BUS_ID", "TF_CPP_MIN_LOG_LEVEL=2"},
-		Capabilities: pluginapi.Capabilities{Models: []string{"cnn", "lstm"}, Activations: true},
-	}
+	return pyshim.Config{Framework: "keras", Module: "keras", WorkerSource: workerSource}.WithTFVenv()
 }
 
 func main() { pyshim.Serve(Config()) }

@@ -22,6 +22,7 @@ type Config struct {
 	Module string
 	// WorkerModule and WorkerSource are the framework's worker module
 	// (embedded by the plugin); it must define main(proto_out).
+	// WorkerModule defaults to <Framework>_worker.
 	WorkerModule string
 	WorkerSource string
 	// Install is the one command that installs the framework for the
@@ -33,8 +34,10 @@ type Config struct {
 	Candidates []string
 	// Env is added to the worker's environment.
 	Env []string
-	// Capabilities are the plugin's; Checks and Precisions default to all
-	// checks and fp32.
+	// Capabilities are the plugin's. Models default to both reference
+	// models, with activations (a plugin that names its models sets
+	// Activations itself); Checks and Precisions default to all checks and
+	// fp32.
 	Capabilities pluginapi.Capabilities
 }
 
@@ -61,10 +64,17 @@ type Plugin struct {
 
 var _ pluginapi.Framework = (*Plugin)(nil)
 
-// New returns the plugin for cfg.
+// New returns the plugin for cfg, with its defaults filled in.
 func New(cfg Config) *Plugin {
+	if cfg.WorkerModule == "" {
+		cfg.WorkerModule = cfg.Framework + "_worker"
+	}
 	if len(cfg.Candidates) == 0 {
 		cfg.Candidates = []string{"python3", "/usr/bin/python3"}
+	}
+	if len(cfg.Capabilities.Models) == 0 {
+		cfg.Capabilities.Models = []string{"cnn", "lstm"}
+		cfg.Capabilities.Activations = true
 	}
 	if len(cfg.Capabilities.Checks) == 0 {
 		cfg.Capabilities.Checks = pluginapi.AllChecks
@@ -75,9 +85,9 @@ func New(cfg Config) *Plugin {
 	return &Plugin{cfg: cfg}
 }
 
-// Serve runs the plugin for cfg: call it from main. A configured
-// interpreter that does not exist stops the plugin before the handshake,
-// with a message that names it.
+// Serve runs the plugin for cfg: a plugin's main is one call to it. A
+// configured interpreter that does not exist stops the plugin before the
+// handshake, with a message that names it.
 func Serve(cfg Config) {
 	p := New(cfg)
 	if _, err := p.Interpreter(); err != nil {
@@ -345,3 +355,14 @@ const (
 	TFVenvPython  = "/opt/dlcompat/venv-tf/bin/python3"
 	TFVenvInstall = "python3 -m venv /opt/dlcompat/venv-tf && /opt/dlcompat/venv-tf/bin/pip install tensorflow-cpu==2.21.0 keras==3.15.1"
 )
+
+// WithTFVenv returns c with what the plugins that run on the local
+// TensorFlow venv (tensorflow, keras) share: the venv's install command,
+// the interpreters tried (python3, the venv's, /usr/bin/python3) and
+// TensorFlow's environment.
+func (c Config) WithTFVenv() Config {
+	c.Install = TFVenvInstall
+	c.Candidates = []string{"python3", TFVenvPython, "/usr/bin/python3"}
+	c.Env = []string{"CUDA_DEVICE_ORDER=PCI_BUS_ID", "TF_CPP_MIN_LOG_LEVEL=2"}
+	return c
+}

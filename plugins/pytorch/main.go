@@ -10,7 +10,6 @@ package main
 import (
 	_ "embed"
 
-	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/plugins/pyshim"
 )
 
@@ -22,17 +21,14 @@ func Config() pyshim.Config {
 	return pyshim.Config{
 		Framework:    "pytorch",
 		Module:       "torch",
-		WorkerModule: "pytorch_worker",
 		WorkerSource: workerSource,
 		Install:      "apt-get install -y python3-torch python3-numpy",
-		Candidates:   []string{"python3", "/usr/bin/python3"},
 		Env: []string{
 			// cuda:N is the GPU that NVML (the host's gpu:N) calls N.
 			"CUDA_DEVICE_ORDER=PCI_BUS_ID",
 			// Deterministic cuBLAS, which use_deterministic_algorithms needs.
 			"CUBLAS_WORKSPACE_CONFIG=:4096:8",
 		},
-		Capabilities: pluginapi.Capabilities{Models: []string{"cnn", "lstm"}, Activations: true},
 	}
 }
 
