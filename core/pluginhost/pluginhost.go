@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -131,22 +130,6 @@ func (i *Instance) Exited() bool { return i.client.Exited() }
 // StderrTail returns the last lines the plugin wrote.
 func (i *Instance) StderrTail() string { return i.stderr.String() }
 
-// String returns the kept bytes without go-plugin's own debug log lines
-// (JSON objects with "@level":"debug"), which only bury the plugin's.
-func (t *Tail) String() string {
-	raw := t.raw()
-	if !strings.Contains(raw, `"@level":"debug"`) {
-		return raw
-	}
-	var keep []string
-	for _, l := range strings.SplitAfter(raw, "\n") {
-		if !strings.HasPrefix(l, `{"@level":"debug"`) {
-			keep = append(keep, l)
-		}
-	}
-	return strings.Join(keep, "")
-}
-
 // Kill stops the plugin now, without the graceful wait: it is used on a
 // hung or finished plugin, and in both cases there is nothing to save.
 func (i *Instance) Kill() {
@@ -161,38 +144,28 @@ func (i *Instance) Kill() {
 // Close ends the plugin gracefully.
 func (i *Instance) Close() { i.client.Kill() }
 
-// Tail is an io.Writer that keeps the last max bytes written.
-type Tail struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
+// Tail keeps the end of a plugin's stderr: a pluginapi.Tail whose String
+// leaves out go-plugin's own debug log lines.
+type Tail struct{ *pluginapi.Tail }
 
-// NewTail returns a Tail keeping max bytes.
-func NewTail(max int) *Tail { return &Tail{max: max} }
+// NewTail returns a Tail keeping the last max bytes.
+func NewTail(max int) *Tail { return &Tail{pluginapi.NewTail(max)} }
 
-func (t *Tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = append([]byte(nil), t.buf[len(t.buf)-t.max:]...)
+// String returns the kept bytes without go-plugin's own debug log lines
+// (JSON objects with "@level":"debug"), which only bury the plugin's.
+func (t *Tail) String() string {
+	raw := t.Tail.String()
+	if !strings.Contains(raw, `"@level":"debug"`) {
+		return raw
 	}
-	return len(p), nil
-}
-
-func (t *Tail) raw() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
-}
-
-// LastLines returns at most n trailing lines of s.
-func LastLines(s string, n int) string {
-	s = strings.TrimRight(s, "\n")
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
+	var keep []string
+	for _, l := range strings.SplitAfter(raw, "\n") {
+		if !strings.HasPrefix(l, `{"@level":"debug"`) {
+			keep = append(keep, l)
+		}
 	}
-	return strings.Join(lines, "\n")
+	return strings.Join(keep, "")
 }
+
+// LastLines is pluginapi.LastLines, for the host's callers.
+func LastLines(s string, n int) string { return pluginapi.LastLines(s, n) }

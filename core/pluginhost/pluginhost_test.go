@@ -119,4 +119,9 @@ func TestTail(t *testing.T) {
 	if got := LastLines("a\nb\nc\n", 2); got != "b\nc" {
 		t.Fatalf("LastLines %q", got)
 	}
+	tl = NewTail(1 << 10)
+	tl.Write([]byte("panic: boom\n{\"@level\":\"debug\",\"@message\":\"plugin exited\"}\ngoroutine 1\n"))
+	if got := tl.String(); got != "panic: boom\ngoroutine 1\n" {
+		t.Fatalf("tail with go-plugin's debug lines %q", got)
+	}
 }

@@ -201,7 +201,7 @@ func (p *Plugin) ensureLocked(ctx context.Context) (*worker, error) {
 			err = errNotInstalled{fmt.Sprintf("%s does not import in %s: %s", p.cfg.Module, strings.Join(argv, " "), w.hello.Error)}
 		} else {
 			err = fmt.Errorf("%s is installed in %s but does not import: %s\nits last lines:\n%s",
-				p.cfg.Module, strings.Join(argv, " "), w.hello.Error, lastLines(w.stderr.String(), 20))
+				p.cfg.Module, strings.Join(argv, " "), w.hello.Error, pluginapi.LastLines(w.stderr.String(), 20))
 		}
 		p.startErr = err
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/dlcompat/dlcompat/core/runner"
 	"github.com/dlcompat/dlcompat/core/tensor"
 	"github.com/dlcompat/dlcompat/matrix"
+	"github.com/dlcompat/dlcompat/plugins/internal/plugintest"
 )
 
 //go:embed testdata/fake_worker.py
@@ -35,9 +36,30 @@ func TestMain(m *testing.M) {
 
 func fakeConfig() Config {
 	return Config{
-		Framework: "fake", Module: "json", WorkerModule: "fake_worker", WorkerSource: fakeSource,
-		Install:      "apt-get install -y python3-fake",
-		Capabilities: pluginapi.Capabilities{Models: []string{"cnn", "lstm"}, Activations: true},
+		Framework: "fake", Module: "json", WorkerSource: fakeSource,
+		Install: "apt-get install -y python3-fake",
+	}
+}
+
+// TestDefaults checks what New fills in, which the plugins' Configs leave
+// out.
+func TestDefaults(t *testing.T) {
+	p := New(fakeConfig())
+	c := p.cfg
+	if c.WorkerModule != "fake_worker" {
+		t.Errorf("WorkerModule %q, want fake_worker", c.WorkerModule)
+	}
+	if strings.Join(c.Candidates, ",") != "python3,/usr/bin/python3" {
+		t.Errorf("Candidates %q", c.Candidates)
+	}
+	caps := c.Capabilities
+	if strings.Join(caps.Models, ",") != "cnn,lstm" || !caps.Activations ||
+		len(caps.Checks) != len(pluginapi.AllChecks) || strings.Join(caps.Precisions, ",") != pluginapi.PrecisionFP32 {
+		t.Errorf("Capabilities %+v", caps)
+	}
+	tf := Config{Framework: "tensorflow"}.WithTFVenv()
+	if tf.Install != TFVenvInstall || len(tf.Candidates) != 3 || tf.Candidates[1] != TFVenvPython || len(tf.Env) != 2 {
+		t.Errorf("WithTFVenv: %+v", tf)
 	}
 }
 
@@ -52,8 +74,8 @@ func python(t testing.TB) string {
 			return p
 		}
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("CI=true and no python3 with numpy: scripts/setup.d/30-python.sh installs python3-numpy")
+	if plugintest.InCI() {
+		t.Fatalf("CI=%s and no python3 with numpy: scripts/setup.d/30-python.sh installs python3-numpy", os.Getenv("CI"))
 	}
 	t.Skip("needs a python3 with numpy (scripts/setup.sh installs it)")
 	return ""

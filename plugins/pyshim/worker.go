@@ -12,8 +12,9 @@ import (
 	"os"
 	osexec "os/exec"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/dlcompat/dlcompat/core/pluginapi"
 )
 
 //go:embed worker/dlcompat_worker.py
@@ -92,7 +93,7 @@ type worker struct {
 	cmd    *osexec.Cmd
 	stdin  io.WriteCloser
 	stdout *bufio.Reader
-	stderr *tail
+	stderr *pluginapi.Tail
 	exited chan struct{} // closed once the process has been waited for
 	err    error         // the exit status, valid after exited
 	hello  hello
@@ -106,7 +107,7 @@ func startWorker(ctx context.Context, argv []string, env []string, modules [][2]
 	cmd := osexec.Command(argv[0], args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = sysProcAttr()
-	w := &worker{argv: argv, cmd: cmd, stderr: newTail(16 << 10), exited: make(chan struct{})}
+	w := &worker{argv: argv, cmd: cmd, stderr: pluginapi.NewTail(16 << 10), exited: make(chan struct{})}
 	cmd.Stderr = io.MultiWriter(rawStderr, w.stderr)
 	cmd.WaitDelay = 2 * time.Second
 	stdin, err := cmd.StdinPipe()
@@ -201,7 +202,7 @@ func (w *worker) fail(doing string, err error) error {
 		what = "wrote garbage and " + what
 	}
 	msg := fmt.Sprintf("%s: the python worker (%s) %s: %v", doing, strings.Join(w.argv, " "), what, err)
-	if t := lastLines(w.stderr.String(), 20); t != "" {
+	if t := pluginapi.LastLines(w.stderr.String(), 20); t != "" {
 		msg += "\nits last lines:\n" + t
 	} else {
 		msg += "\n(it wrote nothing to stderr)"
@@ -237,42 +238,4 @@ func (w *worker) alive() bool {
 	default:
 		return true
 	}
-}
-
-// tail keeps the last max bytes written to it.
-type tail struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func newTail(max int) *tail { return &tail{max: max} }
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = append([]byte(nil), t.buf[len(t.buf)-t.max:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
-}
-
-// lastLines returns at most n trailing non-empty lines of s.
-func lastLines(s string, n int) string {
-	s = strings.TrimRight(s, "\n")
-	if s == "" {
-		return ""
-	}
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

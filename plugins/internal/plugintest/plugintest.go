@@ -4,7 +4,7 @@
 // cell. Each framework's test calls it; it is for tests only.
 //
 // A framework that is not installed makes the test skip with the plugin's
-// own reason (and the command that installs it), except in CI (CI=true),
+// own reason (and the command that installs it), except in CI (see InCI),
 // where the setup scripts must have installed it: there it fails.
 package plugintest
 
@@ -36,14 +36,22 @@ func RepoRoot() string {
 // ReferenceDir is testdata/reference.
 func ReferenceDir() string { return filepath.Join(RepoRoot(), "testdata", "reference") }
 
-// InCI reports whether the tests run in CI, where nothing may skip.
-func InCI() bool { return os.Getenv("CI") == "true" }
+// InCI reports whether the tests run in CI, where nothing may skip: $CI
+// is set to anything but "", "false" or "0" (CI services set CI=true or
+// CI=1).
+func InCI() bool {
+	switch os.Getenv("CI") {
+	case "", "false", "0":
+		return false
+	}
+	return true
+}
 
 // Unavailable skips the test with why, or fails it in CI.
 func Unavailable(t testing.TB, why string) {
 	t.Helper()
 	if InCI() {
-		t.Fatalf("CI=true and this test cannot run: %s\n(scripts/setup.sh must install it; see scripts/setup.d/)", why)
+		t.Fatalf("CI=%s and this test cannot run: %s\n(scripts/setup.sh must install it; see scripts/setup.d/)", os.Getenv("CI"), why)
 	}
 	t.Skipf("needs what is missing here (set up with scripts/setup.sh; CI runs it): %s", why)
 }
