@@ -57,6 +57,24 @@ func Discover(dir string) ([]exec.Spec, error) {
 	return specs, nil
 }
 
+// StartError is a plugin that did not start or complete the handshake.
+// It wraps ErrStart and keeps what the plugin wrote, so a cell can say
+// the plugin's own last words, not just go-plugin's.
+type StartError struct {
+	Spec   exec.Spec
+	Err    error
+	Stderr string
+}
+
+func (e *StartError) Error() string   { return ErrStart.Error() + ": " + e.Err.Error() }
+func (e *StartError) Unwrap() []error { return []error{ErrStart, e.Err} }
+
+// LastStderrLine is the plugin's last non-empty stderr line, or "".
+func (e *StartError) LastStderrLine() string {
+	lines := strings.Split(strings.TrimSpace(e.Stderr), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
 // Instance is a started plugin.
 type Instance struct {
 	Spec      exec.Spec
@@ -97,7 +115,7 @@ func Start(ctx context.Context, ex exec.Executor, spec exec.Spec) (*Instance, er
 		if t := LastLines(tail.String(), 20); t != "" {
 			msg = "\nplugin stderr:\n" + t
 		}
-		return nil, fmt.Errorf("%w: %s (%s): %v%s", ErrStart, spec.Name, spec.Path, err, msg)
+		return nil, &StartError{Spec: spec, Err: fmt.Errorf("%s (%s): %v%s", spec.Name, spec.Path, err, msg), Stderr: tail.String()}
 	}
 	rpc, err := client.Client()
 	if errors.Is(err, exec.ErrEnvironment) {

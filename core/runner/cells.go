@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -145,6 +146,10 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 				continue
 			}
 			c.Status, c.Reason = matrix.Crash, "plugin did not start: "+strings.TrimPrefix(firstLine(err.Error()), pluginhost.ErrStart.Error()+": ")
+			var se *pluginhost.StartError
+			if errors.As(err, &se) && se.LastStderrLine() != "" {
+				c.Reason += "; it said: " + se.LastStderrLine()
+			}
 			c.StderrTail = err.Error()
 			r.total++
 			r.record(c, true)

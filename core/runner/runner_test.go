@@ -348,3 +348,23 @@ func TestResumeKeepsResultsWhenThePluginNoLongerStarts(t *testing.T) {
 		t.Fatalf("cells %d, counts %v", len(run.Cells), counts)
 	}
 }
+
+// TestStartFailureQuotesThePlugin: a plugin that dies before the
+// handshake is a crash whose reason carries its own last words.
+func TestStartFailureQuotesThePlugin(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "dlcompat-plugin-broken")
+	os.WriteFile(script, []byte("#!/bin/sh\necho 'libtorch.so: cannot open shared object file' >&2\nexit 1\n"), 0o755)
+	spec, _ := faultSpec(t, "")
+	o := baseOptions(t, spec)
+	o.Models = []reference.Model{reference.LSTM}
+	o.Plugins = append(o.Plugins, exec.Spec{Name: "broken", Path: script})
+	run, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range run.Cells {
+		if c.Framework == "broken" && !strings.Contains(c.Reason, "it said: libtorch.so: cannot open shared object file") {
+			t.Errorf("%s: reason %q", c.CellKey, c.Reason)
+		}
+	}
+}
