@@ -28,6 +28,9 @@ type runState struct {
 	done     map[matrix.CellKey]matrix.Cell
 	run      *matrix.Run
 	n, total int
+	// rowImages maps framework+version to the image that first reported
+	// it (rowVersion).
+	rowImages map[string]string
 	// recorded holds the keys already in run.Cells, so journalled cells
 	// that no plugin re-planned still reach the final document.
 	recorded map[matrix.CellKey]bool
@@ -66,6 +69,26 @@ func (r *runState) plan(inst *pluginhost.Instance, devices []matrix.Device) []ma
 
 // UnknownVersion keys the cells of a plugin that never described itself.
 const UnknownVersion = "unknown"
+
+// rowVersion keeps framework-version rows apart: two images of one
+// framework that report the same version (the same torch built against
+// two CUDA releases, say) would otherwise share cell keys, so the second
+// one's version is qualified with its image.
+func (r *runState) rowVersion(framework, version, image string) string {
+	if r.rowImages == nil {
+		r.rowImages = map[string]string{}
+	}
+	key := framework + "\x00" + version
+	first, seen := r.rowImages[key]
+	if !seen {
+		r.rowImages[key] = image
+		return version
+	}
+	if first == image {
+		return version
+	}
+	return version + " [" + image + "]"
+}
 
 // recordJournalled adds the journalled cells that no plugin re-planned
 // (its plugin did not start this time, or is gone), so a resume never
@@ -161,6 +184,7 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 			inst.Close()
 		}
 	}()
+	inst.Desc.Version = r.rowVersion(inst.Desc.Framework, inst.Desc.Version, spec.Image)
 	d := inst.Desc
 	r.addFramework(matrix.Framework{
 		Name: d.Framework, Version: d.Version, Build: d.Build, Executor: inst.Executor,

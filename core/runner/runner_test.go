@@ -368,3 +368,22 @@ func TestStartFailureQuotesThePlugin(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoImagesOfOneVersionAreTwoRows: the same framework version from
+// two images must not share cell keys.
+func TestTwoImagesOfOneVersionAreTwoRows(t *testing.T) {
+	a, _ := faultSpec(t, "")
+	b, _ := faultSpec(t, "")
+	a.Image, b.Image = "img:a", "img:b"
+	o := baseOptions(t, a)
+	o.Plugins = []exec.Spec{a, b}
+	o.Models = []reference.Model{reference.LSTM}
+	o.Checks = []string{pluginapi.CheckForward}
+	run, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Cells) != 2 || run.Cells[0].CellKey == run.Cells[1].CellKey || run.Cells[1].FrameworkVersion != "test [img:b]" {
+		t.Fatalf("cells: %+v / %+v", run.Cells[0].CellKey, run.Cells[1].CellKey)
+	}
+}
