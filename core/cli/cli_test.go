@@ -228,3 +228,23 @@ func examples(usage string) []string {
 	}
 	return out
 }
+
+// TestPluginsDescribesConfiguredImages: with a configuration, `plugins`
+// starts each framework the way the run would, in its container.
+func TestPluginsDescribesConfiguredImages(t *testing.T) {
+	cfg := filepath.Join(repoRoot, "testdata", "configs", "local-docker.yaml")
+	code, stdout, stderr := runCLI(t, "plugins", "--config", cfg, "--frameworks", "gorgonia", "--reference", refDir(), "--json")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rows []struct {
+		Executor, Image string
+		Describe        *struct{ Framework string }
+	}
+	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Executor != "docker" || rows[0].Image != "dlcompat/gorgonia:scratch" || rows[0].Describe == nil || rows[0].Describe.Framework != "gorgonia" {
+		t.Fatalf("rows: %s", stdout)
+	}
+}

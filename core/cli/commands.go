@@ -58,47 +58,120 @@ Examples:
 var pluginsCmd = command{
 	name:  "plugins",
 	short: "list the framework plugins, their versions and what they can run",
-	usage: `Usage: dlcompat plugins [--plugins-dir DIR] [--json]
+	usage: `Usage: dlcompat plugins [--plugins-dir DIR] [--config FILE | --executor local|docker] [--frameworks a,b] [--json]
 
 Starts every plugin in the plugin directory, asks it to describe itself,
-and prints its framework and version, how it is started, the devices it
-can use, its models and checks — or why it cannot run here.
+and prints its framework and version, how it is started (the interpreter
+of a Python framework, or the image it runs in), the devices it can use,
+its models and checks — or why it cannot run here. With --config (or
+--executor docker) each framework is started the way that run would
+start it: one row per image, inside its container.
 
 Examples:
   dlcompat plugins
   dlcompat plugins --plugins-dir ./bin/plugins --json
+  dlcompat plugins --config testdata/configs/local-docker.yaml --frameworks gorgonia
 `,
 	run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
 		dir := fs.String("plugins-dir", defaultPluginsDir(), "directory of dlcompat-plugin-* binaries (or set $"+EnvPluginsDir+")")
 		asJSON := fs.Bool("json", false, "print as JSON")
 		kerasBackends := fs.String("keras-backends", os.Getenv(EnvKerasBackends), "describe the keras plugin once per Keras backend (e.g. tensorflow,jax; or set $"+EnvKerasBackends+")")
+		configPath := fs.String("config", "", "describe the plugins as this configuration file runs them (executor, images)")
+		executor := fs.String("executor", "local", "how plugins start: local or docker")
+		pull := fs.String("pull", "never", "docker executor: never, or if-missing to pull a missing image")
+		frameworks := fs.String("frameworks", "", "comma-separated frameworks to describe (default: every plugin found)")
+		refDir := fs.String("reference", defaultReferenceDir(), "directory of the reference tensors (mounted into containers)")
 		if _, err := parse(fs, args); err != nil {
 			return err
+		}
+		cfgFile, err := applyConfig(fs, *configPath)
+		if err != nil {
+			return err
+		}
+		if *executor != "local" && *executor != "docker" {
+			return usagef("--executor: unknown executor %q (valid: local, docker)", *executor)
 		}
 		specs, err := pluginhost.Discover(*dir)
 		if err != nil {
 			return infraError{err}
 		}
+		dockerEx, err := newDocker(*pull, *refDir)
+		if err != nil {
+			return err
+		}
+		if names := splitList(*frameworks); len(names) > 0 {
+			var valid []string
+			keep := map[string]bool{}
+			for _, sp := range specs {
+				valid = append(valid, sp.Name)
+			}
+			for _, n := range names {
+				if !pluginapi.Has(valid, n) {
+					return usagef("--frameworks: unknown framework %q (valid: %s)", n, strings.Join(valid, ", "))
+				}
+				keep[n] = true
+			}
+			var kept []exec.Spec
+			for _, sp := range specs {
+				if keep[sp.Name] {
+					kept = append(kept, sp)
+				}
+			}
+			specs = kept
+			cfgFile = cfgFile.Select(names)
+		}
+		if specs, err = config.Specs(cfgFile, specs, *dir, *executor, map[string]exec.Executor{"local": exec.Local{}, "docker": dockerEx}); err != nil {
+			return usageError{err}
+		}
 		if specs, _, err = expandKerasBackends(specs, nil, splitList(*kerasBackends)); err != nil {
 			return err
 		}
+		opened := false
+		defer func() {
+			if opened {
+				dockerEx.Close()
+			}
+		}()
 		type row struct {
 			Plugin   string                      `json:"plugin"`
 			Path     string                      `json:"path"`
 			Executor string                      `json:"executor"`
+			Image    string                      `json:"image,omitempty"`
 			Protocol int                         `json:"protocol,omitempty"`
 			Describe *pluginapi.DescribeResponse `json:"describe,omitempty"`
 			Error    string                      `json:"error,omitempty"`
 		}
 		var rows []row
 		for _, s := range specs {
-			r := row{Plugin: s.Name, Path: s.Path, Executor: "local"}
-			if err := checkInterpreters([]exec.Spec{s}, nil); err != nil {
-				r.Error = err.Error()
-				rows = append(rows, r)
-				continue
+			ex := s.Executor
+			if ex == nil { // the run's default executor
+				ex = exec.Local{}
+				if *executor == "docker" {
+					ex = dockerEx
+				}
 			}
-			inst, err := pluginhost.Start(ctx, exec.Local{}, s)
+			r := row{Plugin: s.Name, Path: s.Path, Executor: ex.Name(), Image: s.Image}
+			if ex.Name() == "local" {
+				if err := checkInterpreters([]exec.Spec{s}, nil); err != nil {
+					r.Error = err.Error()
+					rows = append(rows, r)
+					continue
+				}
+			}
+			if ex == exec.Executor(dockerEx) {
+				if !opened {
+					if err := dockerEx.Open(ctx, "plugins-"+strconv.FormatInt(time.Now().UnixNano(), 36)); err != nil {
+						return infraError{fmt.Errorf("docker executor: %v", err)}
+					}
+					opened = true
+				}
+				if _, err := dockerEx.PrepareImage(ctx, s.Image); err != nil {
+					r.Error = err.Error()
+					rows = append(rows, r)
+					continue
+				}
+			}
+			inst, err := pluginhost.Start(ctx, ex, s)
 			if err != nil {
 				r.Error = err.Error()
 			} else {
@@ -114,7 +187,7 @@ Examples:
 			return enc.Encode(rows)
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "PLUGIN\tFRAMEWORK\tVERSION\tEXECUTOR\tINTERPRETER\tDEVICES\tMODELS\tCHECKS\tSTATUS")
+		fmt.Fprintln(tw, "PLUGIN\tFRAMEWORK\tVERSION\tEXECUTOR\tIMAGE / INTERPRETER\tDEVICES\tMODELS\tCHECKS\tSTATUS")
 		for _, r := range rows {
 			if r.Describe == nil {
 				fmt.Fprintf(tw, "%s\t-\t-\t%s\t-\t-\t-\t-\tcannot start: %s\n", r.Plugin, r.Executor, firstLine(r.Error))
@@ -132,6 +205,9 @@ Examples:
 			interp := d.Interpreter
 			if interp == "" {
 				interp = "-" // a native plugin
+			}
+			if r.Image != "" {
+				interp = r.Image + " " + strings.TrimPrefix(interp, "-")
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Plugin, d.Framework, d.Version, r.Executor, interp,
 				strings.Join(devs, ","), strings.Join(d.Capabilities.Models, ","), strings.Join(d.Capabilities.Checks, ","), status)

@@ -30,6 +30,9 @@ func applyConfig(fs *flag.FlagSet, path string) (*config.File, error) {
 		"checks":      strings.Join(f.Checks, ","),
 		"plugins-dir": f.PluginsDir,
 	} {
+		if fs.Lookup(name) == nil {
+			continue // a command that has no such flag (plugins) ignores it
+		}
 		if v != "" && !set[name] {
 			if err := fs.Set(name, v); err != nil {
 				return nil, usagef("%s: %v", path, err)
