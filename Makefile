@@ -30,11 +30,11 @@ setup:
 	./scripts/setup.sh
 
 # setup started the Docker engine and built the images, so a test that
-# needs them fails here rather than skipping (DLCOMPAT_REQUIRE_DOCKER); the
-# same for Chromium and junitparser (DLCOMPAT_REQUIRE_REPORT_TOOLS).
+# needs them fails here rather than skipping (DLCOMPAT_REQUIRE=1, see core/testenv); the
+# same for the frameworks, Chromium and junitparser.
 test: build setup proto-check
 	$(GO) vet ./...
-	DLCOMPAT_REQUIRE_DOCKER=1 DLCOMPAT_REQUIRE_REPORT_TOOLS=1 $(GO) test -count=1 -timeout 30m ./...
+	DLCOMPAT_REQUIRE=1 $(GO) test -count=1 -timeout 30m ./...
 
 bench: build
 	./scripts/bench.sh

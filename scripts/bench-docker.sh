@@ -9,7 +9,7 @@ N="${N:-9}"
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 echo "# start → plugin-ready, median of $N, on $(nproc) cores; docker $(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?')"
-DLCOMPAT_REQUIRE_DOCKER=1 go test -run '^$' -bench 'BenchmarkStartToReady' -benchtime "${N}x" -count 1 ./core/exec/docker/ | tee "$out" | grep -E '^(Benchmark|FAIL|---)' || true
+DLCOMPAT_REQUIRE=1 go test -run '^$' -bench 'BenchmarkStartToReady' -benchtime "${N}x" -count 1 ./core/exec/docker/ | tee "$out" | grep -E '^(Benchmark|FAIL|---)' || true
 echo
 printf '%-10s %12s\n' executor 'median ms'
 awk '/^BenchmarkStartToReady\/executor=/ {

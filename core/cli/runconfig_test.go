@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/dlcompat/dlcompat/core/exec/docker"
+	"github.com/dlcompat/dlcompat/core/testenv"
 	"github.com/dlcompat/dlcompat/matrix"
 )
 
 // dockerAvailable reports whether a Docker engine answers and has
-// dlcompat/gorgonia:scratch. With CI=true or DLCOMPAT_REQUIRE_DOCKER=1
-// (make test) a missing one fails the test instead.
+// dlcompat/gorgonia:scratch. Where nothing may skip (core/testenv: CI,
+// make test) a missing one fails the test instead.
 func dockerAvailable(t *testing.T) bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -23,7 +24,7 @@ func dockerAvailable(t *testing.T) bool {
 	if err == nil {
 		_, err = pool.Client.InspectImage("dlcompat/gorgonia:scratch")
 	}
-	if err != nil && (os.Getenv("CI") == "true" || os.Getenv("DLCOMPAT_REQUIRE_DOCKER") == "1") {
+	if err != nil && testenv.Required() {
 		t.Fatalf("needs a Docker engine and dlcompat/gorgonia:scratch (make setup): %v", err)
 	}
 	return err == nil
@@ -33,7 +34,7 @@ func dockerAvailable(t *testing.T) bool {
 func needDocker(t *testing.T) {
 	t.Helper()
 	if !dockerAvailable(t) {
-		t.Skip("needs a Docker engine and dlcompat/gorgonia:scratch: run scripts/setup.d/10-docker.sh and scripts/build-images.sh gorgonia, or set DLCOMPAT_REQUIRE_DOCKER=1 to make this a failure")
+		t.Skip("needs a Docker engine and dlcompat/gorgonia:scratch: run scripts/setup.d/10-docker.sh and scripts/build-images.sh gorgonia")
 	}
 }
 

@@ -1,6 +1,10 @@
 package reference
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/dlcompat/dlcompat/core/tensor"
+)
 
 // Array is a dense float64 array in row-major (C) order.
 type Array struct {
@@ -24,20 +28,8 @@ func numel(shape []int) int {
 // Len is the number of elements.
 func (a Array) Len() int { return len(a.Data) }
 
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func checkShape(what string, got []int, want ...int) error {
-	if !sameShape(got, want) {
+	if !tensor.SameShape(got, want) {
 		return fmt.Errorf("%s: shape %v, want %v", what, got, want)
 	}
 	return nil

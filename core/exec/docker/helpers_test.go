@@ -18,12 +18,13 @@ import (
 	"github.com/dlcompat/dlcompat/core/exec"
 	"github.com/dlcompat/dlcompat/core/exec/docker"
 	"github.com/dlcompat/dlcompat/core/pluginhost"
+	"github.com/dlcompat/dlcompat/core/testenv"
 )
 
 // These tests start real containers on a real Docker engine. Outside CI
-// they skip when no engine answers, saying how to start one; with CI=true
-// or DLCOMPAT_REQUIRE_DOCKER=1 (make test sets it, after its setup step
-// started the engine and built the images) they fail instead.
+// they skip when no engine answers, saying how to start one; where nothing
+// may skip (core/testenv: CI, and make test after its setup step started
+// the engine and built the images) they fail instead.
 
 const gorgoniaImage = "dlcompat/gorgonia:scratch"
 
@@ -38,9 +39,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func dockerRequired() bool {
-	return os.Getenv("CI") == "true" || os.Getenv("DLCOMPAT_REQUIRE_DOCKER") == "1"
-}
+func dockerRequired() bool { return testenv.Required() }
 
 // engine connects to the Docker engine, or skips (fails in CI).
 func engine(t testing.TB) *dockertest.Pool {
@@ -51,10 +50,7 @@ func engine(t testing.TB) *dockertest.Pool {
 	if err == nil {
 		return pool
 	}
-	if dockerRequired() {
-		t.Fatalf("this test needs a Docker engine (CI=true or DLCOMPAT_REQUIRE_DOCKER=1): %v", err)
-	}
-	t.Skipf("needs a Docker engine: start one with scripts/setup.d/10-docker.sh (as root), or set DLCOMPAT_REQUIRE_DOCKER=1 to make this a failure: %v", err)
+	testenv.Need(t, false, fmt.Sprintf("needs a Docker engine: start one with scripts/setup.d/10-docker.sh (as root): %v", err))
 	return nil
 }
 

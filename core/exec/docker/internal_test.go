@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/dlcompat/dlcompat/core/exec"
+	"github.com/dlcompat/dlcompat/core/testenv"
 )
 
 // testPool connects, or skips outside CI (see helpers_test.go, which this
@@ -26,16 +28,10 @@ func testEngine(t *testing.T) *Executor {
 	defer cancel()
 	pool, err := Connect(ctx, "")
 	if err != nil {
-		if os.Getenv("CI") == "true" || os.Getenv("DLCOMPAT_REQUIRE_DOCKER") == "1" {
-			t.Fatalf("this test needs a Docker engine: %v", err)
-		}
-		t.Skipf("needs a Docker engine: start one with scripts/setup.d/10-docker.sh: %v", err)
+		testenv.Need(t, false, fmt.Sprintf("needs a Docker engine: start one with scripts/setup.d/10-docker.sh: %v", err))
 	}
 	if _, err := pool.Client.InspectImage("dlcompat/gorgonia:scratch"); err != nil {
-		if os.Getenv("CI") == "true" || os.Getenv("DLCOMPAT_REQUIRE_DOCKER") == "1" {
-			t.Fatalf("needs dlcompat/gorgonia:scratch: build it with scripts/build-images.sh")
-		}
-		t.Skip("needs dlcompat/gorgonia:scratch: build it with scripts/build-images.sh")
+		testenv.Need(t, false, "needs dlcompat/gorgonia:scratch: build it with scripts/build-images.sh")
 	}
 	return &Executor{pool: pool}
 }

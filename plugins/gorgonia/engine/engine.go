@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/dlcompat/dlcompat/core/tensor"
 )
 
 // Tensor32 is a float32 array in row-major (C) order.
@@ -182,7 +184,7 @@ func (n *Net) setParam(name string, t Tensor32) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	old, ok := n.params[name]
-	if !ok || !sameShape(old.Shape, t.Shape) || len(t.Data) != len(old.Data) {
+	if !ok || !tensor.SameShape(old.Shape, t.Shape) || len(t.Data) != len(old.Data) {
 		return fmt.Errorf("engine: %w: cannot set %s to shape %v", ErrBadParams, name, t.Shape)
 	}
 	copy(old.Data, t.Data)
@@ -196,7 +198,7 @@ func (n *Net) setParam(name string, t Tensor32) error {
 
 func (n *Net) checkInput(input Tensor32) error {
 	want := n.def.inputShape(n.batch)
-	if !sameShape(input.Shape, want) {
+	if !tensor.SameShape(input.Shape, want) {
 		return fmt.Errorf("engine: %w: %s input has shape %v, want %v", ErrBadInput, n.model, input.Shape, want)
 	}
 	if len(input.Data) != numel(want) {
@@ -216,7 +218,7 @@ func checkParams(model string, def *modelDef, params map[string]Tensor32) (map[s
 		switch {
 		case !ok:
 			problems = append(problems, fmt.Sprintf("%s: missing (want shape %v)", p.name, p.shape))
-		case !sameShape(t.Shape, p.shape):
+		case !tensor.SameShape(t.Shape, p.shape):
 			problems = append(problems, fmt.Sprintf("%s: shape %v, want %v", p.name, t.Shape, p.shape))
 		case len(t.Data) != numel(p.shape):
 			problems = append(problems, fmt.Sprintf("%s: %d values for shape %v, want %d", p.name, len(t.Data), p.shape, numel(p.shape)))
@@ -238,18 +240,6 @@ func checkParams(model string, def *modelDef, params map[string]Tensor32) (map[s
 		return nil, fmt.Errorf("engine: %w for %s: %s", ErrBadParams, model, strings.Join(problems, "; "))
 	}
 	return own, nil
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func numel(shape []int) int {

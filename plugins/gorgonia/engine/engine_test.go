@@ -13,6 +13,8 @@ import (
 	"github.com/dlcompat/dlcompat/core/reference"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	dltensor "github.com/dlcompat/dlcompat/core/tensor"
 )
 
 // testParams draws a model's parameters from PyTorch's default bounds
@@ -244,7 +246,7 @@ func TestOutputs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !sameShape(plain.Logits.Shape, []int{batch, 10}) {
+			if !dltensor.SameShape(plain.Logits.Shape, []int{batch, 10}) {
 				t.Errorf("logits shape %v, want [%d 10]", plain.Logits.Shape, batch)
 			}
 			if len(acts.Activations) != len(tc.wantActs) {
@@ -256,7 +258,7 @@ func TestOutputs(t *testing.T) {
 					t.Errorf("activation %s missing", name)
 					continue
 				}
-				if !sameShape(a.Shape, shape) || len(a.Data) != numel(shape) {
+				if !dltensor.SameShape(a.Shape, shape) || len(a.Data) != numel(shape) {
 					t.Errorf("activation %s: shape %v with %d values, want %v", name, a.Shape, len(a.Data), shape)
 				}
 			}
@@ -286,7 +288,7 @@ func TestOutputs(t *testing.T) {
 			}
 			for _, p := range models[tc.model].params {
 				g := bwd.Grads[p.name]
-				if !sameShape(g.Shape, p.shape) || len(g.Data) != numel(p.shape) {
+				if !dltensor.SameShape(g.Shape, p.shape) || len(g.Data) != numel(p.shape) {
 					t.Errorf("gradient %s: shape %v with %d values, want %v", p.name, g.Shape, len(g.Data), p.shape)
 				}
 			}
@@ -325,7 +327,7 @@ func closeAll(a, b []float32, tol float64) bool {
 
 func checkBitwise(t *testing.T, what string, got, want Tensor32) {
 	t.Helper()
-	if !sameShape(got.Shape, want.Shape) || len(got.Data) != len(want.Data) {
+	if !dltensor.SameShape(got.Shape, want.Shape) || len(got.Data) != len(want.Data) {
 		t.Errorf("%s: shape %v (%d values) vs %v (%d values)", what, got.Shape, len(got.Data), want.Shape, len(want.Data))
 		return
 	}
@@ -753,7 +755,7 @@ func TestMatchesOracle(t *testing.T) {
 
 			check := func(kind, name string, got Tensor32, ref reference.Array, atol, rtol float64) {
 				t.Helper()
-				if !sameShape(got.Shape, ref.Shape) || len(got.Data) != len(ref.Data) {
+				if !dltensor.SameShape(got.Shape, ref.Shape) || len(got.Data) != len(ref.Data) {
 					t.Errorf("%s %s: shape %v (%d values), oracle %v", kind, name, got.Shape, len(got.Data), ref.Shape)
 					return
 				}

@@ -24,6 +24,7 @@ import (
 	"github.com/dlcompat/dlcompat/core/pluginhost"
 	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/core/runner"
+	"github.com/dlcompat/dlcompat/core/testenv"
 	"github.com/dlcompat/dlcompat/matrix"
 )
 
@@ -36,24 +37,11 @@ func RepoRoot() string {
 // ReferenceDir is testdata/reference.
 func ReferenceDir() string { return filepath.Join(RepoRoot(), "testdata", "reference") }
 
-// InCI reports whether the tests run in CI, where nothing may skip: $CI
-// is set to anything but "", "false" or "0" (CI services set CI=true or
-// CI=1).
-func InCI() bool {
-	switch os.Getenv("CI") {
-	case "", "false", "0":
-		return false
-	}
-	return true
-}
-
-// Unavailable skips the test with why, or fails it in CI.
+// Unavailable skips the test with why, or fails it where nothing may
+// skip (core/testenv: CI, make test).
 func Unavailable(t testing.TB, why string) {
 	t.Helper()
-	if InCI() {
-		t.Fatalf("CI=%s and this test cannot run: %s\n(scripts/setup.sh must install it; see scripts/setup.d/)", os.Getenv("CI"), why)
-	}
-	t.Skipf("needs what is missing here (set up with scripts/setup.sh; CI runs it): %s", why)
+	testenv.Need(t, false, why+" (scripts/setup.sh installs it; see scripts/setup.d/)")
 }
 
 var (
