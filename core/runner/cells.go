@@ -306,6 +306,11 @@ func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c mat
 		// before cctx's own timer fires: judge by the clock.
 		deadline, _ := cctx.Deadline()
 		expired := cctx.Err() != nil || time.Until(deadline) < 100*time.Millisecond
+		// When the run's own deadline is the earlier one, an expiry is
+		// the run ending, not this check being slow.
+		if runDeadline, ok := ctx.Deadline(); expired && ok && !runDeadline.After(deadline) {
+			waitDone(ctx, time.Second)
+		}
 		switch {
 		case expired && ctx.Err() == nil:
 			inst.Kill()
@@ -414,4 +419,15 @@ func (r *runState) peakGFLOPs(id string) float64 {
 		}
 	}
 	return 0
+}
+
+// waitDone waits up to grace for ctx to end: gRPC can report a deadline
+// a moment before the context's own timer closes it.
+func waitDone(ctx context.Context, grace time.Duration) {
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
