@@ -1,10 +1,11 @@
 // Command dlcompat-plugin-keras runs the reference models as Keras 3 layers
 // (Conv2D, MaxPooling2D, Dense, LSTM), with weights set by set_weights
 // after explicit conversion. The Keras backend comes from $KERAS_BACKEND
-// (default tensorflow; jax works too) and is part of the version string,
-// "3.15.1+tensorflow", so each backend is a row of its own: the host runs
-// one plugin process per backend (dlcompat run --keras-backends
-// tensorflow,jax). It is a static Go binary that embeds its Python worker
+// (default tensorflow; jax works too; torch needs PyTorch 2.1 or later in
+// Keras's interpreter, which this project's set-up does not install) and
+// is part of the version string, "3.15.1+tensorflow", so each backend is a
+// row of its own: the host runs one plugin process per backend (dlcompat
+// run --keras-backends tensorflow,jax). It is a static Go binary that embeds its Python worker
 // (keras_worker.py) and starts Keras's interpreter: $DLCOMPAT_PYTHON_KERAS,
 // else the first of python3, /opt/dlcompat/venv-tf and /usr/bin/python3
 // that has keras.
@@ -12,6 +13,7 @@ package main
 
 import (
 	_ "embed"
+	"os"
 
 	"github.com/dlcompat/dlcompat/plugins/pyshim"
 )
@@ -21,7 +23,24 @@ var workerSource string
 
 // Config is the plugin's configuration (exported to its tests).
 func Config() pyshim.Config {
-	return pyshim.Config{Framework: "keras", Module: "keras", WorkerSource: workerSource}.WithTFVenv()
+	c := pyshim.Config{Framework: "keras", Module: "keras", WorkerSource: workerSource}.WithTFVenv()
+	c.Install = installFor(os.Getenv("KERAS_BACKEND"))
+	return c
+}
+
+// installFor is the command that makes a backend import: Keras alone
+// is not enough when the backend's own framework is missing.
+func installFor(backend string) string {
+	pip := pyshim.TFVenvPython + " -m pip install "
+	switch backend {
+	case "jax":
+		return pyshim.TFVenvInstall + " && " + pip + "jax==0.10.2 jaxlib==0.10.2"
+	case "torch":
+		// Keras 3 needs torch.float8_* (PyTorch 2.1 or later); Debian
+		// bookworm's python3-torch (1.13) is too old for this backend.
+		return pyshim.TFVenvInstall + " && " + pip + "'torch>=2.1'"
+	}
+	return pyshim.TFVenvInstall
 }
 
 func main() { pyshim.Serve(Config()) }
