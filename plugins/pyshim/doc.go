@@ -4,7 +4,8 @@
 // Python, hands it the worker, and forwards Describe and Run to it.
 //
 // The worker (worker/dlcompat_worker.py plus the framework's own module)
-// needs nothing but the framework and numpy and runs on Python 3.9 to 3.12.
+// needs nothing but the framework and numpy and runs on Python 3.9 to 3.13
+// (TestWorkerOnEveryPython runs it on each).
 // It is started as `<interpreter> -u -c <bootstrap>`: the bootstrap reads
 // the worker modules from the first message on stdin, so no file is written
 // and an interpreter can be a whole command line (`docker run -i IMAGE

@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"errors"
+	"fmt"
 	"os"
 	osexec "os/exec"
 	"path/filepath"
@@ -81,7 +82,13 @@ func python(t testing.TB) string {
 // fake returns the fake plugin in mode, on a real interpreter.
 func fake(t *testing.T, mode string) *Plugin {
 	t.Helper()
-	t.Setenv("DLCOMPAT_PYTHON_FAKE", python(t))
+	return fakeOn(t, mode, python(t))
+}
+
+// fakeOn returns the fake plugin in mode, on the interpreter py.
+func fakeOn(t *testing.T, mode, py string) *Plugin {
+	t.Helper()
+	t.Setenv("DLCOMPAT_PYTHON_FAKE", py)
 	t.Setenv("FAKE_MODE", mode)
 	p := New(fakeConfig())
 	t.Cleanup(p.Close)
@@ -122,13 +129,56 @@ func wantContains(t *testing.T, what, s string, subs ...string) {
 }
 
 func TestWorkerComputesAndStdoutCannotCorruptFrames(t *testing.T) {
-	p := fake(t, "ok")
+	exerciseWorker(t, python(t), "")
+}
+
+// pythonVersions are the venvs scripts/setup.d/35-python-versions.sh
+// makes, one per CPython a framework image may bring (3.11, this
+// machine's, is python()); required are the ends of the range the worker
+// library promises: 3.9 (Caffe's image) and 3.12.
+var pythonVersions = []struct {
+	version  string
+	required bool
+}{{"3.9", true}, {"3.10", false}, {"3.12", true}, {"3.13", false}}
+
+// TestWorkerOnEveryPython runs the worker library through every check,
+// and through a failing one, on each CPython from 3.9 to 3.13 that set-up
+// provided.
+func TestWorkerOnEveryPython(t *testing.T) {
+	dir := os.Getenv("DLCOMPAT_PYVERS_DIR")
+	if dir == "" {
+		dir = "/opt/dlcompat"
+	}
+	for _, v := range pythonVersions {
+		py := filepath.Join(dir, "venv-py"+v.version, "bin", "python3")
+		t.Run(v.version, func(t *testing.T) {
+			if _, err := os.Stat(py); err != nil {
+				testenv.Need(t, !v.required, fmt.Sprintf("needs %s (Python %s with numpy): run scripts/setup.d/35-python-versions.sh", py, v.version))
+				t.Skipf("no %s on this machine (scripts/setup.d/35-python-versions.sh found no Python %s)", py, v.version)
+			}
+			exerciseWorker(t, py, v.version+".")
+			resp := run(t, fakeOn(t, "raise", py), "forward")
+			if resp.Status != pluginapi.StatusError || !strings.Contains(resp.Message, "ValueError") {
+				t.Errorf("raise on %s: %s %q", v.version, resp.Status, resp.Message)
+			}
+		})
+	}
+}
+
+// exerciseWorker runs every check through the fake worker on py, whose
+// version must start with versionPrefix.
+func exerciseWorker(t *testing.T, py, versionPrefix string) {
+	t.Helper()
+	p := fakeOn(t, "ok", py)
 	d, err := p.Describe(context.Background(), pluginapi.DescribeRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Version != "0.1+ok" || d.Unavailable != "" || d.Interpreter != python(t) || d.Build["python"] == "" || d.Build["numpy"] == "" {
+	if d.Version != "0.1+ok" || d.Unavailable != "" || d.Interpreter != py || d.Build["python"] == "" || d.Build["numpy"] == "" {
 		t.Errorf("describe: %+v", d)
+	}
+	if !strings.HasPrefix(d.Build["python"], versionPrefix) {
+		t.Errorf("ran on Python %s, want %s*", d.Build["python"], versionPrefix)
 	}
 	if len(d.Devices) != 1 || d.Devices[0].ID != "cpu" {
 		t.Errorf("devices: %+v", d.Devices)

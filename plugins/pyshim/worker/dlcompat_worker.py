@@ -31,7 +31,7 @@ A framework worker defines a Backend with:
 
 Arrays cross this boundary as numpy arrays in PyTorch layout (NCHW, weights
 [out, in, kh, kw], LSTM gates i, f, g, o): each framework worker converts
-explicitly on the way in and out. It runs on Python 3.9 through 3.12.
+explicitly on the way in and out. It runs on Python 3.9 through 3.13.
 """
 
 import json
