@@ -181,11 +181,7 @@ func TestHelpExamplesRun(t *testing.T) {
 	if err := os.Symlink(pluginsDir, filepath.Join(work, "bin", "plugins")); err != nil {
 		t.Fatal(err)
 	}
-	wd, _ := os.Getwd()
-	if err := os.Chdir(work); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Chdir(wd)
+	t.Chdir(work)
 	ran := 0
 	for _, c := range commands() {
 		for _, ex := range examples(c.usage) {

@@ -91,6 +91,11 @@ type Instance struct {
 // StartTimeout bounds start-up plus handshake.
 const StartTimeout = 30 * time.Second
 
+// DescribeTimeout bounds the plugin's Describe, which for a Python plugin
+// starts the worker and imports the framework: TensorFlow alone took 5 to
+// 12 s on a loaded 2-core machine, and longer from a cold disk or image.
+const DescribeTimeout = 5 * time.Minute
+
 // Start launches a plugin, negotiates the protocol and calls Describe.
 func Start(ctx context.Context, ex exec.Executor, spec exec.Spec) (*Instance, error) {
 	tail := NewTail(64 << 10)
@@ -117,7 +122,11 @@ func Start(ctx context.Context, ex exec.Executor, spec exec.Spec) (*Instance, er
 		}
 		return nil, &StartError{Spec: spec, Err: fmt.Errorf("%s (%s): %v%s", spec.Name, spec.Path, err, msg), Stderr: tail.String()}
 	}
-	rpc, err := client.Client()
+	rpc, err := handshake(ctx, client)
+	if errors.Is(err, errAbandoned) {
+		// Not fail(): Kill would wait for the handshake it gave up on.
+		return nil, &StartError{Spec: spec, Err: fmt.Errorf("%s (%s): %w", spec.Name, spec.Path, err), Stderr: tail.String()}
+	}
 	if errors.Is(err, exec.ErrEnvironment) {
 		return fail(err) // the plugin never ran: no hint about rebuilding it
 	}
@@ -133,13 +142,44 @@ func Start(ctx context.Context, ex exec.Executor, spec exec.Spec) (*Instance, er
 		return fail(fmt.Errorf("dispensed %T, not a Framework", raw))
 	}
 	inst := &Instance{Spec: spec, Executor: ex.Name(), Framework: fw, client: client, stderr: tail, Version: client.NegotiatedVersion()}
-	dctx, cancel := context.WithTimeout(ctx, StartTimeout)
+	dctx, cancel := context.WithTimeout(ctx, DescribeTimeout)
 	defer cancel()
 	inst.Desc, err = fw.Describe(dctx, pluginapi.DescribeRequest{HostCapabilities: []string{"activations", "determinism-repeat"}})
 	if err != nil {
 		return fail(err)
 	}
 	return inst, nil
+}
+
+// errAbandoned is a start given up because the run ended.
+var errAbandoned = errors.New("start abandoned")
+
+// handshake is client.Client(), given up when ctx ends: go-plugin holds
+// the client's lock for the whole handshake (so Kill would wait too) and
+// watches no context, and an interrupted run should not wait out
+// StartTimeout. The abandoned plugin is killed once its handshake ends;
+// should the host exit first, the executor's own guard (Pdeathsig, the
+// container watchdog) stops it.
+func handshake(ctx context.Context, client *plugin.Client) (plugin.ClientProtocol, error) {
+	type result struct {
+		rpc plugin.ClientProtocol
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rpc, err := client.Client()
+		done <- result{rpc, err}
+	}()
+	select {
+	case r := <-done:
+		return r.rpc, r.err
+	case <-ctx.Done():
+		go func() {
+			<-done
+			client.Kill()
+		}()
+		return nil, fmt.Errorf("%w: %w", errAbandoned, ctx.Err())
+	}
 }
 
 // Exited reports whether the plugin process has exited.

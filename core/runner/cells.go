@@ -152,10 +152,17 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 		// The plugin never described itself, so its cells are keyed by its
 		// file name and an unknown version; they still appear, as crash,
 		// so a framework that stopped starting is red in the matrix rather
-		// than silently missing from it.
-		r.run.Notes = append(r.run.Notes, err.Error())
+		// than silently missing from it. A start cut short by the run's
+		// end is no crash: those cells are left for --resume.
+		interrupted := ctx.Err() != nil
+		unavailable := "could not start: " + firstLine(err.Error())
+		if interrupted {
+			unavailable = "not started: " + interruptedReason(ctx)
+		} else {
+			r.run.Notes = append(r.run.Notes, err.Error())
+		}
 		r.addFramework(matrix.Framework{Name: spec.Name, Version: UnknownVersion,
-			Executor: ex.Name(), Plugin: spec.Path, Image: spec.Image, ImageDigest: digest, Unavailable: "could not start: " + firstLine(err.Error())})
+			Executor: ex.Name(), Plugin: spec.Path, Image: spec.Image, ImageDigest: digest, Unavailable: unavailable})
 		// Cells this framework finished before (resume) keep their
 		// results; only the others become crash cells.
 		finished := map[[3]string]bool{}
@@ -168,14 +175,22 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 			if finished[[3]string{c.Device, c.Model, c.Check}] {
 				continue
 			}
+			r.total++
+			if interrupted {
+				c.Status, c.Reason = matrix.Unknown, interruptedReason(ctx)
+				r.record(c, true)
+				continue
+			}
 			c.Status, c.Reason = matrix.Crash, "plugin did not start: "+strings.TrimPrefix(firstLine(err.Error()), pluginhost.ErrStart.Error()+": ")
 			var se *pluginhost.StartError
 			if errors.As(err, &se) && se.LastStderrLine() != "" {
 				c.Reason += "; it said: " + se.LastStderrLine()
 			}
 			c.StderrTail = err.Error()
-			r.total++
 			r.record(c, true)
+		}
+		if interrupted {
+			return false, nil // the run's own error (ctx.Err) says what happened
 		}
 		return false, err
 	}
@@ -200,7 +215,7 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 			continue
 		}
 		if c.Status == matrix.Unknown && ctx.Err() != nil {
-			c.Reason = "not run: the run was interrupted (" + ctx.Err().Error() + "); finish it with --resume"
+			c.Reason = interruptedReason(ctx)
 		}
 		if c.Status != matrix.Unknown || ctx.Err() != nil {
 			r.record(*c, true)
@@ -210,6 +225,9 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 			inst, err = pluginhost.Start(ctx, ex, spec)
 			if err != nil {
 				c.Status, c.Reason = matrix.Crash, "plugin could not be restarted: "+err.Error()
+				if ctx.Err() != nil {
+					c.Status, c.Reason = matrix.Unknown, interruptedReason(ctx)
+				}
 				r.record(*c, true)
 				continue
 			}
@@ -430,4 +448,9 @@ func waitDone(ctx context.Context, grace time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// interruptedReason is the reason of a cell the run ended before.
+func interruptedReason(ctx context.Context) string {
+	return "not run: the run was interrupted (" + ctx.Err().Error() + "); finish it with --resume"
 }

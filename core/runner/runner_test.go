@@ -323,6 +323,43 @@ func TestInterruptedRunIsNotOverwritten(t *testing.T) {
 	}
 }
 
+// TestInterruptDuringStartIsNoCrash: a run that ends while a plugin is
+// still starting (importing its framework in Describe, or before its
+// handshake) leaves that plugin's cells for --resume, ends at once rather
+// than wait out the start limits, and reports the interruption, not a
+// plugin that could not start.
+func TestInterruptDuringStartIsNoCrash(t *testing.T) {
+	sleeper := filepath.Join(t.TempDir(), "dlcompat-plugin-sleeper")
+	os.WriteFile(sleeper, []byte("#!/bin/sh\nexec sleep 120\n"), 0o755)
+	hanging, _ := faultSpec(t, "hangdescribe")
+	for name, spec := range map[string]exec.Spec{
+		"describe":  hanging,
+		"handshake": {Name: "oracle", Path: sleeper},
+	} {
+		t.Run(name, func(t *testing.T) {
+			o := baseOptions(t, spec)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			start := time.Now()
+			run, err := Run(ctx, o)
+			if took := time.Since(start); took > 15*time.Second {
+				t.Errorf("the run took %s to end after its interrupt", took.Round(time.Millisecond))
+			}
+			if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrInfra) {
+				t.Fatalf("err %v, want the interruption", err)
+			}
+			if len(run.Cells) != 4 {
+				t.Fatalf("%d cells, want 4", len(run.Cells))
+			}
+			for _, c := range run.Cells {
+				if c.Status != matrix.Unknown || !strings.Contains(c.Reason, "--resume") {
+					t.Errorf("%s: %s %q", c.CellKey, c.Status, c.Reason)
+				}
+			}
+		})
+	}
+}
+
 // TestResumeKeepsResultsWhenThePluginNoLongerStarts: the journalled
 // passes stay in the final document; only the missing cells crash.
 func TestResumeKeepsResultsWhenThePluginNoLongerStarts(t *testing.T) {

@@ -49,7 +49,7 @@ func TestGPUDeviceRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := newContainer(containerSpec{
-		pool: e.pool, binary: bin, hostSocketDir: t.TempDir(), name: "dlcompat-test-gpu-request",
+		pool: e.pool, binary: bin, hostSocketDir: t.TempDir(), name: fmt.Sprintf("dlcompat-test-gpu-request-%d", os.Getpid()),
 		spec:   exec.Spec{Name: "gorgonia", Image: "dlcompat/gorgonia:scratch", Device: exec.Device{ID: "gpu:3", Kind: "gpu", UUID: uuid}},
 		labels: map[string]string{LabelRun: "test-gpu-request"},
 	})

@@ -13,6 +13,8 @@
 //	param=NAME:DELTA     add DELTA to every value of parameter NAME
 //	nondeterministic     perturb the second of two identical calls
 //	error=MODEL/CHECK    return a framework error for that cell
+//	hangdescribe         block forever in Describe (a framework import
+//	                     that never ends)
 package faultplugin
 
 import (
@@ -68,6 +70,10 @@ type backend struct {
 }
 
 func (b *backend) Describe() pluginapi.DescribeResponse {
+	if b.fault("hangdescribe", "") {
+		fmt.Fprintln(os.Stderr, "faultplugin: hanging in Describe")
+		select {}
+	}
 	return pluginapi.DescribeResponse{
 		Framework: "oracle", Version: "test",
 		Devices:      []pluginapi.Device{{ID: "cpu", Kind: "cpu", Name: "host CPU"}},
