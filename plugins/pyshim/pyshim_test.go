@@ -300,7 +300,7 @@ func TestMissingModuleIsUnavailableWithTheInstallCommand(t *testing.T) {
 
 func TestNoDefaultInterpreterHasTheModule(t *testing.T) {
 	t.Setenv("DLCOMPAT_PYTHON_FAKE", "") // so that the cleanup restores it
-	os.Unsetenv("DLCOMPAT_PYTHON_FAKE")   // unset, not empty, for this test
+	os.Unsetenv("DLCOMPAT_PYTHON_FAKE")  // unset, not empty, for this test
 	cfg := fakeConfig()
 	cfg.Module = "dlcompat_no_such_framework"
 	cfg.Candidates = []string{"/nonexistent/python3", python(t)}
