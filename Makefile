@@ -21,8 +21,10 @@ build:
 	done
 
 # The main job on the embedded default: every plugin found, on every device.
+# It replaces the previous results/ (--force); keep one by copying it, or
+# run bin/dlcompat with another -o.
 run: build
-	./$(BIN)/dlcompat run -o results
+	./$(BIN)/dlcompat run --force -o results
 
 # Installs or starts what the tests need (Docker engine, images, Python
 # environments), idempotently: scripts/setup.d/*.sh in order.

@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 )
 
 // Exit codes.
@@ -82,6 +84,12 @@ Run 'dlcompat <command> --help' for a command's flags and examples.
 // Main runs the command line and returns the exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	e := &env{stdout: stdout, stderr: stderr}
+	if len(args) == 2 && args[0] == "help" {
+		args = []string{args[1], "--help"} // dlcompat help run
+	}
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args = []string{"version"}
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		var list strings.Builder
 		for _, c := range commands() {
@@ -147,14 +155,21 @@ func newFlags(e *env, c command) *flag.FlagSet {
 }
 
 // parse parses flags that may come before or after positional arguments.
+// A bad flag is one line on stderr (through the usage error), not the
+// whole help: the help is for --help, on stdout.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	help, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	defer func() { fs.Usage = help; fs.SetOutput(out) }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				help()
 				return nil, err
 			}
-			return nil, usageError{err}
+			return nil, usagef("%v%s (see 'dlcompat %s --help')", err, flagHint(fs, err), fs.Name())
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -163,6 +178,79 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// flagHint adds what a rejected value should look like, for the flag
+// types whose parse errors say only "parse error".
+func flagHint(fs *flag.FlagSet, err error) string {
+	_, rest, ok := strings.Cut(err.Error(), "for flag -")
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, ":")
+	f := fs.Lookup(name)
+	if f == nil {
+		return ""
+	}
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return ""
+	}
+	switch g.Get().(type) {
+	case time.Duration:
+		return "; a duration takes a unit, such as 90s, 5m or 1h"
+	case int, int64, uint, uint64:
+		return "; want a whole number"
+	case float64:
+		return "; want a number, such as 0.05"
+	case bool:
+		return "; want true or false"
+	}
+	return ""
+}
+
+// noArgs refuses positional arguments for a command that takes none.
+func noArgs(fs *flag.FlagSet, pos []string) error {
+	if len(pos) > 0 {
+		return usagef("%s takes no arguments, got %q (see 'dlcompat %s --help')", fs.Name(), pos, fs.Name())
+	}
+	return nil
+}
+
+// lists returns the comma lists of the named flags, refusing one that was
+// given but is empty (an unset CI variable, say): an empty list would
+// otherwise mean "everything" and run the whole matrix.
+func lists(fs *flag.FlagSet, names ...string) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if err == nil && slices.Contains(names, f.Name) && len(splitList(f.Value.String())) == 0 {
+			err = usagef("--%s is empty: name at least one, or leave the flag out for its default (%s)", f.Name, f.DefValue)
+			if f.DefValue == "" {
+				err = usagef("--%s is empty: name at least one, or leave the flag out for all", f.Name)
+			}
+		}
+	})
+	return err
+}
+
+// checkOutFile refuses an -o that cannot be written before any work is
+// done: a directory, or a file in a directory that does not exist.
+func checkOutFile(path, example string) error {
+	if path == "" {
+		return nil
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return usagef("-o: %s is a directory; name a file in it, such as %s", path, filepath.Join(path, example))
+	}
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return usagef("-o: directory %s does not exist; create it (mkdir -p %s) or write elsewhere", dir, dir)
+	case !st.IsDir():
+		return usagef("-o: %s is not a directory", dir)
+	}
+	return nil
 }
 
 // EnvPluginsDir overrides the default plugin directory.

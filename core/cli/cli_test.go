@@ -114,7 +114,7 @@ func TestBadInputExits2(t *testing.T) {
 		{"unknown model", []string{"run", "--models", "cnn,resnet"}, []string{`"resnet"`, "valid: cnn, lstm"}},
 		{"unknown framework", []string{"run", "--frameworks", "mxnet"}, []string{`"mxnet"`, "valid: gorgonia"}},
 		{"unknown check", []string{"run", "--checks", "speed"}, []string{`"speed"`, "forward, backward, determinism, perf"}},
-		{"unknown device", []string{"run", "--devices", "gpu:9"}, []string{"gpu:9", "cpu"}},
+		{"unknown device", []string{"run", "--devices", "tpu:0"}, []string{"tpu:0", "cpu"}},
 		{"corrupted reference", []string{"run", "--reference", corrupt}, []string{"lstm.backward.safetensors", "MANIFEST"}},
 		{"report of another schema", []string{"report", badSchema}, []string{"old.json", "schema_version 99"}},
 		{"report of a non-results file", []string{"report", notRun}, []string{"other.json", "schema_version"}},

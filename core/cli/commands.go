@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -42,7 +44,9 @@ Examples:
 `,
 	run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
 		asJSON := fs.Bool("json", false, "print the inventory as JSON")
-		if _, err := parse(fs, args); err != nil {
+		if pos, err := parse(fs, args); err != nil {
+			return err
+		} else if err := noArgs(fs, pos); err != nil {
 			return err
 		}
 		inv := device.DetectSystem(ctx)
@@ -81,7 +85,12 @@ Examples:
 		pull := fs.String("pull", "never", "docker executor: never, or if-missing to pull a missing image")
 		frameworks := fs.String("frameworks", "", "comma-separated frameworks to describe (default: every plugin found)")
 		refDir := fs.String("reference", defaultReferenceDir(), "directory of the reference tensors (mounted into containers)")
-		if _, err := parse(fs, args); err != nil {
+		if pos, err := parse(fs, args); err != nil {
+			return err
+		} else if err := noArgs(fs, pos); err != nil {
+			return err
+		}
+		if err := lists(fs, "frameworks"); err != nil {
 			return err
 		}
 		cfgFile, err := applyConfig(fs, *configPath)
@@ -91,9 +100,9 @@ Examples:
 		if *executor != "local" && *executor != "docker" {
 			return usagef("--executor: unknown executor %q (valid: local, docker)", *executor)
 		}
-		specs, err := pluginhost.Discover(*dir)
+		specs, err := discover(*dir)
 		if err != nil {
-			return infraError{err}
+			return err
 		}
 		dockerEx, err := newDocker(*pull, *refDir)
 		if err != nil {
@@ -264,13 +273,16 @@ Checks: forward (logits, and the first diverging layer when wrong),
 backward (every parameter's gradient), determinism (two runs, bitwise),
 perf (latency at batch 1, throughput, training step; never fails on speed).
 
+A finished run in -o is kept: a new run there is refused (exit 2) unless
+--force replaces it; an unfinished one is completed with --resume.
+
 Examples:
   dlcompat run
-  dlcompat run --frameworks gorgonia --models cnn --checks forward,backward
+  dlcompat run --force --frameworks gorgonia --models cnn --checks forward,backward
   dlcompat run --devices cpu --perf-iterations 50 -o results/nightly
   dlcompat run --resume -o results/nightly      # finish a killed run
   dlcompat run --config testdata/configs/local-docker.yaml --frameworks gorgonia -o results/docker
-  dlcompat run --executor docker --frameworks gorgonia --pull never
+  dlcompat run --executor docker --frameworks gorgonia --pull never -o results/docker-flags
 `,
 	run: runRun,
 }
@@ -293,13 +305,20 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 	refDir := fs.String("reference", defaultReferenceDir(), "directory of the reference tensors and their MANIFEST")
 	out := fs.String("o", "results", "output directory")
 	resume := fs.Bool("resume", false, "complete the unfinished run journalled in -o, without redoing finished cells")
+	force := fs.Bool("force", false, "replace a finished run already in -o (without it, such a run is kept and the new one refused)")
 	quiet := fs.Bool("quiet", false, "no progress: neither bars (on a terminal) nor a line per cell")
 	shard := fs.String("shard", "", "run only part k of n of the planned cells (k/n, 1 ≤ k ≤ n), split by device; see 'dlcompat merge'")
 	kerasBackends := fs.String("keras-backends", os.Getenv(EnvKerasBackends), "run the keras plugin once per Keras backend, each a row (e.g. tensorflow,jax; or set $"+EnvKerasBackends+"; default: $KERAS_BACKEND, else tensorflow)")
 	if pos, err := parse(fs, args); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		return usagef("run takes no arguments, got %q", pos)
+	} else if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	if err := lists(fs, "frameworks", "models", "checks", "devices", "throughput-batches"); err != nil {
+		return err
+	}
+	if *resume && *force {
+		return usagef("--resume completes the run in -o and --force replaces it: give one of them")
 	}
 	cfgFile, err := applyConfig(fs, *configPath)
 	if err != nil {
@@ -310,7 +329,7 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 		return err
 	}
 	o := runner.Options{Frameworks: splitList(*frameworks), Checks: splitList(*checks), Precision: *precision,
-		ReferenceDir: *refDir, OutDir: *out, Resume: *resume, Version: Version}
+		ReferenceDir: *refDir, OutDir: *out, Resume: *resume, Replace: *force, Version: Version}
 	for _, m := range splitList(*models) {
 		mm, err := reference.ParseModel(m)
 		if err != nil {
@@ -374,9 +393,9 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 	}
 	o.DeviceNotes = inv.Notes
 
-	specs, err := pluginhost.Discover(*pluginsDir)
+	specs, err := discover(*pluginsDir)
 	if err != nil {
-		return infraError{err}
+		return err
 	}
 	if specs, err = config.Specs(cfgFile.Select(o.Frameworks), specs, *pluginsDir, *executor, map[string]exec.Executor{"local": exec.Local{}, "docker": dockerEx}); err != nil {
 		return usageError{err}
@@ -423,10 +442,48 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 	if err != nil {
 		return infraError{err}
 	}
+	if err := requestedButUnavailable(run, o.Frameworks); err != nil {
+		return err
+	}
 	if run.Failed() {
 		return errCellsFailed
 	}
 	return nil
+}
+
+// requestedButUnavailable is an infrastructure error when a framework the
+// command line named cannot run here: its cells are skips, which would
+// otherwise let a CI job that asked for it go green having tested
+// nothing. A framework found by discovery alone may be missing quietly.
+func requestedButUnavailable(run *matrix.Run, requested []string) error {
+	asked := map[string]bool{}
+	for _, r := range requested {
+		base, _, _ := strings.Cut(r, "+") // keras+jax is the keras plugin on jax
+		asked[base] = true
+	}
+	var missing []string
+	for _, f := range run.Frameworks {
+		if f.Unavailable != "" && asked[f.Name] {
+			missing = append(missing, fmt.Sprintf("%s: %s", f.Name, f.Unavailable))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return infraError{fmt.Errorf("asked for with --frameworks but cannot run here (its cells are skip in the results):\n  %s", strings.Join(missing, "\n  "))}
+}
+
+// discover lists the plugins in dir; a directory that is not there is
+// bad usage (exit 2), an empty one an infrastructure problem (exit 3).
+func discover(dir string) ([]exec.Spec, error) {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, usagef("--plugins-dir: %s is not a directory of plugins; build them with make build (into bin/plugins), or set $%s", dir, EnvPluginsDir)
+	}
+	specs, err := pluginhost.Discover(dir)
+	if err != nil {
+		return nil, infraError{err}
+	}
+	return specs, nil
 }
 
 var reportCmd = command{
@@ -465,6 +522,9 @@ Examples:
 		if !pluginapi.Has(append(matrix.Formats, "markdown"), *format) {
 			return usagef("--format: unknown format %q (valid: %s)", *format, strings.Join(matrix.Formats, ", "))
 		}
+		if err := checkOutFile(*out, "report."+*format); err != nil {
+			return err
+		}
 		run, err := matrix.Read(pos[0])
 		if err != nil {
 			return usageError{err}
@@ -491,10 +551,20 @@ Examples:
   dlcompat gen-reference -o testdata/reference
 `,
 	run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-		dir := fs.String("o", filepath.Join("testdata", "reference"), "output directory")
+		dir := fs.String("o", filepath.Join("testdata", "reference"), "output directory (with --check: the directory the run would use, testdata/reference here or beside the binary)")
 		check := fs.Bool("check", false, "compare with the files in -o instead of writing")
-		if _, err := parse(fs, args); err != nil {
+		if pos, err := parse(fs, args); err != nil {
 			return err
+		} else if err := noArgs(fs, pos); err != nil {
+			return err
+		}
+		set := false
+		fs.Visit(func(f *flag.Flag) { set = set || f.Name == "o" })
+		if *check && !set {
+			*dir = defaultReferenceDir()
+		}
+		if st, err := os.Stat(*dir); *check && (err != nil || !st.IsDir()) {
+			return usagef("--check: %s is not a directory of reference tensors; name one with -o", *dir)
 		}
 		if !*check {
 			if err := refdata.Write(*dir); err != nil {
@@ -508,17 +578,22 @@ Examples:
 			return err
 		}
 		bad := 0
-		for name, want := range files {
+		for _, name := range slices.Sorted(maps.Keys(files)) {
 			got, err := os.ReadFile(filepath.Join(*dir, name))
-			if err != nil || string(got) != string(want) {
-				fmt.Fprintf(e.stdout, "differs: %s\n", name)
+			switch {
+			case err != nil:
+				fmt.Fprintf(e.stdout, "missing: %s\n", filepath.Join(*dir, name))
+				bad++
+			case string(got) != string(files[name]):
+				fmt.Fprintf(e.stdout, "differs: %s\n", filepath.Join(*dir, name))
 				bad++
 			}
 		}
 		if bad > 0 {
+			fmt.Fprintf(e.stdout, "%d of %d files in %s are not what the generator writes; regenerate with: dlcompat gen-reference -o %s\n", bad, len(files), *dir, *dir)
 			return errCellsFailed
 		}
-		fmt.Fprintf(e.stdout, "%d files identical\n", len(files))
+		fmt.Fprintf(e.stdout, "%d files identical in %s\n", len(files), *dir)
 		return nil
 	},
 }
@@ -528,6 +603,11 @@ var versionCmd = command{
 	short: "print the dlcompat version and protocol",
 	usage: "Usage: dlcompat version\n",
 	run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+		if pos, err := parse(fs, args); err != nil {
+			return err
+		} else if err := noArgs(fs, pos); err != nil {
+			return err
+		}
 		fmt.Fprintf(e.stdout, "dlcompat %s (plugin protocol %d, results schema %d)\n", Version, pluginapi.ProtocolVersion, matrix.SchemaVersion)
 		return nil
 	},

@@ -64,6 +64,9 @@ func runDiff(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error
 	if !pluginapi.Has(append(matrix.DiffFormats, "markdown"), *format) {
 		return usagef("--format: unknown format %q (valid: %s)", *format, strings.Join(matrix.DiffFormats, ", "))
 	}
+	if err := checkOutFile(*out, "diff."+*format); err != nil {
+		return err
+	}
 	kinds, err := parseFailOn(*failOn)
 	if err != nil {
 		return err

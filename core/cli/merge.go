@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/dlcompat/dlcompat/matrix"
 )
@@ -45,6 +46,16 @@ Examples:
 		}
 		if len(pos) == 0 {
 			return usagef("merge takes the shards' results files, got none")
+		}
+		if err := checkOutFile(*out, "all.json"); err != nil {
+			return err
+		}
+		if st, err := os.Stat(*out); err == nil {
+			for _, in := range pos {
+				if ist, err := os.Stat(in); err == nil && os.SameFile(st, ist) {
+					return usagef("-o %s is one of the files being merged; write the merged document elsewhere", *out)
+				}
+			}
 		}
 		inputs, err := matrix.ReadShards(pos)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -110,7 +111,9 @@ func Parse(path string, data []byte) (*File, error) {
 		return nil, p.yamlError(err)
 	}
 	if len(root.Content) == 0 {
-		return f, nil // an empty file sets nothing
+		// Most likely the wrong file, or one truncated: running the whole
+		// default matrix instead would hide that.
+		return nil, &Error{File: path, Line: 1, Msg: "the file is empty (or only comments): a configuration sets at least one key, such as version: 1 and frameworks:"}
 	}
 	doc := root.Content[0]
 	if doc.Kind != yaml.MappingNode {
@@ -386,6 +389,10 @@ func Specs(f *File, discovered []exec.Spec, pluginsDir, runExecutor string, exec
 			path = filepath.Join(pluginsDir, path)
 		}
 		if st, err := os.Stat(path); err != nil || st.IsDir() {
+			if known := names(discovered); fw.Plugin == "" && !slices.Contains(known, fw.Name) {
+				bad("unknown framework %q (plugins found in %s: %s); a plugin of your own needs plugin: PATH", fw.Name, pluginsDir, strings.Join(known, ", "))
+				continue
+			}
 			bad("no plugin binary at %s (build the plugins with `make build`, or set plugin:)", path)
 			continue
 		}
@@ -425,4 +432,13 @@ func Specs(f *File, discovered []exec.Spec, pluginsDir, runExecutor string, exec
 		return nil, errors.Join(errs...)
 	}
 	return out, nil
+}
+
+// names lists the discovered plugins' framework names.
+func names(specs []exec.Spec) []string {
+	var out []string
+	for _, s := range specs {
+		out = append(out, s.Name)
+	}
+	return out
 }

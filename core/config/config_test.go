@@ -91,6 +91,8 @@ func TestParseErrors(t *testing.T) {
 		{"image list", "frameworks:\n  pytorch:\n    images: {a: b}\n", []string{"m.yaml:3: frameworks.pytorch.images: must be a list"}},
 		{"framework executor", "frameworks:\n  caffe:\n    executor: vm\n", []string{`m.yaml:3: frameworks.caffe.executor: "vm" is not one of`}},
 		{"version", "version: 2\n", []string{"m.yaml:1: version: must be 1"}},
+		{"empty", "", []string{"m.yaml:1: the file is empty"}},
+		{"only comments", "# frameworks: {}\n", []string{"m.yaml:1: the file is empty"}},
 		{"duplicate", "pull: never\npull: never\n", []string{"m.yaml:2: pull: is given twice"}},
 		{"not a mapping", "- a\n- b\n", []string{"m.yaml:1: the file must be a mapping"}},
 		{"not YAML", "executor: [docker\n", []string{"m.yaml:", "not valid YAML"}},
@@ -191,8 +193,11 @@ frameworks:
 		})
 	}
 
-	_, err := Specs(parse(t, "frameworks:\n  mxnet:\n    images: [x]\n  onnx:\n    images: [y]\n"), discovered, plugins, "docker", executors)
-	for _, w := range []string{cfgPath + ":2: frameworks.mxnet: no plugin binary at " + filepath.Join(plugins, PluginPrefix+"mxnet"), cfgPath + ":4: frameworks.onnx:"} {
+	_, err := Specs(parse(t, "frameworks:\n  mxnet:\n    images: [x]\n  onnx:\n    plugin: dlcompat-plugin-onnx\n    images: [y]\n"), discovered, plugins, "docker", executors)
+	for _, w := range []string{
+		cfgPath + `:2: frameworks.mxnet: unknown framework "mxnet" (plugins found in ` + plugins + ": caffe, gorgonia); a plugin of your own needs plugin: PATH",
+		cfgPath + ":4: frameworks.onnx: no plugin binary at " + filepath.Join(plugins, PluginPrefix+"onnx"),
+	} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error %v lacks %q", err, w)
 		}

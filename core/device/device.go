@@ -187,13 +187,12 @@ func (inv Inventory) Select(spec string) ([]Device, error) {
 				}
 			}
 			if n == 0 {
-				err := fmt.Errorf("device spec %q: %w", spec, ErrNoGPU)
-				if len(inv.Notes) > 0 {
-					err = fmt.Errorf("%w: %s", err, strings.Join(inv.Notes, "; "))
-				}
-				return nil, err
+				return nil, inv.noGPU(spec)
 			}
 		default:
+			if _, ok := inv.Find(elem); !ok && strings.HasPrefix(elem, string(KindGPU)+":") && !inv.hasGPU() {
+				return nil, inv.noGPU(spec) // say why there is none, not just which ids exist
+			}
 			if _, ok := inv.Find(elem); !ok {
 				return nil, fmt.Errorf("device spec %q: %w %q; want %s", spec, ErrUnknownDevice, elem, inv.validSpecs())
 			}
@@ -208,6 +207,25 @@ func (inv Inventory) Select(spec string) ([]Device, error) {
 		}
 	}
 	return out, nil
+}
+
+// noGPU is the error for a spec that asks for a GPU where NVML found
+// none, with NVML's reason.
+func (inv Inventory) noGPU(spec string) error {
+	err := fmt.Errorf("device spec %q: %w", spec, ErrNoGPU)
+	if len(inv.Notes) > 0 {
+		err = fmt.Errorf("%w: %s", err, strings.Join(inv.Notes, "; "))
+	}
+	return err
+}
+
+func (inv Inventory) hasGPU() bool {
+	for _, d := range inv.Devices {
+		if d.Kind == KindGPU {
+			return true
+		}
+	}
+	return false
 }
 
 // validSpecs lists what Select accepts, for error messages.

@@ -30,6 +30,9 @@ const ManifestName = "MANIFEST"
 // checksum does not match the MANIFEST.
 var ErrCorrupt = errors.New("reference data does not match its MANIFEST")
 
+// ErrNoReference is a reference directory that is not there.
+var ErrNoReference = errors.New("no reference data")
+
 // Files returns the relative paths of every file of a model.
 func Files(m reference.Model) []string {
 	return []string{
@@ -133,6 +136,9 @@ func Write(dir string) error {
 // readManifest parses dir/MANIFEST into path → hex sum.
 func readManifest(dir string) (map[string]string, error) {
 	path := filepath.Join(dir, ManifestName)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("%w: %s is not a directory of reference tensors (a checkout has them in testdata/reference; write them with `dlcompat gen-reference -o %s`, or name them with --reference)", ErrNoReference, dir, dir)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v (regenerate with `dlcompat gen-reference`)", ErrCorrupt, err)

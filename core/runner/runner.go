@@ -53,6 +53,9 @@ type Options struct {
 	// OutDir receives journal.jsonl, run.json and run.md.
 	OutDir string
 	Resume bool
+	// Replace lets a new run overwrite a finished one in OutDir (never an
+	// unfinished one: complete that with Resume).
+	Replace bool
 	// Progress gets a line per finished cell; nil for none.
 	Progress io.Writer
 	// Events, when set, is called as the run goes (see Event), for a
@@ -155,6 +158,11 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 	}
 	cfgJSON, _ := json.Marshal(cfg)
 
+	if o.Resume {
+		if _, err := os.Stat(filepath.Join(o.OutDir, JournalFile)); err != nil {
+			return nil, fmt.Errorf("%w: --resume: no run to resume in %s (it has no %s); start one without --resume", ErrUsage, o.OutDir, JournalFile)
+		}
+	}
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: output directory: %v", ErrUsage, err)
 	}
@@ -292,6 +300,15 @@ func openJournal(path string, o Options, cfgJSON []byte, shardNote string) (*mat
 	if _, err := os.Stat(path); err == nil {
 		if _, errRun := os.Stat(filepath.Join(filepath.Dir(path), RunFile)); errRun != nil || isUnfinished(path) {
 			return nil, nil, nil, fmt.Errorf("%w: %s holds an unfinished run; complete it with --resume, or choose another output directory with -o", ErrUsage, path)
+		}
+	}
+	if prev := filepath.Join(filepath.Dir(path), RunFile); !o.Replace {
+		if _, err := os.Stat(prev); err == nil {
+			what := "a finished run"
+			if r, err := matrix.Read(prev); err == nil {
+				what = fmt.Sprintf("a finished run (%s, started %s, %d cells)", r.RunID, r.Started.Format(time.RFC3339), len(r.Cells))
+			}
+			return nil, nil, nil, fmt.Errorf("%w: %s holds %s; keep it by choosing another output directory with -o, or replace it with --force", ErrUsage, prev, what)
 		}
 	}
 	host, _ := os.Hostname()

@@ -360,6 +360,37 @@ func TestInterruptDuringStartIsNoCrash(t *testing.T) {
 	}
 }
 
+// TestFinishedRunIsNotOverwritten: a second run into the same directory
+// keeps the first unless told to replace it, and a resume with nothing to
+// resume creates nothing.
+func TestFinishedRunIsNotOverwritten(t *testing.T) {
+	spec, _ := faultSpec(t, "")
+	o := baseOptions(t, spec)
+	o.Models, o.Checks = []reference.Model{reference.LSTM}, []string{pluginapi.CheckForward}
+	first, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), o); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), first.RunID) || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("a second run over a finished one: %v", err)
+	}
+	if kept, err := matrix.Read(filepath.Join(o.OutDir, RunFile)); err != nil || kept.RunID != first.RunID {
+		t.Fatalf("the first run was not kept: %v", err)
+	}
+	o.Replace = true
+	if second, err := Run(context.Background(), o); err != nil || second.RunID == first.RunID {
+		t.Fatalf("replace: %v", err)
+	}
+	o.Replace, o.Resume = false, true
+	o.OutDir = filepath.Join(t.TempDir(), "never-ran")
+	if _, err := Run(context.Background(), o); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "no run to resume") {
+		t.Fatalf("resume of nothing: %v", err)
+	}
+	if _, err := os.Stat(o.OutDir); !os.IsNotExist(err) {
+		t.Errorf("resume of nothing created %s", o.OutDir)
+	}
+}
+
 // TestResumeKeepsResultsWhenThePluginNoLongerStarts: the journalled
 // passes stay in the final document; only the missing cells crash.
 func TestResumeKeepsResultsWhenThePluginNoLongerStarts(t *testing.T) {

@@ -234,9 +234,15 @@ func (p *Plugin) Describe(ctx context.Context, _ pluginapi.DescribeRequest) (plu
 		d.Unavailable = p.unavailable(ni.reason)
 		return d, nil
 	case err != nil:
-		// Installed but broken: its cells run and report this as errors,
-		// rather than hide it as skips.
-		d.Warnings = append(d.Warnings, "the framework does not start; every check will report: "+firstLine(err.Error()))
+		// Installed but broken: its cells run (on the CPU, the one device
+		// it surely has) and report this as errors, rather than hide it as
+		// skips of devices it did not list.
+		msg := firstLine(err.Error())
+		if last := lastLine(err.Error()); last != msg {
+			msg += "; it said: " + last
+		}
+		d.Warnings = append(d.Warnings, "the framework does not start; every check will report: "+msg)
+		d.Devices = []pluginapi.Device{{ID: "cpu", Kind: "cpu", Name: "host CPU"}}
 		return d, nil
 	}
 	h := w.hello
@@ -260,6 +266,12 @@ func (p *Plugin) Describe(ctx context.Context, _ pluginapi.DescribeRequest) (plu
 	}
 	d.Warnings = append(d.Warnings, h.Describe.Warnings...)
 	return d, nil
+}
+
+// lastLine is the last non-empty line of s.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 func firstLine(s string) string {

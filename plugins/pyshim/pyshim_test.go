@@ -276,8 +276,16 @@ func TestBrokenImportIsAnErrorNotASkip(t *testing.T) {
 
 func TestDeathBeforeHelloIsAnErrorWithTheWorkersLines(t *testing.T) {
 	p := fake(t, "startexit")
-	if _, err := p.Describe(context.Background(), pluginapi.DescribeRequest{}); err != nil {
+	d, err := p.Describe(context.Background(), pluginapi.DescribeRequest{})
+	if err != nil {
 		t.Fatal(err)
+	}
+	// Its cells must run (and fail) on the host's CPU, not skip for want
+	// of a device, and the warning quotes the worker's own last words.
+	if len(d.Devices) != 1 || d.Devices[0].ID != "cpu" || len(d.Warnings) == 0 {
+		t.Errorf("describe of a worker that dies before its hello: %+v", d)
+	} else {
+		wantContains(t, "warning", d.Warnings[0], "does not start", "it said: fake: dying before hello")
 	}
 	resp := run(t, p, "forward")
 	if resp.Status != pluginapi.StatusError {

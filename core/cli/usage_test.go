@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"os"
+	osexec "os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/dlcompat/dlcompat/core/testenv"
+)
+
+// TestMoreBadInput: each is exit 2 with the fix in one message, on
+// stderr alone, and nothing written.
+func TestMoreBadInput(t *testing.T) {
+	emptyConfig := filepath.Join(t.TempDir(), "empty.yaml")
+	os.WriteFile(emptyConfig, []byte("# nothing yet\n"), 0o644)
+	for _, tc := range []struct {
+		desc string
+		args []string
+		want []string
+	}{
+		{"empty --frameworks", []string{"run", "--frameworks", ""}, []string{"--frameworks is empty"}},
+		{"empty --models", []string{"run", "--models", " , "}, []string{"--models is empty", "cnn,lstm"}},
+		{"empty config", []string{"run", "--config", emptyConfig}, []string{"empty.yaml:1: the file is empty"}},
+		{"duration without a unit", []string{"run", "--timeout", "5"}, []string{"-timeout", "90s, 5m or 1h", "dlcompat run --help"}},
+		{"resume of nothing", []string{"run", "--resume"}, []string{"no run to resume"}},
+		{"resume and force", []string{"run", "--resume", "--force"}, []string{"give one of them"}},
+		{"no plugins directory", []string{"run", "--plugins-dir", "/nonexistent/plugins"}, []string{"--plugins-dir: /nonexistent/plugins", "make build"}},
+		{"no reference directory", []string{"run", "--reference", "/nonexistent/ref"}, []string{"/nonexistent/ref is not a directory of reference tensors", "gen-reference"}},
+		{"misspelt flag", []string{"report", "x.json", "--formt", "md"}, []string{"-formt", "dlcompat report --help"}},
+	} {
+		out := filepath.Join(t.TempDir(), "results")
+		args := append(append([]string{}, tc.args...), "-o", out)
+		if tc.args[0] == "run" && !slices.Contains(tc.args, "--reference") {
+			args = append(args, "--reference", refDir())
+		}
+		code, stdout, stderr := runCLI(t, args...)
+		if code != ExitUsage {
+			t.Errorf("%s: exit %d, want 2; stderr: %s", tc.desc, code, stderr)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("%s: stderr lacks %q:\n%s", tc.desc, w, stderr)
+			}
+		}
+		if stdout != "" || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+			t.Errorf("%s: want one line on stderr and nothing on stdout, got stdout %q stderr %q", tc.desc, stdout, stderr)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%s: wrote %s", tc.desc, out)
+		}
+	}
+	for _, args := range [][]string{{"devices", "extra"}, {"version", "--json"}, {"plugins", "gorgonia"}} {
+		if code, _, stderr := runCLI(t, args...); code != ExitUsage {
+			t.Errorf("%q: exit %d, want 2; stderr: %s", args, code, stderr)
+		}
+	}
+}
+
+// TestHelpAndVersionSpellings: the spellings people type.
+func TestHelpAndVersionSpellings(t *testing.T) {
+	if code, stdout, _ := runCLI(t, "help", "run"); code != ExitOK || !strings.Contains(stdout, "Usage: dlcompat run") {
+		t.Errorf("help run: exit %d\n%s", code, stdout)
+	}
+	if code, stdout, _ := runCLI(t, "--version"); code != ExitOK || !strings.HasPrefix(stdout, "dlcompat ") {
+		t.Errorf("--version: exit %d\n%s", code, stdout)
+	}
+}
+
+// TestOutputFilesAreCheckedFirst: report, diff and merge refuse an -o
+// they could not write before reading anything, and merge never
+// overwrites one of its inputs.
+func TestOutputFilesAreCheckedFirst(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "results")
+	if code, _, stderr := runCLI(t, runArgs(out, "--models", "lstm", "--checks", "forward")...); code != ExitOK {
+		t.Fatalf("run: exit %d\n%s", code, stderr)
+	}
+	doc := filepath.Join(out, "run.json")
+	before, _ := os.ReadFile(doc)
+	missing := filepath.Join(t.TempDir(), "no", "such", "dir", "r.html")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"report", doc, "--format", "html", "-o", missing}, "does not exist"},
+		{[]string{"report", doc, "-o", out}, "is a directory"},
+		{[]string{"diff", doc, doc, "-o", missing}, "does not exist"},
+		{[]string{"merge", doc, "-o", t.TempDir()}, "is a directory"},
+		{[]string{"merge", doc, "-o", doc}, "one of the files being merged"},
+	} {
+		code, _, stderr := runCLI(t, tc.args...)
+		if code != ExitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%q: exit %d, want 2 and %q; stderr: %s", tc.args, code, tc.want, stderr)
+		}
+	}
+	if after, _ := os.ReadFile(doc); string(after) != string(before) {
+		t.Error("a refused merge changed its input")
+	}
+}
+
+// TestRequestedFrameworkThatCannotRunIsInfrastructure: naming a framework
+// that is not installed is not a green run. The real caffe plugin, on an
+// interpreter without Caffe (Caffe only exists in its image), skips.
+func TestRequestedFrameworkThatCannotRunIsInfrastructure(t *testing.T) {
+	dir := t.TempDir()
+	build := osexec.Command("go", "build", "-o", filepath.Join(dir, "dlcompat-plugin-caffe"), "./plugins/caffe")
+	build.Dir, build.Env = repoRoot, append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the caffe plugin: %v\n%s", err, b)
+	}
+	os.Symlink(filepath.Join(pluginsDir, "dlcompat-plugin-gorgonia"), filepath.Join(dir, "dlcompat-plugin-gorgonia"))
+	// Debian's python3 has numpy after scripts/setup.d/30-python.sh, and
+	// never Caffe (bookworm does not package it).
+	const py = "/usr/bin/python3"
+	testenv.Need(t, osexec.Command(py, "-c", "import numpy").Run() == nil, py+" with numpy: run scripts/setup.d/30-python.sh")
+	t.Setenv("DLCOMPAT_PYTHON_CAFFE", py)
+	args := func(out string, extra ...string) []string {
+		return append([]string{"run", "--plugins-dir", dir, "--reference", refDir(), "--models", "lstm", "--checks", "forward", "--quiet", "-o", out}, extra...)
+	}
+	code, _, stderr := runCLI(t, args(filepath.Join(t.TempDir(), "r"), "--frameworks", "caffe,gorgonia")...)
+	if code != ExitInfra || !strings.Contains(stderr, "asked for with --frameworks but cannot run here") || !strings.Contains(stderr, "caffe: ") {
+		t.Errorf("--frameworks caffe: exit %d, want 3; stderr: %s", code, stderr)
+	}
+	// Found, not asked for: its skips are information, not a failure.
+	if code, _, stderr := runCLI(t, args(filepath.Join(t.TempDir(), "r"))...); code != ExitOK {
+		t.Errorf("every plugin found: exit %d, want 0; stderr: %s", code, stderr)
+	}
+}
