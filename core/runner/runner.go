@@ -219,6 +219,12 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 	}
 	r.recordJournalled()
 	run.Finished = time.Now().UTC()
+	if err := ctx.Err(); err != nil {
+		// Said in the document too, not only on the terminal: whoever
+		// reads run.json later should not take it for a complete run.
+		run.Notes = append(run.Notes, fmt.Sprintf("interrupted at %s (%v): %d cells not run; finish with dlcompat run --resume -o %s",
+			run.Finished.Format(time.RFC3339), err, run.Counts()[matrix.Unknown], o.OutDir))
+	}
 	if err := matrix.WriteFileAtomic(filepath.Join(o.OutDir, RunFile), func(w io.Writer) error { return matrix.WriteJSON(w, run) }); err != nil {
 		return run, err
 	}

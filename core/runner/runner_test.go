@@ -311,6 +311,9 @@ func TestInterruptedRunIsNotOverwritten(t *testing.T) {
 	if c := cellOf(t, run, "lstm", "backward"); c.Status != matrix.Unknown || !strings.Contains(c.Reason, "--resume") {
 		t.Fatalf("cell after the interrupt: %s %q", c.Status, c.Reason)
 	}
+	if doc, err := matrix.Read(filepath.Join(o.OutDir, RunFile)); err != nil || !strings.Contains(strings.Join(doc.Notes, "\n"), "interrupted at") {
+		t.Errorf("run.json does not say the run was interrupted: %v", err)
+	}
 	spec2, _ := faultSpec(t, "")
 	o.Plugins = []exec.Spec{spec2}
 	if _, err := Run(context.Background(), o); !errors.Is(err, ErrUsage) {
