@@ -52,7 +52,7 @@ func TestCodecRoundTrip(t *testing.T) {
 			t.Errorf("%s: %v", desc, err)
 		}
 	}
-	empty := &Run{SchemaVersion: SchemaVersion, RunID: "empty"}
+	empty := &Run{SchemaVersion: SchemaVersion, RunID: "empty", Started: synthStart} // a shard with no cells
 	b.Reset()
 	WriteJSON(&b, empty)
 	if got, err := Decode("empty", b.Bytes()); err != nil || got.RunID != "empty" || len(got.Cells) != 0 {

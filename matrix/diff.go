@@ -59,12 +59,12 @@ func (t DiffThresholds) withDefaults() DiffThresholds {
 type Change string
 
 const (
-	Regression  Change = "regression"  // a pass became something else, an error grew, or it got slower
+	Regression  Change = "regression"  // a pass became something else (or is gone from the new run), an error grew, or it got slower
 	Improvement Change = "improvement" // a non-pass became a pass, or it got faster (and nothing regressed)
 	Changed     Change = "changed"     // the status changed between two non-passes
 	Unchanged   Change = "unchanged"
 	Added       Change = "added"   // only in the new run
-	Removed     Change = "removed" // only in the old run
+	Removed     Change = "removed" // only in the old run, where it did not pass (a pass that is gone is a Regression)
 )
 
 // Changes lists the classes in report order.
@@ -141,6 +141,10 @@ type CellDiff struct {
 	Reasons []string `json:"reasons,omitempty"`
 }
 
+// OnlyOld reports whether the cell is only in the old run: Removed, or
+// a Regression when it passed there.
+func (d CellDiff) OnlyOld() bool { return d.OldStatus != "" && d.NewStatus == "" }
+
 // Name is the cell's label in reports.
 func (d CellDiff) Name() string {
 	v := d.NewVersion
@@ -195,11 +199,11 @@ func (c *Comparison) Summary() string {
 		if n == 0 {
 			continue
 		}
-		word := string(ch)
-		if n > 1 && (ch == Regression || ch == Improvement) {
-			word += "s"
+		if ch == Regression || ch == Improvement {
+			parts = append(parts, Plural(n, string(ch)))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d %s", n, ch)) // adjectives: "2 changed"
 		}
-		parts = append(parts, fmt.Sprintf("%d %s", n, word))
 	}
 	if len(parts) == 0 {
 		return "no cells"
@@ -304,11 +308,29 @@ func Diff(oldRun, newRun *Run, th DiffThresholds) *Comparison {
 			cmp.Cells = append(cmp.Cells, loneCell(k, nil, &n))
 		}
 	}
+	cmp.Warnings = runWarnings(oldRun, newRun)
 	if short > 0 {
-		cmp.Warnings = append(cmp.Warnings, fmt.Sprintf("%d timing series have fewer than %d samples on a side and were not compared; run with --perf-iterations 20 or more", short, th.MinSamples))
+		verb := "have"
+		if short == 1 {
+			verb = "has"
+		}
+		cmp.Warnings = append(cmp.Warnings, fmt.Sprintf("%s %s fewer than %d samples on a side and were not compared; run with --perf-iterations 20 or more", Plural(short, "timing series"), verb, th.MinSamples))
 	}
 	cmp.DeviceChanges = deviceChanges(oldRun, newRun)
 	return cmp
+}
+
+// runWarnings says when the two runs look like the wrong ones to
+// compare: one run twice, or NEW older than OLD.
+func runWarnings(o, n *Run) []string {
+	switch {
+	case o.RunID != "" && o.RunID == n.RunID:
+		return []string{fmt.Sprintf("OLD and NEW have the same run_id %s: this compares a run with itself (or with a copy of it)", o.RunID)}
+	case !o.Started.IsZero() && !n.Started.IsZero() && n.Started.Before(o.Started):
+		return []string{fmt.Sprintf("NEW started %s, before OLD (%s): the arguments look swapped; the order is dlcompat diff OLD NEW",
+			n.Started.UTC().Format(time.RFC3339), o.Started.UTC().Format(time.RFC3339))}
+	}
+	return nil
 }
 
 func ref(r *Run) RunRef {
@@ -358,6 +380,13 @@ func loneCell(k diffKey, o, n *keyedCell) CellDiff {
 		d.OldVersion, d.OldDevice, d.OldStatus = o.cell.FrameworkVersion, o.cell.Device, o.cell.Status
 		d.Change = Removed
 		d.Reasons = []string{fmt.Sprintf("only in the old run (%s there)", o.cell.Status)}
+		if o.cell.Status == Pass {
+			// A pass that became anything else is a regression, and
+			// gone is something else: a plugin or a shard that vanished
+			// must not pass CI.
+			d.Change, d.StatusRegression = Regression, true
+			d.Reasons = []string{"pass → gone: only in the old run"}
+		}
 	} else {
 		d.NewVersion, d.NewDevice, d.NewStatus = n.cell.FrameworkVersion, n.cell.Device, n.cell.Status
 		d.Change = Added

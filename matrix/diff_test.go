@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 func baseSynth(id string, seed uint64) synth {
@@ -170,9 +171,77 @@ func TestDiffAddedAndRemoved(t *testing.T) {
 	o := baseSynth("old", 1).run()
 	nw := baseSynth("new", 2)
 	nw.frameworks = [][2]string{{"gorgonia", "v0.9.18"}, {"tensorflow", "2.21.0"}}
+	// pytorch is gone from the new run: its passes are regressions, its
+	// one failure is only removed.
+	cellAt(o, "pytorch", "cpu", "cnn", "forward").Status = Fail
 	c := Diff(o, nw.run(), DefaultDiffThresholds)
-	if c.Count(Removed) != 16 || c.Count(Added) != 16 || c.Count(Regression) != 0 {
+	if c.Count(Removed) != 1 || c.Count(Added) != 16 || c.Count(Regression) != 15 {
 		t.Errorf("summary %s", c.Summary())
+	}
+	for _, d := range c.Cells {
+		if d.Framework != "pytorch" {
+			continue
+		}
+		if !d.OnlyOld() || d.NewStatus != "" {
+			t.Errorf("%s: only old %v, new status %q", d.Name(), d.OnlyOld(), d.NewStatus)
+		}
+		switch {
+		case d.OldStatus == Pass && (d.Change != Regression || !d.StatusRegression || !strings.Contains(strings.Join(d.Reasons, "; "), "pass → gone")):
+			t.Errorf("a pass that is gone: %s, status regression %v, %q", d.Change, d.StatusRegression, d.Reasons)
+		case d.OldStatus == Fail && (d.Change != Removed || d.StatusRegression):
+			t.Errorf("a failure that is gone: %s, status regression %v, %q", d.Change, d.StatusRegression, d.Reasons)
+		}
+	}
+	var b bytes.Buffer
+	WriteDiffText(&b, c)
+	if s := b.String(); !strings.Contains(s, "REGRESSION:\n  pytorch 2.3.0 · Test CPU · cnn · backward: pass → gone") {
+		t.Errorf("text:\n%s", s)
+	}
+}
+
+// TestDiffWarnsAboutSuspiciousArguments: one run compared with itself,
+// or OLD and NEW given the wrong way round, say so in a warning, in
+// every format.
+func TestDiffWarnsAboutSuspiciousArguments(t *testing.T) {
+	for _, tc := range []struct {
+		desc string
+		edit func(o, n *Run)
+		want string // "" for no warning
+	}{
+		{"two runs in order", func(o, n *Run) { n.Started = o.Started.Add(24 * time.Hour) }, ""},
+		{"a run with itself", func(o, n *Run) { n.RunID = o.RunID }, "OLD and NEW have the same run_id old: this compares a run with itself"},
+		{"swapped", func(o, n *Run) { o.Started = n.Started.Add(24 * time.Hour) }, "NEW started 2026-11-20T02:00:00Z, before OLD (2026-11-21T02:00:00Z): the arguments look swapped"},
+	} {
+		o, n := baseSynth("old", 1).run(), baseSynth("new", 2).run()
+		tc.edit(o, n)
+		c := Diff(o, n, DefaultDiffThresholds)
+		got := strings.Join(c.Warnings, "\n")
+		if tc.want == "" {
+			if got != "" {
+				t.Errorf("%s: warnings %q", tc.desc, got)
+			}
+			continue
+		}
+		if len(c.Warnings) != 1 || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: warnings %q, want one with %q", tc.desc, c.Warnings, tc.want)
+		}
+		for _, f := range DiffFormats {
+			var b bytes.Buffer
+			if err := RenderDiff(&b, c, f); err != nil {
+				t.Fatal(err)
+			}
+			out := b.String()
+			if f == "json" {
+				var back Comparison
+				if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+					t.Fatal(err)
+				}
+				out = strings.Join(back.Warnings, "\n")
+			}
+			if !strings.Contains(out, "warning: ") && f != "json" || !strings.Contains(out, tc.want) {
+				t.Errorf("%s: --format %s does not show the warning %q", tc.desc, f, tc.want)
+			}
+		}
 	}
 }
 

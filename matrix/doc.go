@@ -2,6 +2,9 @@
 // document (devices, frameworks, cells), its journal and atomic store, the
 // summaries of raw timing samples, and what is done with documents:
 //
+//   - Read and Decode refuse, saying why in the document's terms, what is
+//     not a complete run document of this schema (a journal, truncated
+//     JSON, a cell with an unknown status);
 //   - Merge joins the shards of a fanned-out run (ReadShards reads them,
 //     refusing mixed schema versions); Shard names a part, "k/n";
 //   - Diff compares two runs cell by cell, matching GPUs by model, with

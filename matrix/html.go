@@ -20,8 +20,9 @@ import (
 var templateFS embed.FS
 
 var htmlTemplates = template.Must(template.New("").Funcs(template.FuncMap{
-	"css": func() template.CSS { return template.CSS(mustRead("templates/style.css")) },
-	"num": func(v float64) string { return fmt.Sprintf("%.1f", v) },
+	"css":    func() template.CSS { return template.CSS(mustRead("templates/style.css")) },
+	"num":    func(v float64) string { return fmt.Sprintf("%.1f", v) },
+	"plural": Plural,
 }).ParseFS(templateFS, "templates/*.tmpl"))
 
 func mustRead(name string) string {
@@ -308,7 +309,7 @@ func perfMethod(r *Run) string {
 			}
 		}
 	}
-	return fmt.Sprintf("up to %d timed iterations per series, after untimed warm-ups", n)
+	return fmt.Sprintf("up to %s per series, after untimed warm-ups", Plural(n, "timed iteration"))
 }
 
 func perfBrief(c *Cell) string {
@@ -554,7 +555,7 @@ func latencyChart(model string, cells []*Cell) svgChart {
 			}
 			s := t.Summary
 			bar := svgBar{Class: "lat", X: ch.PlotX, Y: y, W: scale(s.Median*1e3) - ch.PlotX, H: h,
-				Title: fmt.Sprintf("%s: median %s, p90 %s, p99 %s over %d samples", rowLabel(c), fmtSeconds(s.Median), fmtSeconds(s.P90), fmtSeconds(s.P99), s.N),
+				Title: fmt.Sprintf("%s: median %s, p90 %s, p99 %s over %s", rowLabel(c), fmtSeconds(s.Median), fmtSeconds(s.P90), fmtSeconds(s.P99), Plural(s.N, "sample")),
 				Text:  fmt.Sprintf("%.3g ms (p90 %.3g, p99 %.3g)", s.Median*1e3, s.P90*1e3, s.P99*1e3)}
 			bar.TextX, bar.TextY = scale(s.P99*1e3)+6, y+h-5
 			if s.P99*1e3 > top {

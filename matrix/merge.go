@@ -238,7 +238,7 @@ func Merge(inputs []MergeInput) (*Run, error) {
 			files = append(files, f)
 		}
 		sort.Strings(files)
-		out.Notes = append(out.Notes, fmt.Sprintf("the shards were run with %d different configurations (see %s): their cells may not be comparable", len(configs), strings.Join(files, ", ")))
+		out.Notes = append(out.Notes, fmt.Sprintf("the shards were run with %s (see %s): their cells may not be comparable", Plural(len(configs), "different configuration"), strings.Join(files, ", ")))
 		out.ConfigHash = ""
 	}
 	if n > 0 {

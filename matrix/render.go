@@ -174,14 +174,21 @@ func computeLine(r *Run) string {
 }
 
 // problems lists cells that did not pass, and warnings, as footnotes.
-func problems(r *Run) []string {
-	// Cells of one framework row that share a status and a reason (a
-	// framework that is not installed skips every cell for one reason)
-	// make one line, not one per cell.
+func problems(r *Run) []string { return problemLines(r, false) }
+
+// problemLines lists cells that did not pass, and warnings. Cells of one
+// framework row that share a status and a reason (a framework that is not
+// installed skips every cell for one reason) make one line, not one per
+// cell. With skipsByFramework (the text report), skipped cells are
+// grouped by framework and reason whatever their version, as
+// "caffe: 8 cells skipped: REASON": an install hint is long, and a
+// terminal shows it once.
+func problemLines(r *Run, skipsByFramework bool) []string {
 	type group struct {
 		key   CellKey
 		msg   string
 		cells int
+		skip  bool // a skipsByFramework group
 	}
 	var out []string
 	var groups []*group
@@ -191,6 +198,17 @@ func problems(r *Run) []string {
 			for _, w := range c.Warnings {
 				out = append(out, fmt.Sprintf("%s: warning: %s", c.CellKey, w))
 			}
+			continue
+		}
+		if skipsByFramework && c.Status == Skip {
+			id := "skip\x00" + c.Framework + "\x00" + c.Reason
+			if g, ok := byMsg[id]; ok {
+				g.cells++
+				continue
+			}
+			g := &group{key: c.CellKey, msg: c.Reason, cells: 1, skip: true}
+			byMsg[id] = g
+			groups = append(groups, g)
 			continue
 		}
 		msg := string(c.Status)
@@ -211,16 +229,35 @@ func problems(r *Run) []string {
 	}
 	var lines []string
 	for _, g := range groups {
-		if g.cells == 1 {
+		switch {
+		case g.skip:
+			l := fmt.Sprintf("%s: %s skipped", g.key.Framework, Plural(g.cells, "cell"))
+			if g.cells == 1 {
+				l = fmt.Sprintf("%s: %s", g.key, Skip) // as for any other single cell
+			}
+			if g.msg != "" {
+				l += ": " + g.msg
+			}
+			lines = append(lines, l)
+		case g.cells == 1:
 			lines = append(lines, fmt.Sprintf("%s: %s", g.key, g.msg))
-			continue
+		default:
+			lines = append(lines, fmt.Sprintf("%s %s, %s: %s", g.key.Framework, g.key.FrameworkVersion, Plural(g.cells, "cell"), g.msg))
 		}
-		lines = append(lines, fmt.Sprintf("%s %s, %d cells: %s", g.key.Framework, g.key.FrameworkVersion, g.cells, g.msg))
 	}
 	return append(lines, out...)
 }
 
-// Summary is the run's tally: "40 cells: 32 pass, 8 skip".
+// Plural counts a noun: "1 cell", "0 cells", "2 cells". A noun that
+// ends in s is the same in the plural ("1 series", "3 series").
+func Plural(n int, noun string) string {
+	if n == 1 || strings.HasSuffix(noun, "s") {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// Summary is the run's tally: "40 cells: 32 pass, 8 skip", or "0 cells".
 func (r *Run) Summary() string {
 	counts := r.Counts()
 	var parts []string
@@ -229,18 +266,34 @@ func (r *Run) Summary() string {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
 		}
 	}
-	return fmt.Sprintf("%d cells: %s", len(r.Cells), strings.Join(parts, ", "))
+	total := Plural(len(r.Cells), "cell")
+	if len(parts) == 0 {
+		return total
+	}
+	return total + ": " + strings.Join(parts, ", ")
 }
 
-// WriteText renders the run for a terminal.
+// WriteText renders the run for a terminal. Skipped cells are listed
+// once per framework and reason (see problemLines), and a framework whose
+// unavailability is that reason says so without repeating it.
 func WriteText(w io.Writer, r *Run) error {
 	fmt.Fprintf(w, "dlcompat run %s  (%s, %s)\n", r.RunID, r.Host.Hostname, r.Started.Format("2006-01-02 15:04:05 MST"))
+	skipReasons := map[string]bool{} // framework + reason of skipped cells
+	for _, c := range r.Cells {
+		if c.Status == Skip && c.Reason != "" {
+			skipReasons[c.Framework+"\x00"+c.Reason] = true
+		}
+	}
 	for _, f := range r.Frameworks {
 		line := fmt.Sprintf("  %s %s via %s", f.Name, f.Version, f.Executor)
 		if f.Image != "" {
 			line += " image " + f.Image
 		}
-		if f.Unavailable != "" {
+		switch {
+		case f.Unavailable == "":
+		case skipReasons[f.Name+"\x00"+f.Unavailable]:
+			line += " — unavailable (the reason is with its skipped cells, below)"
+		default:
 			line += " — unavailable: " + f.Unavailable
 		}
 		fmt.Fprintln(w, line)
@@ -256,7 +309,7 @@ func WriteText(w io.Writer, r *Run) error {
 	if l := computeLine(r); l != "" {
 		fmt.Fprintln(w, l)
 	}
-	for _, p := range problems(r) {
+	for _, p := range problemLines(r, true) {
 		fmt.Fprintln(w, "  - "+p)
 	}
 	for _, n := range append(append([]string{}, r.DeviceNotes...), r.Notes...) {

@@ -12,11 +12,13 @@ import (
 	"sync"
 )
 
-// ErrSchema marks a document this build cannot read: wrong schema version
-// or not a run document at all. It is bad input (exit 2).
+// ErrSchema marks a document this build cannot read: wrong schema version,
+// not a run document at all, or one without what every run document has
+// (see Decode). It is bad input (exit 2).
 var ErrSchema = errors.New("unsupported results document")
 
-// Read loads a run document and refuses any other schema version.
+// Read loads a run document and refuses any other schema version, and
+// any file that is not a complete run document (see Decode).
 func Read(path string) (*Run, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -25,29 +27,30 @@ func Read(path string) (*Run, error) {
 	return Decode(path, b)
 }
 
-// Decode parses a run document; name is used in errors.
+// Decode parses a run document; name is used in errors. It refuses, with
+// an error that matches ErrSchema and says what is wrong: anything that is
+// not one JSON object (an array, a truncated file, a journal), another
+// schema version, a document without the fields that every document
+// dlcompat writes has (run_id, started, cells), and a cell whose status
+// is not one of Statuses.
 func Decode(name string, b []byte) (*Run, error) {
-	// The fast path for the usual case; the probe below only explains a
-	// document that is not one this build reads.
+	// The fast path for the usual case; explain only looks at a document
+	// that is not one this build reads.
 	if r, ok := decodeRunFast(b); ok && r.SchemaVersion == SchemaVersion {
+		if err := validate(name, r); err != nil {
+			return nil, err
+		}
 		return r, nil
 	}
+	if err := explain(name, b); err != nil {
+		return nil, err
+	}
 	var r Run
-	var probe struct {
-		SchemaVersion *int `json:"schema_version"`
-	}
-	if err := json.Unmarshal(b, &probe); err != nil {
-		return nil, fmt.Errorf("%s: %w: not JSON: %v", name, ErrSchema, err)
-	}
-	if probe.SchemaVersion == nil {
-		return nil, fmt.Errorf("%s: %w: no \"schema_version\" field; is this a dlcompat results file?", name, ErrSchema)
-	}
-	if *probe.SchemaVersion != SchemaVersion {
-		return nil, fmt.Errorf("%s: %w: schema_version %d, this dlcompat reads %d; use the dlcompat release that wrote it", name, ErrSchema, *probe.SchemaVersion, SchemaVersion)
-	}
-	r = Run{}
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", name, ErrSchema, err)
+		return nil, decodeError(name, err)
+	}
+	if err := validate(name, &r); err != nil {
+		return nil, err
 	}
 	return &r, nil
 }

@@ -22,7 +22,8 @@ model (the GPU's name, not its UUID or index, so the same GPU model
 compares across driver versions and machines), model and check; several
 GPUs of one model pair up in device order.
 
-  status  a pass that became anything else is a regression
+  status  a pass that became anything else (or is gone from NEW) is a
+          regression
   errors  a measured error (max abs or rel) that grew beyond --error-growth
   speed   every timing series, judged on the raw samples with a two-sided
           Mann-Whitney U test: "~" when p > --alpha (the data cannot tell)
@@ -97,7 +98,7 @@ func runDiff(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error
 		return err
 	}
 	if n := failing(cmp, kinds); n > 0 {
-		fmt.Fprintf(e.stderr, "dlcompat diff: %d cells changed in a way --fail-on %s rejects\n", n, *failOn)
+		fmt.Fprintf(e.stderr, "dlcompat diff: %s changed in a way --fail-on %s rejects\n", matrix.Plural(n, "cell"), *failOn)
 		return errCellsFailed
 	}
 	return nil
@@ -124,7 +125,7 @@ func failing(c *matrix.Comparison, kinds map[string]bool) int {
 	n := 0
 	for _, d := range c.Cells {
 		if (kinds["status"] && d.StatusRegression) || (kinds["errors"] && d.ErrorRegression) ||
-			(kinds["speed"] && d.SpeedRegression) || (kinds["removed"] && d.Change == matrix.Removed) {
+			(kinds["speed"] && d.SpeedRegression) || (kinds["removed"] && d.OnlyOld()) {
 			n++
 		}
 	}

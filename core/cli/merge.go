@@ -68,7 +68,7 @@ Examples:
 		if err := matrix.WriteFileAtomic(*out, func(w io.Writer) error { return matrix.WriteJSON(w, merged) }); err != nil {
 			return infraError{err}
 		}
-		fmt.Fprintf(e.stdout, "merged %d files into %s: %s\n", len(inputs), *out, merged.Summary())
+		fmt.Fprintf(e.stdout, "merged %s into %s: %s\n", matrix.Plural(len(inputs), "file"), *out, merged.Summary())
 		for i, n := range merged.Notes {
 			if i == 10 {
 				fmt.Fprintf(e.stdout, "  … %d more notes in %s\n", len(merged.Notes)-i, *out)

@@ -75,9 +75,9 @@ func shardPlan(devices []matrix.Device, specs []exec.Spec, s matrix.Shard) (map[
 		}
 	}
 	if len(units) == 0 {
-		return out, fmt.Sprintf("shard %s by (device, framework) has no cells: %d pairs for %d shards", s, u, s.N)
+		return out, fmt.Sprintf("shard %s by (device, framework) has no cells: %s for %d shards", s, matrix.Plural(u, "pair"), s.N)
 	}
-	return out, fmt.Sprintf("shard %s by (device, framework), %d devices being fewer than %d shards: %s", s, len(devices), s.N, strings.Join(units, ", "))
+	return out, fmt.Sprintf("shard %s by (device, framework), %s being fewer than %d shards: %s", s, matrix.Plural(len(devices), "device"), s.N, strings.Join(units, ", "))
 }
 
 func orNone(s []string) string {
