@@ -327,7 +327,7 @@ func runWarnings(o, n *Run) []string {
 	case o.RunID != "" && o.RunID == n.RunID:
 		return []string{fmt.Sprintf("OLD and NEW have the same run_id %s: this compares a run with itself (or with a copy of it)", o.RunID)}
 	case !o.Started.IsZero() && !n.Started.IsZero() && n.Started.Before(o.Started):
-		return []string{fmt.Sprintf("NEW started %s, before OLD (%s): the arguments look swapped; the order is dlcompat diff OLD NEW",
+		return []string{fmt.Sprintf("NEW started %s, before OLD (%s): if OLD is the baseline, the arguments may be swapped (the order is dlcompat diff OLD NEW)",
 			n.Started.UTC().Format(time.RFC3339), o.Started.UTC().Format(time.RFC3339))}
 	}
 	return nil

@@ -210,7 +210,7 @@ func TestDiffWarnsAboutSuspiciousArguments(t *testing.T) {
 	}{
 		{"two runs in order", func(o, n *Run) { n.Started = o.Started.Add(24 * time.Hour) }, ""},
 		{"a run with itself", func(o, n *Run) { n.RunID = o.RunID }, "OLD and NEW have the same run_id old: this compares a run with itself"},
-		{"swapped", func(o, n *Run) { o.Started = n.Started.Add(24 * time.Hour) }, "NEW started 2026-11-20T02:00:00Z, before OLD (2026-11-21T02:00:00Z): the arguments look swapped"},
+		{"swapped", func(o, n *Run) { o.Started = n.Started.Add(24 * time.Hour) }, "NEW started 2026-11-20T02:00:00Z, before OLD (2026-11-21T02:00:00Z): if OLD is the baseline, the arguments may be swapped"},
 	} {
 		o, n := baseSynth("old", 1).run(), baseSynth("new", 2).run()
 		tc.edit(o, n)

@@ -65,13 +65,14 @@ Usage: dlcompat <command> [flags]
 Commands:
 %s
 Exit codes: 0 every expected cell passed · 1 a cell failed, crashed, timed
-out or is unknown · 2 bad usage or bad input · 3 infrastructure (no plugin
-could start).
+out or is unknown · 2 bad usage or bad input · 3 infrastructure: no plugin
+could start, or a framework named with --frameworks cannot run here (this
+wins over 1).
 
 Examples:
   dlcompat devices
   dlcompat run                       # every plugin, every device, both models
-  dlcompat run --models cnn --checks forward,backward -o results/
+  dlcompat run --models cnn --checks forward,backward -o results/cnn
   dlcompat report results/run.json --format md
   dlcompat report results/run.json --format html -o report.html
   dlcompat diff last-night.json results/run.json --fail-on regression

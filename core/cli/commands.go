@@ -274,11 +274,12 @@ backward (every parameter's gradient), determinism (two runs, bitwise),
 perf (latency at batch 1, throughput, training step; never fails on speed).
 
 A finished run in -o is kept: a new run there is refused (exit 2) unless
---force replaces it; an unfinished one is completed with --resume.
+--force replaces it; an unfinished one is completed with --resume (or
+replaced with --force).
 
 Examples:
   dlcompat run
-  dlcompat run --force --frameworks gorgonia --models cnn --checks forward,backward
+  dlcompat run --frameworks gorgonia --models cnn --checks forward,backward -o results/cnn
   dlcompat run --devices cpu --perf-iterations 50 -o results/nightly
   dlcompat run --resume -o results/nightly      # finish a killed run
   dlcompat run --config testdata/configs/local-docker.yaml --frameworks gorgonia -o results/docker
@@ -305,7 +306,7 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 	refDir := fs.String("reference", defaultReferenceDir(), "directory of the reference tensors and their MANIFEST")
 	out := fs.String("o", "results", "output directory")
 	resume := fs.Bool("resume", false, "complete the unfinished run journalled in -o, without redoing finished cells")
-	force := fs.Bool("force", false, "replace a finished run already in -o (without it, such a run is kept and the new one refused)")
+	force := fs.Bool("force", false, "replace the run already in -o, finished or not (without it, a finished run is kept and the new one refused)")
 	quiet := fs.Bool("quiet", false, "no progress: neither bars (on a terminal) nor a line per cell")
 	shard := fs.String("shard", "", "run only part k of n of the planned cells (k/n, 1 ≤ k ≤ n), split by device; see 'dlcompat merge'")
 	kerasBackends := fs.String("keras-backends", os.Getenv(EnvKerasBackends), "run the keras plugin once per Keras backend, each a row (e.g. tensorflow,jax; or set $"+EnvKerasBackends+"; default: $KERAS_BACKEND, else tensorflow)")
@@ -452,25 +453,55 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 }
 
 // requestedButUnavailable is an infrastructure error when a framework the
-// command line named cannot run here: its cells are skips, which would
-// otherwise let a CI job that asked for it go green having tested
-// nothing. A framework found by discovery alone may be missing quietly.
+// command line named cannot run here (every one of its cells is a skip:
+// not installed, no device it can use), which would otherwise let a CI
+// job that asked for it go green having tested nothing. It takes
+// precedence over failed cells (exit 3, not 1), and says how many there
+// were. A framework found by discovery alone may be missing quietly.
 func requestedButUnavailable(run *matrix.Run, requested []string) error {
 	asked := map[string]bool{}
 	for _, r := range requested {
 		base, _, _ := strings.Cut(r, "+") // keras+jax is the keras plugin on jax
 		asked[base] = true
 	}
+	type tally struct {
+		cells, skips int
+		reason       string
+	}
+	byName := map[string]*tally{}
+	var order []string
+	for _, c := range run.Cells {
+		if !asked[c.Framework] {
+			continue
+		}
+		t := byName[c.Framework]
+		if t == nil {
+			t = &tally{}
+			byName[c.Framework] = t
+			order = append(order, c.Framework)
+		}
+		t.cells++
+		if c.Status == matrix.Skip {
+			t.skips++
+			if t.reason == "" {
+				t.reason = c.Reason
+			}
+		}
+	}
 	var missing []string
-	for _, f := range run.Frameworks {
-		if f.Unavailable != "" && asked[f.Name] {
-			missing = append(missing, fmt.Sprintf("%s: %s", f.Name, f.Unavailable))
+	for _, name := range order {
+		if t := byName[name]; t.skips == t.cells {
+			missing = append(missing, name+": "+t.reason)
 		}
 	}
 	if len(missing) == 0 {
 		return nil
 	}
-	return infraError{fmt.Errorf("asked for with --frameworks but cannot run here (its cells are skip in the results):\n  %s", strings.Join(missing, "\n  "))}
+	msg := "asked for with --frameworks but cannot run here (every one of its cells is skip in the results):\n  " + strings.Join(missing, "\n  ")
+	if n := run.Counts(); run.Failed() {
+		msg += fmt.Sprintf("\nbesides, %s did not pass (see the results)", matrix.Plural(len(run.Cells)-n[matrix.Pass]-n[matrix.Skip], "cell"))
+	}
+	return infraError{errors.New(msg)}
 }
 
 // discover lists the plugins in dir; a directory that is not there is

@@ -162,8 +162,9 @@ func (inv Inventory) Find(id string) (Device, bool) {
 // "cpu,gpu:0,gpu:3"; case and spaces around elements are ignored.
 //
 // An ID the inventory lacks is an [ErrUnknownDevice] error listing the valid
-// IDs; "gpu" without any GPU is an [ErrNoGPU] error carrying the inventory's
-// notes, which say why; an empty spec or element is [ErrBadSpec].
+// IDs; "gpu", or a gpu:N, without any GPU is an [ErrNoGPU] error carrying
+// the inventory's notes, which say why; an empty spec or element is
+// [ErrBadSpec].
 func (inv Inventory) Select(spec string) ([]Device, error) {
 	if strings.TrimSpace(spec) == "" {
 		return nil, fmt.Errorf("%w: empty; want %s", ErrBadSpec, inv.validSpecs())

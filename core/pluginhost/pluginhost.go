@@ -28,6 +28,9 @@ var (
 	// ErrStart: a plugin could not be started or did not complete the
 	// handshake (infrastructure, exit 3 when nothing else could run).
 	ErrStart = errors.New("plugin did not start")
+	// errAbandoned: a start given up because the run ended (the run's
+	// own error says so; never shown alone).
+	errAbandoned = errors.New("start abandoned")
 )
 
 // Discover lists the plugin binaries in dir (files named
@@ -150,9 +153,6 @@ func Start(ctx context.Context, ex exec.Executor, spec exec.Spec) (*Instance, er
 	}
 	return inst, nil
 }
-
-// errAbandoned is a start given up because the run ended.
-var errAbandoned = errors.New("start abandoned")
 
 // handshake is client.Client(), given up when ctx ends: go-plugin holds
 // the client's lock for the whole handshake (so Kill would wait too) and

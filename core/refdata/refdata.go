@@ -26,12 +26,13 @@ const Batch = 8
 // ManifestName is the checksum file inside the reference directory.
 const ManifestName = "MANIFEST"
 
-// ErrCorrupt marks a reference file that is missing, unlisted or whose
-// checksum does not match the MANIFEST.
-var ErrCorrupt = errors.New("reference data does not match its MANIFEST")
-
-// ErrNoReference is a reference directory that is not there.
-var ErrNoReference = errors.New("no reference data")
+var (
+	// ErrCorrupt marks a reference file that is missing, unlisted or whose
+	// checksum does not match the MANIFEST.
+	ErrCorrupt = errors.New("reference data does not match its MANIFEST")
+	// ErrNoReference is a reference directory that is not there.
+	ErrNoReference = errors.New("no reference data")
+)
 
 // Files returns the relative paths of every file of a model.
 func Files(m reference.Model) []string {

@@ -51,7 +51,11 @@ func (r *runState) plan(inst *pluginhost.Instance, devices []matrix.Device) []ma
 				switch {
 				case d.Unavailable != "":
 					c.Status, c.Reason = matrix.Skip, d.Unavailable
-				case !offers(inst, dev):
+				case !offers(inst, dev) && len(d.Devices) > 0:
+					// A plugin that lists no device at all could not look
+					// (its framework does not start): its cells run, so
+					// that it reports the failure on every device, a GPU
+					// included, instead of skips that read as green.
 					c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s cannot use %s (it offers: %s)", d.Framework, dev.ID, deviceIDs(d.Devices))
 				case !pluginapi.Has(d.Capabilities.Models, string(m)):
 					c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s does not implement model %s", d.Framework, m)
@@ -337,7 +341,7 @@ func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c mat
 			c.StderrTail = pluginhost.LastLines(inst.StderrTail(), StderrTailLines)
 		case ctx.Err() != nil:
 			inst.Kill()
-			c.Status, c.Reason = matrix.Unknown, "run interrupted: "+ctx.Err().Error()
+			c.Status, c.Reason = matrix.Unknown, interruptedReason(ctx)
 		default:
 			// The transport failed: the plugin died, or is about to.
 			waitExit(inst, 2*time.Second)

@@ -53,8 +53,9 @@ type Options struct {
 	// OutDir receives journal.jsonl, run.json and run.md.
 	OutDir string
 	Resume bool
-	// Replace lets a new run overwrite a finished one in OutDir (never an
-	// unfinished one: complete that with Resume).
+	// Replace lets a new run overwrite the run in OutDir, finished or not
+	// (without it, a finished one is kept and an unfinished one is for
+	// Resume).
 	Replace bool
 	// Progress gets a line per finished cell; nil for none.
 	Progress io.Writer
@@ -222,7 +223,7 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 	if err := ctx.Err(); err != nil {
 		// Said in the document too, not only on the terminal: whoever
 		// reads run.json later should not take it for a complete run.
-		run.Notes = append(run.Notes, fmt.Sprintf("interrupted at %s (%v): %d cells not run; finish with dlcompat run --resume -o %s",
+		run.Notes = append(run.Notes, fmt.Sprintf("interrupted at %s (%v): %d cells not run; finish with dlcompat run --resume -o %s and the same flags",
 			run.Finished.Format(time.RFC3339), err, run.Counts()[matrix.Unknown], o.OutDir))
 	}
 	if err := matrix.WriteFileAtomic(filepath.Join(o.OutDir, RunFile), func(w io.Writer) error { return matrix.WriteJSON(w, run) }); err != nil {
@@ -303,9 +304,9 @@ func openJournal(path string, o Options, cfgJSON []byte, shardNote string) (*mat
 		header.Notes = append(header.Notes, fmt.Sprintf("resumed at %s with %d finished cells", time.Now().UTC().Format(time.RFC3339), len(done)))
 		return header, done, j, nil
 	}
-	if _, err := os.Stat(path); err == nil {
+	if _, err := os.Stat(path); err == nil && !o.Replace {
 		if _, errRun := os.Stat(filepath.Join(filepath.Dir(path), RunFile)); errRun != nil || isUnfinished(path) {
-			return nil, nil, nil, fmt.Errorf("%w: %s holds an unfinished run; complete it with --resume, or choose another output directory with -o", ErrUsage, path)
+			return nil, nil, nil, fmt.Errorf("%w: %s holds an unfinished run; complete it with --resume, replace it with --force, or choose another output directory with -o", ErrUsage, path)
 		}
 	}
 	if prev := filepath.Join(filepath.Dir(path), RunFile); !o.Replace {

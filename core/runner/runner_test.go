@@ -394,6 +394,28 @@ func TestFinishedRunIsNotOverwritten(t *testing.T) {
 	}
 }
 
+// TestAPluginThatListsNoDeviceRunsOnEvery: a plugin whose framework does
+// not start cannot list devices; its cells must run (and report that) on
+// every planned device, a GPU included, never skip as if it were fine.
+func TestAPluginThatListsNoDeviceRunsOnEvery(t *testing.T) {
+	spec, _ := faultSpec(t, "nodevices")
+	o := baseOptions(t, spec)
+	o.Models, o.Checks = []reference.Model{reference.LSTM}, []string{pluginapi.CheckForward}
+	o.Devices = append(o.Devices, matrix.Device{ID: "gpu:0", Kind: "gpu", Name: "test GPU", UUID: "GPU-0"})
+	run, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Cells) != 2 {
+		t.Fatalf("%d cells, want 2", len(run.Cells))
+	}
+	for _, c := range run.Cells {
+		if c.Status == matrix.Skip {
+			t.Errorf("%s: skip (%s), want the cell run", c.CellKey, c.Reason)
+		}
+	}
+}
+
 // TestResumeKeepsResultsWhenThePluginNoLongerStarts: the journalled
 // passes stay in the final document; only the missing cells crash.
 func TestResumeKeepsResultsWhenThePluginNoLongerStarts(t *testing.T) {

@@ -234,15 +234,14 @@ func (p *Plugin) Describe(ctx context.Context, _ pluginapi.DescribeRequest) (plu
 		d.Unavailable = p.unavailable(ni.reason)
 		return d, nil
 	case err != nil:
-		// Installed but broken: its cells run (on the CPU, the one device
-		// it surely has) and report this as errors, rather than hide it as
-		// skips of devices it did not list.
+		// Installed but broken: it lists no devices (it could not ask the
+		// framework), so the host runs its cells on every device it plans,
+		// and each reports this as an error rather than hide it as a skip.
 		msg := firstLine(err.Error())
 		if last := lastLine(err.Error()); last != msg {
 			msg += "; it said: " + last
 		}
 		d.Warnings = append(d.Warnings, "the framework does not start; every check will report: "+msg)
-		d.Devices = []pluginapi.Device{{ID: "cpu", Kind: "cpu", Name: "host CPU"}}
 		return d, nil
 	}
 	h := w.hello

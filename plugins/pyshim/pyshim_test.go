@@ -132,37 +132,55 @@ func TestWorkerComputesAndStdoutCannotCorruptFrames(t *testing.T) {
 	exerciseWorker(t, python(t), "")
 }
 
-// pythonVersions are the venvs scripts/setup.d/35-python-versions.sh
-// makes, one per CPython a framework image may bring (3.11, this
-// machine's, is python()); required are the ends of the range the worker
-// library promises: 3.9 (Caffe's image) and 3.12.
-var pythonVersions = []struct {
-	version  string
-	required bool
-}{{"3.9", true}, {"3.10", false}, {"3.12", true}, {"3.13", false}}
+// pythonVersions are the CPythons a framework image may bring, besides
+// 3.11 (this machine's, python()): scripts/setup.d/35-python-versions.sh
+// makes a numpy venv for each one the machine has. Debian bookworm ships
+// only 3.11 and no registry here serves interpreters, so they come from
+// the machine's pyenv; 3.9 also runs for real in the Caffe image's tests.
+var pythonVersions = []string{"3.9", "3.10", "3.12", "3.13"}
+
+// hasInterpreter reports whether set-up can find CPython v here, the
+// way 35-python-versions.sh looks (python3.X on PATH, pyenv's versions).
+func hasInterpreter(v string) bool {
+	if err := osexec.Command("python"+v, "-c", "import venv").Run(); err == nil {
+		return true
+	}
+	root := os.Getenv("PYENV_ROOT")
+	if root == "" {
+		root = filepath.Join(os.Getenv("HOME"), ".pyenv")
+	}
+	found, _ := filepath.Glob(filepath.Join(root, "versions", v+".*", "bin", "python3"))
+	return len(found) > 0
+}
 
 // TestWorkerOnEveryPython runs the worker library through every check,
 // and through a failing one, on each CPython from 3.9 to 3.13 that set-up
-// provided.
+// provided. Where the machine has the interpreter, its venv must exist
+// (under make test or CI): set-up is not allowed to leave it out quietly.
 func TestWorkerOnEveryPython(t *testing.T) {
 	dir := os.Getenv("DLCOMPAT_PYVERS_DIR")
 	if dir == "" {
 		dir = "/opt/dlcompat"
 	}
+	ran := 0
 	for _, v := range pythonVersions {
-		py := filepath.Join(dir, "venv-py"+v.version, "bin", "python3")
-		t.Run(v.version, func(t *testing.T) {
+		py := filepath.Join(dir, "venv-py"+v, "bin", "python3")
+		t.Run(v, func(t *testing.T) {
 			if _, err := os.Stat(py); err != nil {
-				testenv.Need(t, !v.required, fmt.Sprintf("needs %s (Python %s with numpy): run scripts/setup.d/35-python-versions.sh", py, v.version))
-				t.Skipf("no %s on this machine (scripts/setup.d/35-python-versions.sh found no Python %s)", py, v.version)
+				if hasInterpreter(v) {
+					testenv.Need(t, false, fmt.Sprintf("this machine has Python %s but not %s: run scripts/setup.d/35-python-versions.sh", v, py))
+				}
+				t.Skipf("this machine has no Python %s (python%s, pyenv): nothing to test it on", v, v)
 			}
-			exerciseWorker(t, py, v.version+".")
+			ran++
+			exerciseWorker(t, py, v+".")
 			resp := run(t, fakeOn(t, "raise", py), "forward")
 			if resp.Status != pluginapi.StatusError || !strings.Contains(resp.Message, "ValueError") {
-				t.Errorf("raise on %s: %s %q", v.version, resp.Status, resp.Message)
+				t.Errorf("raise on %s: %s %q", v, resp.Status, resp.Message)
 			}
 		})
 	}
+	t.Logf("the worker library ran on %d of the Pythons %v besides 3.11", ran, pythonVersions)
 }
 
 // exerciseWorker runs every check through the fake worker on py, whose
@@ -280,9 +298,9 @@ func TestDeathBeforeHelloIsAnErrorWithTheWorkersLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Its cells must run (and fail) on the host's CPU, not skip for want
-	// of a device, and the warning quotes the worker's own last words.
-	if len(d.Devices) != 1 || d.Devices[0].ID != "cpu" || len(d.Warnings) == 0 {
+	// It lists no device (the host then runs its cells on every device,
+	// where they fail), and the warning quotes the worker's last words.
+	if len(d.Devices) != 0 || d.Unavailable != "" || len(d.Warnings) == 0 {
 		t.Errorf("describe of a worker that dies before its hello: %+v", d)
 	} else {
 		wantContains(t, "warning", d.Warnings[0], "does not start", "it said: fake: dying before hello")

@@ -15,6 +15,7 @@
 //	error=MODEL/CHECK    return a framework error for that cell
 //	hangdescribe         block forever in Describe (a framework import
 //	                     that never ends)
+//	nodevices            list no device (a framework that cannot look)
 package faultplugin
 
 import (
@@ -74,11 +75,15 @@ func (b *backend) Describe() pluginapi.DescribeResponse {
 		fmt.Fprintln(os.Stderr, "faultplugin: hanging in Describe")
 		select {}
 	}
-	return pluginapi.DescribeResponse{
+	d := pluginapi.DescribeResponse{
 		Framework: "oracle", Version: "test",
 		Devices:      []pluginapi.Device{{ID: "cpu", Kind: "cpu", Name: "host CPU"}},
 		Capabilities: pluginapi.Capabilities{Models: reference.ModelNames(), Activations: true},
 	}
+	if b.fault("nodevices", "") {
+		d.Devices = nil
+	}
+	return d
 }
 
 func (b *backend) fault(kind, arg string) bool {
