@@ -18,8 +18,15 @@ type DiffThresholds struct {
 	Alpha float64 `json:"alpha"`
 	// MinChange is the smallest relative change of the median that is
 	// called faster or slower, however significant: below it, "~".
-	// Default 0.05 (5%).
+	// Default 0.05 (5%). It applies to GPUs; CPUs have MinChangeCPU.
 	MinChange float64 `json:"min_change"`
+	// MinChangeCPU is MinChange for CPU devices. A CPU on a shared or
+	// virtual machine runs the same configuration 5 to 15% slower or
+	// faster from one run to the next (measured: two gorgonia runs a
+	// minute apart differed by up to 15%, each series' own cv 3 to 4%,
+	// p < 1e-5): the test is right that they differ, but it is the
+	// machine, not the framework. Default 0.20 (20%).
+	MinChangeCPU float64 `json:"min_change_cpu"`
 	// MinSamples is the fewest samples a series needs on each side to be
 	// tested at all; below it the comparison is "~" with a warning.
 	// Default 4 (with fewer, no two-sided test can reach p ≤ 0.05).
@@ -33,7 +40,15 @@ type DiffThresholds struct {
 }
 
 // DefaultDiffThresholds are the thresholds `dlcompat diff` uses unless told.
-var DefaultDiffThresholds = DiffThresholds{Alpha: 0.05, MinChange: 0.05, MinSamples: 4, ErrorGrowth: 10, ErrorFloor: 1e-10}
+var DefaultDiffThresholds = DiffThresholds{Alpha: 0.05, MinChange: 0.05, MinChangeCPU: 0.20, MinSamples: 4, ErrorGrowth: 10, ErrorFloor: 1e-10}
+
+// minChangeFor is the MinChange for a device of this kind.
+func (t DiffThresholds) minChangeFor(kind string) float64 {
+	if kind == "cpu" {
+		return t.MinChangeCPU
+	}
+	return t.MinChange
+}
 
 func (t DiffThresholds) withDefaults() DiffThresholds {
 	d := DefaultDiffThresholds
@@ -42,6 +57,9 @@ func (t DiffThresholds) withDefaults() DiffThresholds {
 	}
 	if t.MinChange == 0 {
 		t.MinChange = d.MinChange
+	}
+	if t.MinChangeCPU == 0 {
+		t.MinChangeCPU = d.MinChangeCPU
 	}
 	if t.MinSamples == 0 {
 		t.MinSamples = d.MinSamples
@@ -91,6 +109,9 @@ type TimingDiff struct {
 	// P is the Mann-Whitney U p-value; absent when the series was not
 	// tested (too few samples).
 	P *Float `json:"p,omitempty"`
+	// MinChange is the threshold this series was judged with (its
+	// device's: DiffThresholds.MinChange or MinChangeCPU).
+	MinChange float64 `json:"min_change"`
 	// Verdict is Slower, Faster or Same; Note says why it is Same.
 	Verdict string `json:"verdict"`
 	Note    string `json:"note,omitempty"`
@@ -443,7 +464,7 @@ func compareCells(k diffKey, o, n keyedCell, th DiffThresholds) CellDiff {
 			if ot.Name != nt.Name || ot.Batch != nt.Batch {
 				continue
 			}
-			t := compareTiming(ot, nt, th)
+			t := compareTiming(ot, nt, th, th.minChangeFor(deviceKind(o)))
 			switch t.Verdict {
 			case Slower:
 				d.SpeedRegression = true
@@ -485,8 +506,20 @@ func growth(old, new, floor float64) float64 {
 	return math.Max(new, floor) / math.Max(old, floor)
 }
 
-func compareTiming(o, n Timing, th DiffThresholds) TimingDiff {
-	t := TimingDiff{Name: o.Name, Batch: o.Batch, Unit: o.Unit, OldN: len(o.Samples), NewN: len(n.Samples)}
+// deviceKind is the kind of a cell's device ("cpu", "gpu"), from the
+// run's device list, else from its ID.
+func deviceKind(k keyedCell) string {
+	if k.device != nil && k.device.Kind != "" {
+		return k.device.Kind
+	}
+	if k.cell.Device == "cpu" || strings.HasPrefix(k.cell.Device, "cpu@") {
+		return "cpu"
+	}
+	return ""
+}
+
+func compareTiming(o, n Timing, th DiffThresholds, minChange float64) TimingDiff {
+	t := TimingDiff{Name: o.Name, Batch: o.Batch, Unit: o.Unit, OldN: len(o.Samples), NewN: len(n.Samples), MinChange: minChange}
 	xs, ys := slices.Clone(o.Samples), slices.Clone(n.Samples)
 	slices.Sort(xs)
 	slices.Sort(ys)
@@ -506,8 +539,8 @@ func compareTiming(o, n Timing, th DiffThresholds) TimingDiff {
 	switch {
 	case mw.P > th.Alpha:
 		t.Note = fmt.Sprintf("p=%.2g > α=%g", mw.P, th.Alpha)
-	case math.Abs(t.Delta) < th.MinChange:
-		t.Note = fmt.Sprintf("%+.1f%% is below the %g%% threshold", 100*t.Delta, 100*th.MinChange)
+	case math.Abs(t.Delta) < minChange:
+		t.Note = fmt.Sprintf("%+.1f%% is below the %g%% threshold", 100*t.Delta, 100*minChange)
 	default:
 		worse := t.Delta > 0
 		if o.Better == "higher" {

@@ -105,6 +105,20 @@ func TestDiffClassifiesChanges(t *testing.T) {
 				t.Samples[j] = ot.Samples[j]*1.02 + 1e-12
 			}
 		}, [4]string{"gorgonia", "Test CPU", "cnn", "perf"}, Unchanged, ""},
+		{"a significant 12% change on a CPU is under the CPU threshold", func(o, n *Run) {
+			ot := cellAt(o, "gorgonia", "cpu", "cnn", "perf").Timings[0]
+			t := &cellAt(n, "gorgonia", "cpu", "cnn", "perf").Timings[0]
+			for j := range t.Samples {
+				t.Samples[j] = ot.Samples[j] * 1.12
+			}
+		}, [4]string{"gorgonia", "Test CPU", "cnn", "perf"}, Unchanged, ""},
+		{"the same 12% on a GPU is a regression", func(o, n *Run) {
+			ot := cellAt(o, "pytorch", "gpu:0", "cnn", "perf").Timings[0]
+			t := &cellAt(n, "pytorch", "gpu:0", "cnn", "perf").Timings[0]
+			for j := range t.Samples {
+				t.Samples[j] = ot.Samples[j] * 1.12
+			}
+		}, [4]string{"pytorch", "NVIDIA A100-SXM4-40GB", "cnn", "perf"}, Regression, "% slower (p="},
 		{"three samples cannot tell", func(o, n *Run) {
 			t := &cellAt(n, "gorgonia", "cpu", "cnn", "perf").Timings[0]
 			t.Samples = []float64{9, 9, 9}

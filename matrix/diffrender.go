@@ -53,7 +53,7 @@ func speedCell(t TimingDiff, th DiffThresholds) string {
 	case t.P == nil:
 		return "~ (" + t.Note + ")"
 	case float64(*t.P) <= th.Alpha:
-		return fmt.Sprintf("~ (%s, under %g%%)", fmtP(t.P), 100*th.MinChange)
+		return fmt.Sprintf("~ (%s, under %g%%)", fmtP(t.P), 100*t.MinChange)
 	}
 	return fmt.Sprintf("~ (%s)", fmtP(t.P))
 }
@@ -77,8 +77,8 @@ func header(c *Comparison) []string {
 
 func thresholdsLine(c *Comparison) string {
 	t := c.Thresholds
-	return fmt.Sprintf("speed: Mann-Whitney U on the raw samples, α=%g, changes under %g%% ignored, at least %d samples; errors flagged above %g× growth",
-		t.Alpha, 100*t.MinChange, t.MinSamples, t.ErrorGrowth)
+	return fmt.Sprintf("speed: Mann-Whitney U on the raw samples, α=%g, changes under %g%% ignored (%g%% on CPUs), at least %d samples; errors flagged above %g× growth",
+		t.Alpha, 100*t.MinChange, 100*t.MinChangeCPU, t.MinSamples, t.ErrorGrowth)
 }
 
 // WriteDiffText renders a comparison for a terminal: the tally, each

@@ -27,7 +27,9 @@ GPUs of one model pair up in device order.
   errors  a measured error (max abs or rel) that grew beyond --error-growth
   speed   every timing series, judged on the raw samples with a two-sided
           Mann-Whitney U test: "~" when p > --alpha (the data cannot tell)
-          or the median moved less than --min-change; fewer than 4
+          or the median moved less than --min-change (5% on GPUs; 20%,
+          --min-change-cpu, on CPUs, whose speed drifts between runs on
+          shared machines); fewer than 4
           samples on a side are not tested, with a warning
 
 --fail-on sets the exit code for CI: 1 when a cell has a change of the
@@ -52,7 +54,8 @@ func runDiff(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error
 	out := fs.String("o", "", "write to FILE (atomically) instead of stdout")
 	failOn := fs.String("fail-on", "none", "exit 1 when a cell has one of these changes (comma-separated): "+strings.Join(failOnKinds, ", "))
 	fs.Float64Var(&th.Alpha, "alpha", th.Alpha, "significance level of the Mann-Whitney U test")
-	fs.Float64Var(&th.MinChange, "min-change", th.MinChange, "smallest relative change of a median that counts (0.05 = 5%)")
+	fs.Float64Var(&th.MinChange, "min-change", th.MinChange, "smallest relative change of a median that counts on a GPU (0.05 = 5%); given alone, on every device")
+	fs.Float64Var(&th.MinChangeCPU, "min-change-cpu", th.MinChangeCPU, "smallest relative change that counts on a CPU, whose speed drifts between runs on shared machines")
 	fs.IntVar(&th.MinSamples, "min-samples", th.MinSamples, "fewest samples per side for a speed comparison")
 	fs.Float64Var(&th.ErrorGrowth, "error-growth", th.ErrorGrowth, "factor by which a measured error may grow before it is flagged")
 	pos, err := parse(fs, args)
@@ -72,8 +75,13 @@ func runDiff(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error
 	if err != nil {
 		return err
 	}
-	if th.Alpha <= 0 || th.Alpha >= 1 || th.MinChange < 0 || th.MinSamples < 1 || th.ErrorGrowth <= 1 {
-		return usagef("want 0 < --alpha < 1, --min-change ≥ 0, --min-samples ≥ 1, --error-growth > 1")
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["min-change"] && !set["min-change-cpu"] {
+		th.MinChangeCPU = th.MinChange // one threshold, given, for every device
+	}
+	if th.Alpha <= 0 || th.Alpha >= 1 || th.MinChange < 0 || th.MinChangeCPU < 0 || th.MinSamples < 1 || th.ErrorGrowth <= 1 {
+		return usagef("want 0 < --alpha < 1, --min-change ≥ 0, --min-change-cpu ≥ 0, --min-samples ≥ 1, --error-growth > 1")
 	}
 	// Both documents at once: a fleet's runs are hundreds of megabytes.
 	var oldRun, newRun *matrix.Run
