@@ -38,10 +38,14 @@ func (s Status) Bad() bool {
 
 // Run is one run of dlcompat: what ran where, and every cell's result.
 type Run struct {
-	SchemaVersion   int             `json:"schema_version"`
-	RunID           string          `json:"run_id"`
-	Started         time.Time       `json:"started"`
-	Finished        time.Time       `json:"finished,omitempty"`
+	SchemaVersion int       `json:"schema_version"`
+	RunID         string    `json:"run_id"`
+	Started       time.Time `json:"started"`
+	Finished      time.Time `json:"finished,omitempty"`
+	// ElapsedSeconds is the time the run spent running, summed over its
+	// sessions when it was resumed (Finished − Started would count the
+	// pause between them); 0 in documents that do not record it.
+	ElapsedSeconds  float64         `json:"elapsed_seconds,omitempty"`
 	Host            Host            `json:"host"`
 	DlcompatVersion string          `json:"dlcompat_version"`
 	Config          json.RawMessage `json:"config,omitempty"`

@@ -124,6 +124,7 @@ type configDoc struct {
 // complete even when err is nil and some cells failed; err is for usage
 // and infrastructure problems.
 func Run(ctx context.Context, o Options) (*matrix.Run, error) {
+	sessionStart := time.Now()
 	o.defaults()
 	tols, err := judge.ForPrecision(o.Precision)
 	if err != nil {
@@ -187,6 +188,15 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 		return nil, err
 	}
 	defer journal.Close()
+	earlier := 0.0 // the time earlier sessions of a resumed run spent
+	if o.Resume {
+		if prev, err := matrix.Read(filepath.Join(o.OutDir, RunFile)); err == nil && prev.RunID == run.RunID {
+			earlier = prev.ElapsedSeconds
+			if earlier == 0 && !prev.Finished.IsZero() {
+				earlier = prev.Finished.Sub(prev.Started).Seconds()
+			}
+		}
+	}
 
 	r := &runState{o: o, tols: tols, golden: golden, journal: journal, done: done, run: run}
 	defer r.closeExecutors()
@@ -220,6 +230,7 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 	}
 	r.recordJournalled()
 	run.Finished = time.Now().UTC()
+	run.ElapsedSeconds = earlier + time.Since(sessionStart).Seconds()
 	if err := ctx.Err(); err != nil {
 		// Said in the document too, not only on the terminal: whoever
 		// reads run.json later should not take it for a complete run.

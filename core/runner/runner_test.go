@@ -320,9 +320,14 @@ func TestInterruptedRunIsNotOverwritten(t *testing.T) {
 		t.Fatalf("a new run over an interrupted one: %v, want ErrUsage", err)
 	}
 	o.Resume = true
+	time.Sleep(1500 * time.Millisecond) // a pause between the sessions
 	run, err = Run(context.Background(), o)
 	if err != nil || run.Failed() || len(run.Cells) != 4 {
 		t.Fatalf("resume: err %v, counts %v", err, run.Counts())
+	}
+	// The time the run spent running leaves the pause out.
+	if span := run.Finished.Sub(run.Started).Seconds(); run.ElapsedSeconds <= 0 || run.ElapsedSeconds > span-1 {
+		t.Errorf("elapsed %.2fs of a %.2fs span with a 1.5s pause", run.ElapsedSeconds, span)
 	}
 }
 
