@@ -281,7 +281,7 @@ Examples:
   dlcompat run
   dlcompat run --frameworks gorgonia --models cnn --checks forward,backward -o results/cnn
   dlcompat run --devices cpu --perf-iterations 50 -o results/nightly
-  dlcompat run --resume -o results/nightly      # finish a killed run
+  dlcompat run --resume --devices cpu --perf-iterations 50 -o results/nightly   # finish it if killed
   dlcompat run --config testdata/configs/local-docker.yaml --frameworks gorgonia -o results/docker
   dlcompat run --executor docker --frameworks gorgonia --pull never -o results/docker-flags
 `,
