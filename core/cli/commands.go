@@ -281,7 +281,7 @@ Examples:
   dlcompat run
   dlcompat run --frameworks gorgonia --models cnn --checks forward,backward -o results/cnn
   dlcompat run --devices cpu --perf-iterations 50 -o results/nightly
-  dlcompat run --resume --devices cpu --perf-iterations 50 -o results/nightly   # finish it if killed
+  dlcompat run --resume -o results/nightly      # finish it if killed, as it was started
   dlcompat run --config testdata/configs/local-docker.yaml --frameworks gorgonia -o results/docker
   dlcompat run --executor docker --frameworks gorgonia --pull never -o results/docker-flags
 `,
@@ -305,7 +305,7 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 	train := fs.Int("train-batch", 32, "perf: batch size of the training step")
 	refDir := fs.String("reference", defaultReferenceDir(), "directory of the reference tensors and their MANIFEST")
 	out := fs.String("o", "results", "output directory")
-	resume := fs.Bool("resume", false, "complete the unfinished run journalled in -o, without redoing finished cells")
+	resume := fs.Bool("resume", false, "complete the unfinished run journalled in -o, without redoing finished cells; flags left out are taken from its journal (a --config must be given again)")
 	force := fs.Bool("force", false, "replace the run already in -o, finished or not (without it, a finished run is kept and the new one refused)")
 	quiet := fs.Bool("quiet", false, "no progress: neither bars (on a terminal) nor a line per cell")
 	shard := fs.String("shard", "", "run only part k of n of the planned cells (k/n, 1 ≤ k ≤ n), split by device; see 'dlcompat merge'")
@@ -320,6 +320,13 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 	}
 	if *resume && *force {
 		return usagef("--resume completes the run in -o and --force replaces it: give one of them")
+	}
+	userFrameworks := false
+	fs.Visit(func(f *flag.Flag) { userFrameworks = userFrameworks || f.Name == "frameworks" })
+	if *resume {
+		if err := resumeDefaults(fs, *out); err != nil {
+			return err
+		}
 	}
 	cfgFile, err := applyConfig(fs, *configPath)
 	if err != nil {
@@ -437,13 +444,17 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		// Interrupted: what finished is in the journal and run.json, the
 		// rest is "unknown" (exit 1, as for any cell that did not pass).
-		fmt.Fprintf(e.stderr, "dlcompat: interrupted; %d cells not run; finish with: dlcompat run --resume -o %s (and the same flags)\n", run.Counts()[matrix.Unknown], *out)
+		fmt.Fprintf(e.stderr, "dlcompat: interrupted; %d cells not run; finish with: dlcompat run --resume -o %s (and the same --config, if any)\n", run.Counts()[matrix.Unknown], *out)
 		return errCellsFailed
 	}
 	if err != nil {
 		return infraError{err}
 	}
-	if err := requestedButUnavailable(run, o.Frameworks); err != nil {
+	requested := o.Frameworks
+	if !userFrameworks {
+		requested = nil // a resume's list came from its journal, not the user
+	}
+	if err := requestedButUnavailable(run, requested); err != nil {
 		return err
 	}
 	if run.Failed() {

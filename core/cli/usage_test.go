@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/dlcompat/dlcompat/core/testenv"
+	"github.com/dlcompat/dlcompat/matrix"
 )
 
 // TestMoreBadInput: each is exit 2 with the fix in one message, on
@@ -126,5 +127,40 @@ func TestRequestedFrameworkThatCannotRunIsInfrastructure(t *testing.T) {
 	// Found, not asked for: its skips are information, not a failure.
 	if code, _, stderr := runCLI(t, args(filepath.Join(t.TempDir(), "r"))...); code != ExitOK {
 		t.Errorf("every plugin found: exit %d, want 0; stderr: %s", code, stderr)
+	}
+}
+
+// TestResumeTakesTheJournalledFlags: `run --resume -o DIR` alone finishes
+// a killed run as it was started: models, checks, perf options and
+// frameworks come from its journal.
+func TestResumeTakesTheJournalledFlags(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "results")
+	if code, _, stderr := runCLI(t, runArgs(out, "--frameworks", "gorgonia", "--models", "lstm", "--checks", "forward,backward")...); code != ExitOK {
+		t.Fatalf("run: exit %d\n%s", code, stderr)
+	}
+	// As if killed after its first cell: the journal holds its header and
+	// one cell, and there is no run.json yet.
+	journal := filepath.Join(out, "journal.jsonl")
+	b, _ := os.ReadFile(journal)
+	lines := strings.SplitAfter(string(b), "\n")
+	os.WriteFile(journal, []byte(lines[0]+lines[1]), 0o644)
+	os.Remove(filepath.Join(out, "run.json"))
+
+	code, _, stderr := runCLI(t, "run", "--resume", "-o", out, "--reference", refDir(), "--quiet")
+	if code != ExitOK {
+		t.Fatalf("resume with no other flag: exit %d\n%s", code, stderr)
+	}
+	run, err := matrix.Read(filepath.Join(out, "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Cells) != 2 || run.Counts()[matrix.Pass] != 2 || !strings.Contains(strings.Join(run.Notes, "\n"), "with 1 finished cells") {
+		t.Errorf("resumed run: %d cells %v, notes %q", len(run.Cells), run.Counts(), run.Notes)
+	}
+	// A flag given on the command line still wins, and a changed one is
+	// refused naming the field.
+	code, _, stderr = runCLI(t, "run", "--resume", "-o", out, "--reference", refDir(), "--models", "cnn")
+	if code != ExitUsage || !strings.Contains(stderr, "models") {
+		t.Errorf("resume with another model: exit %d, stderr %s", code, stderr)
 	}
 }

@@ -105,11 +105,15 @@ func (o *Options) timeout(check string) time.Duration {
 	return DefaultTimeouts[check]
 }
 
-// configDoc is the part of the options that defines what was measured;
-// its hash ties a journal to the run that may resume it.
-type configDoc struct {
-	Executor  string                `json:"executor"`
-	Plugins   []string              `json:"plugins"`
+// ConfigDoc is the part of the options that defines what was measured;
+// its hash ties a journal to the run that may resume it, and the command
+// line reads it back (JournalConfig) to resume a run as it was started.
+type ConfigDoc struct {
+	Executor string   `json:"executor"`
+	Plugins  []string `json:"plugins"`
+	// Images are the plugins' images (name@image), when any runs in one:
+	// a resume with other images would measure something else.
+	Images    []string              `json:"images,omitempty"`
 	Models    []reference.Model     `json:"models"`
 	Checks    []string              `json:"checks"`
 	Devices   []string              `json:"devices"`
@@ -147,10 +151,13 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 		golden[m] = g
 	}
 	manifest, _ := os.ReadFile(filepath.Join(o.ReferenceDir, refdata.ManifestName))
-	cfg := configDoc{Executor: o.Executor.Name(), Models: o.Models, Checks: o.Checks, Precision: o.Precision,
+	cfg := ConfigDoc{Executor: o.Executor.Name(), Models: o.Models, Checks: o.Checks, Precision: o.Precision,
 		Perf: o.Perf, Timeouts: map[string]string{}, Reference: sha(manifest)}
 	for _, s := range specs {
 		cfg.Plugins = append(cfg.Plugins, s.Name)
+		if s.Image != "" {
+			cfg.Images = append(cfg.Images, specKey(s))
+		}
 	}
 	for _, d := range o.Devices {
 		cfg.Devices = append(cfg.Devices, d.ID)
@@ -234,7 +241,7 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 	if err := ctx.Err(); err != nil {
 		// Said in the document too, not only on the terminal: whoever
 		// reads run.json later should not take it for a complete run.
-		run.Notes = append(run.Notes, fmt.Sprintf("interrupted at %s (%v): %d cells not run; finish with dlcompat run --resume -o %s and the same flags",
+		run.Notes = append(run.Notes, fmt.Sprintf("interrupted at %s (%v): %d cells not run; finish with dlcompat run --resume -o %s (and the same --config, if it had one)",
 			run.Finished.Format(time.RFC3339), err, run.Counts()[matrix.Unknown], o.OutDir))
 	}
 	if err := matrix.WriteFileAtomic(filepath.Join(o.OutDir, RunFile), func(w io.Writer) error { return matrix.WriteJSON(w, run) }); err != nil {
@@ -298,7 +305,7 @@ func openJournal(path string, o Options, cfgJSON []byte, shardNote string) (*mat
 			return nil, nil, nil, fmt.Errorf("%w: --resume: %v", ErrUsage, err)
 		}
 		if header.ConfigHash != sha(cfgJSON) {
-			return nil, nil, nil, fmt.Errorf("%w: --resume: %s was written with another configuration (%s); resume with the same flags, or start a new run without --resume", ErrUsage, path, configChanges(header.Config, cfgJSON))
+			return nil, nil, nil, fmt.Errorf("%w: --resume: %s was written with another configuration (%s); resume with the flags and --config it was started with (flags left out are taken from the journal), or start a new run without --resume", ErrUsage, path, configChanges(header.Config, cfgJSON))
 		}
 		if header.Shard != o.Shard.String() {
 			return nil, nil, nil, fmt.Errorf("%w: --resume: %s holds shard %q, not %q; resume with the same --shard", ErrUsage, path, header.Shard, o.Shard.String())
@@ -376,6 +383,20 @@ func hasMatrixDevice(ds []matrix.Device, id string) bool {
 		}
 	}
 	return false
+}
+
+// JournalConfig is the configuration of the run journalled in outDir,
+// and its shard ("" for a whole run).
+func JournalConfig(outDir string) (*ConfigDoc, string, error) {
+	header, _, err := matrix.ReadJournal(filepath.Join(outDir, JournalFile))
+	if err != nil {
+		return nil, "", err
+	}
+	var c ConfigDoc
+	if err := json.Unmarshal(header.Config, &c); err != nil {
+		return nil, "", fmt.Errorf("%s: unreadable configuration: %v", filepath.Join(outDir, JournalFile), err)
+	}
+	return &c, header.Shard, nil
 }
 
 // configChanges names the configuration fields that differ between the
