@@ -7,6 +7,7 @@ import (
 	"os"
 	osexec "os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,9 +92,11 @@ func TestRunGorgoniaEndToEnd(t *testing.T) {
 	}
 }
 
-// TestBadInputExits2 checks each kind of bad input: a clear message,
-// exit 2, and nothing written.
+// TestBadInputExits2 checks each kind of bad input: a clear message
+// with the fix, in one line on stderr alone, exit 2, and nothing written.
 func TestBadInputExits2(t *testing.T) {
+	emptyConfig := filepath.Join(t.TempDir(), "empty.yaml")
+	os.WriteFile(emptyConfig, []byte("# nothing yet\n"), 0o644)
 	corrupt := t.TempDir()
 	copyDir(t, refDir(), corrupt)
 	p := filepath.Join(corrupt, "golden", "lstm.backward.safetensors")
@@ -122,13 +125,25 @@ func TestBadInputExits2(t *testing.T) {
 		{"report with unknown format", []string{"report", badSchema, "--format", "pdf"}, []string{`"pdf"`, "text, md, html, json, junit"}},
 		{"unknown command", []string{"frobnicate"}, []string{`"frobnicate"`, "devices"}},
 		{"unknown flag", []string{"run", "--colour"}, []string{"colour"}},
+		{"empty --frameworks", []string{"run", "--frameworks", ""}, []string{"--frameworks is empty"}},
+		{"empty --models", []string{"run", "--models", " , "}, []string{"--models is empty", "cnn,lstm"}},
+		{"empty config", []string{"run", "--config", emptyConfig}, []string{"empty.yaml:1: the file is empty"}},
+		{"duration without a unit", []string{"run", "--timeout", "5"}, []string{"-timeout", "90s, 5m or 1h", "dlcompat run --help"}},
+		{"resume of nothing", []string{"run", "--resume"}, []string{"no run to resume"}},
+		{"resume and force", []string{"run", "--resume", "--force"}, []string{"give one of them"}},
+		{"no plugins directory", []string{"run", "--plugins-dir", "/nonexistent/plugins"}, []string{"--plugins-dir: /nonexistent/plugins", "make build"}},
+		{"no reference directory", []string{"run", "--reference", "/nonexistent/ref"}, []string{"/nonexistent/ref is not a directory of reference tensors", "gen-reference"}},
+		{"misspelt flag", []string{"report", "x.json", "--formt", "md"}, []string{"-formt", "dlcompat report --help"}},
 	} {
 		out := filepath.Join(t.TempDir(), "results")
 		args := append(append([]string{}, tc.args...), "-o", out)
 		if tc.args[0] == "frobnicate" {
 			args = tc.args
 		}
-		code, _, stderr := runCLI(t, args...)
+		if tc.args[0] == "run" && !slices.Contains(tc.args, "--reference") {
+			args = append(args, "--reference", refDir())
+		}
+		code, stdout, stderr := runCLI(t, args...)
 		if code != ExitUsage {
 			t.Errorf("%s: exit %d, want 2; stderr: %s", tc.desc, code, stderr)
 		}
@@ -136,6 +151,9 @@ func TestBadInputExits2(t *testing.T) {
 			if !strings.Contains(stderr, w) {
 				t.Errorf("%s: stderr lacks %q:\n%s", tc.desc, w, stderr)
 			}
+		}
+		if stdout != "" || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+			t.Errorf("%s: want one line on stderr and nothing on stdout, got stdout %q stderr %q", tc.desc, stdout, stderr)
 		}
 		if _, err := os.Stat(out); err == nil {
 			t.Errorf("%s: wrote %s", tc.desc, out)

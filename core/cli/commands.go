@@ -199,7 +199,7 @@ Examples:
 		fmt.Fprintln(tw, "PLUGIN\tFRAMEWORK\tVERSION\tEXECUTOR\tIMAGE / INTERPRETER\tDEVICES\tMODELS\tCHECKS\tSTATUS")
 		for _, r := range rows {
 			if r.Describe == nil {
-				fmt.Fprintf(tw, "%s\t-\t-\t%s\t-\t-\t-\t-\tcannot start: %s\n", r.Plugin, r.Executor, firstLine(r.Error))
+				fmt.Fprintf(tw, "%s\t-\t-\t%s\t-\t-\t-\t-\tcannot start: %s\n", r.Plugin, r.Executor, pluginapi.FirstLine(r.Error))
 				continue
 			}
 			d := r.Describe
@@ -223,13 +223,6 @@ Examples:
 		}
 		return tw.Flush()
 	},
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 var runCmd = command{

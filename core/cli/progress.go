@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/runner"
 	"github.com/dlcompat/dlcompat/matrix"
 )
@@ -130,7 +131,7 @@ func (b *bars) handle(e runner.Event) {
 			b.bad[c.Device]++
 			line := fmt.Sprintf("%s %s %s %s %s %s: %s", statusMark(c.Status), c.Framework, c.FrameworkVersion, c.Device, c.Model, c.Check, c.Status)
 			if c.Reason != "" {
-				line += ": " + firstLine(c.Reason)
+				line += ": " + pluginapi.FirstLine(c.Reason)
 			}
 			above = append(above, line)
 		}

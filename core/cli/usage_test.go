@@ -4,55 +4,17 @@ import (
 	"os"
 	osexec "os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
+	"github.com/dlcompat/dlcompat/core/runner/runnertest"
 	"github.com/dlcompat/dlcompat/core/testenv"
 	"github.com/dlcompat/dlcompat/matrix"
 )
 
-// TestMoreBadInput: each is exit 2 with the fix in one message, on
-// stderr alone, and nothing written.
-func TestMoreBadInput(t *testing.T) {
-	emptyConfig := filepath.Join(t.TempDir(), "empty.yaml")
-	os.WriteFile(emptyConfig, []byte("# nothing yet\n"), 0o644)
-	for _, tc := range []struct {
-		desc string
-		args []string
-		want []string
-	}{
-		{"empty --frameworks", []string{"run", "--frameworks", ""}, []string{"--frameworks is empty"}},
-		{"empty --models", []string{"run", "--models", " , "}, []string{"--models is empty", "cnn,lstm"}},
-		{"empty config", []string{"run", "--config", emptyConfig}, []string{"empty.yaml:1: the file is empty"}},
-		{"duration without a unit", []string{"run", "--timeout", "5"}, []string{"-timeout", "90s, 5m or 1h", "dlcompat run --help"}},
-		{"resume of nothing", []string{"run", "--resume"}, []string{"no run to resume"}},
-		{"resume and force", []string{"run", "--resume", "--force"}, []string{"give one of them"}},
-		{"no plugins directory", []string{"run", "--plugins-dir", "/nonexistent/plugins"}, []string{"--plugins-dir: /nonexistent/plugins", "make build"}},
-		{"no reference directory", []string{"run", "--reference", "/nonexistent/ref"}, []string{"/nonexistent/ref is not a directory of reference tensors", "gen-reference"}},
-		{"misspelt flag", []string{"report", "x.json", "--formt", "md"}, []string{"-formt", "dlcompat report --help"}},
-	} {
-		out := filepath.Join(t.TempDir(), "results")
-		args := append(append([]string{}, tc.args...), "-o", out)
-		if tc.args[0] == "run" && !slices.Contains(tc.args, "--reference") {
-			args = append(args, "--reference", refDir())
-		}
-		code, stdout, stderr := runCLI(t, args...)
-		if code != ExitUsage {
-			t.Errorf("%s: exit %d, want 2; stderr: %s", tc.desc, code, stderr)
-		}
-		for _, w := range tc.want {
-			if !strings.Contains(stderr, w) {
-				t.Errorf("%s: stderr lacks %q:\n%s", tc.desc, w, stderr)
-			}
-		}
-		if stdout != "" || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
-			t.Errorf("%s: want one line on stderr and nothing on stdout, got stdout %q stderr %q", tc.desc, stdout, stderr)
-		}
-		if _, err := os.Stat(out); err == nil {
-			t.Errorf("%s: wrote %s", tc.desc, out)
-		}
-	}
+// TestExtraArgumentsAreRefused: a command that takes no arguments says
+// so rather than ignore them.
+func TestExtraArgumentsAreRefused(t *testing.T) {
 	for _, args := range [][]string{{"devices", "extra"}, {"version", "--json"}, {"plugins", "gorgonia"}} {
 		if code, _, stderr := runCLI(t, args...); code != ExitUsage {
 			t.Errorf("%q: exit %d, want 2; stderr: %s", args, code, stderr)
@@ -138,13 +100,7 @@ func TestResumeTakesTheJournalledFlags(t *testing.T) {
 	if code, _, stderr := runCLI(t, runArgs(out, "--frameworks", "gorgonia", "--models", "lstm", "--checks", "forward,backward")...); code != ExitOK {
 		t.Fatalf("run: exit %d\n%s", code, stderr)
 	}
-	// As if killed after its first cell: the journal holds its header and
-	// one cell, and there is no run.json yet.
-	journal := filepath.Join(out, "journal.jsonl")
-	b, _ := os.ReadFile(journal)
-	lines := strings.SplitAfter(string(b), "\n")
-	os.WriteFile(journal, []byte(lines[0]+lines[1]), 0o644)
-	os.Remove(filepath.Join(out, "run.json"))
+	runnertest.KillAfterFirstCell(t, out)
 
 	code, _, stderr := runCLI(t, "run", "--resume", "-o", out, "--reference", refDir(), "--quiet")
 	if code != ExitOK {

@@ -191,10 +191,10 @@ func (inv Inventory) Select(spec string) ([]Device, error) {
 				return nil, inv.noGPU(spec)
 			}
 		default:
-			if _, ok := inv.Find(elem); !ok && strings.HasPrefix(elem, string(KindGPU)+":") && !inv.hasGPU() {
-				return nil, inv.noGPU(spec) // say why there is none, not just which ids exist
-			}
 			if _, ok := inv.Find(elem); !ok {
+				if strings.HasPrefix(elem, string(KindGPU)+":") && !inv.hasGPU() {
+					return nil, inv.noGPU(spec) // say why there is none, not just which ids exist
+				}
 				return nil, fmt.Errorf("device spec %q: %w %q; want %s", spec, ErrUnknownDevice, elem, inv.validSpecs())
 			}
 			want[elem] = true

@@ -35,6 +35,19 @@ func (t *Tail) String() string {
 	return string(t.buf)
 }
 
+// FirstLine is s up to its first newline.
+func FirstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// LastLine is the last non-empty line of s, trimmed; "" when there is
+// none. A plugin's or a worker's last words are usually the clue.
+func LastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
 // LastLines returns at most n trailing lines of s, without its final
 // newlines; "" when s has none.
 func LastLines(s string, n int) string {

@@ -73,10 +73,7 @@ func (e *StartError) Error() string   { return ErrStart.Error() + ": " + e.Err.E
 func (e *StartError) Unwrap() []error { return []error{ErrStart, e.Err} }
 
 // LastStderrLine is the plugin's last non-empty stderr line, or "".
-func (e *StartError) LastStderrLine() string {
-	lines := strings.Split(strings.TrimSpace(e.Stderr), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
-}
+func (e *StartError) LastStderrLine() string { return pluginapi.LastLine(e.Stderr) }
 
 // Instance is a started plugin.
 type Instance struct {
@@ -120,7 +117,7 @@ func Start(ctx context.Context, ex exec.Executor, spec exec.Spec) (*Instance, er
 	fail := func(err error) (*Instance, error) {
 		client.Kill()
 		msg := ""
-		if t := LastLines(tail.String(), 20); t != "" {
+		if t := pluginapi.LastLines(tail.String(), 20); t != "" {
 			msg = "\nplugin stderr:\n" + t
 		}
 		return nil, &StartError{Spec: spec, Err: fmt.Errorf("%s (%s): %v%s", spec.Name, spec.Path, err, msg), Stderr: tail.String()}
@@ -224,6 +221,3 @@ func (t *Tail) String() string {
 	}
 	return strings.Join(keep, "")
 }
-
-// LastLines is pluginapi.LastLines, for the host's callers.
-func LastLines(s string, n int) string { return pluginapi.LastLines(s, n) }

@@ -116,9 +116,6 @@ func TestTail(t *testing.T) {
 	if got := tl.String(); got != "rld, again" {
 		t.Fatalf("tail %q", got)
 	}
-	if got := LastLines("a\nb\nc\n", 2); got != "b\nc" {
-		t.Fatalf("LastLines %q", got)
-	}
 	tl = NewTail(1 << 10)
 	tl.Write([]byte("panic: boom\n{\"@level\":\"debug\",\"@message\":\"plugin exited\"}\ngoroutine 1\n"))
 	if got := tl.String(); got != "panic: boom\ngoroutine 1\n" {

@@ -159,7 +159,7 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 		// than silently missing from it. A start cut short by the run's
 		// end is no crash: those cells are left for --resume.
 		interrupted := ctx.Err() != nil
-		unavailable := "could not start: " + firstLine(err.Error())
+		unavailable := "could not start: " + pluginapi.FirstLine(err.Error())
 		if interrupted {
 			unavailable = "not started: " + interruptedReason(ctx)
 		} else {
@@ -185,7 +185,7 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 				r.record(c, true)
 				continue
 			}
-			c.Status, c.Reason = matrix.Crash, "plugin did not start: "+strings.TrimPrefix(firstLine(err.Error()), pluginhost.ErrStart.Error()+": ")
+			c.Status, c.Reason = matrix.Crash, "plugin did not start: "+strings.TrimPrefix(pluginapi.FirstLine(err.Error()), pluginhost.ErrStart.Error()+": ")
 			var se *pluginhost.StartError
 			if errors.As(err, &se) && se.LastStderrLine() != "" {
 				c.Reason += "; it said: " + se.LastStderrLine()
@@ -270,20 +270,13 @@ func (r *runState) record(c matrix.Cell, fresh bool) {
 		detail = " " + perfDetail(c)
 	}
 	if c.Reason != "" && c.Status != matrix.Pass {
-		detail += ": " + firstLine(c.Reason)
+		detail += ": " + pluginapi.FirstLine(c.Reason)
 	}
 	prefix := ""
 	if !fresh {
 		prefix = "(journal) "
 	}
 	r.progressf("[%d] %s%s %s %s %s %s: %s%s (%.1fs)\n", r.n, prefix, c.Framework, c.FrameworkVersion, c.Device, c.Model, c.Check, c.Status, detail, c.Seconds)
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i] + " …"
-	}
-	return s
 }
 
 func perfDetail(c matrix.Cell) string {
@@ -338,7 +331,7 @@ func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c mat
 			inst.Kill()
 			c.Status = matrix.Timeout
 			c.Reason = fmt.Sprintf("no result within %s; the plugin was killed (raise the limit with --timeout)", limit)
-			c.StderrTail = pluginhost.LastLines(inst.StderrTail(), StderrTailLines)
+			c.StderrTail = pluginapi.LastLines(inst.StderrTail(), StderrTailLines)
 		case ctx.Err() != nil:
 			inst.Kill()
 			c.Status, c.Reason = matrix.Unknown, interruptedReason(ctx)
@@ -348,7 +341,7 @@ func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c mat
 			inst.Kill()
 			c.Status = matrix.Crash
 			c.Reason = "plugin process died: " + err.Error()
-			c.StderrTail = pluginhost.LastLines(inst.StderrTail(), StderrTailLines)
+			c.StderrTail = pluginapi.LastLines(inst.StderrTail(), StderrTailLines)
 		}
 		return c, true
 	}
@@ -362,11 +355,11 @@ func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c mat
 		return c, false
 	case pluginapi.StatusCrash:
 		c.Status, c.Reason = matrix.Crash, resp.Message
-		c.StderrTail = pluginhost.LastLines(resp.Message+"\n"+inst.StderrTail(), StderrTailLines)
+		c.StderrTail = pluginapi.LastLines(resp.Message+"\n"+inst.StderrTail(), StderrTailLines)
 		return c, false
 	default:
 		c.Status, c.Reason = matrix.Error, resp.Message
-		c.StderrTail = pluginhost.LastLines(inst.StderrTail(), StderrTailLines)
+		c.StderrTail = pluginapi.LastLines(inst.StderrTail(), StderrTailLines)
 		return c, false
 	}
 	var v judge.Verdict

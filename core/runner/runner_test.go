@@ -15,6 +15,7 @@ import (
 	"github.com/dlcompat/dlcompat/core/internal/faultplugin"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/reference"
+	"github.com/dlcompat/dlcompat/core/runner/runnertest"
 	"github.com/dlcompat/dlcompat/matrix"
 )
 
@@ -213,13 +214,7 @@ func TestResumeSkipsFinishedCells(t *testing.T) {
 	if _, err := Run(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
-	// Pretend the run was killed after its first cell: keep the header and
-	// one cell, drop the final document.
-	jp := filepath.Join(o.OutDir, JournalFile)
-	b, _ := os.ReadFile(jp)
-	lines := strings.SplitAfter(string(b), "\n")
-	os.WriteFile(jp, []byte(lines[0]+lines[1]), 0o644)
-	os.Remove(filepath.Join(o.OutDir, RunFile))
+	runnertest.KillAfterFirstCell(t, o.OutDir)
 
 	var progress bytes.Buffer
 	o.Progress = &progress
@@ -237,7 +232,7 @@ func TestResumeSkipsFinishedCells(t *testing.T) {
 	if len(run.Cells) != 2 || run.Failed() {
 		t.Errorf("resumed run: %+v", run.Counts())
 	}
-	_, cells, _ := matrix.ReadJournal(jp)
+	_, cells, _ := matrix.ReadJournal(filepath.Join(o.OutDir, JournalFile))
 	if len(cells) != 2 {
 		t.Errorf("journal holds %d cells after resume, want 2", len(cells))
 	}
@@ -430,11 +425,7 @@ func TestResumeKeepsResultsWhenThePluginNoLongerStarts(t *testing.T) {
 	if _, err := Run(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
-	jp := filepath.Join(o.OutDir, JournalFile)
-	b, _ := os.ReadFile(jp)
-	lines := strings.SplitAfter(string(b), "\n")
-	os.WriteFile(jp, []byte(lines[0]+lines[1]), 0o644)
-	os.Remove(filepath.Join(o.OutDir, RunFile))
+	runnertest.KillAfterFirstCell(t, o.OutDir)
 	o.Resume = true
 	o.Plugins = []exec.Spec{{Name: "oracle", Path: "/bin/false"}}
 	run, _ := Run(context.Background(), o)

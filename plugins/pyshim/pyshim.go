@@ -237,8 +237,8 @@ func (p *Plugin) Describe(ctx context.Context, _ pluginapi.DescribeRequest) (plu
 		// Installed but broken: it lists no devices (it could not ask the
 		// framework), so the host runs its cells on every device it plans,
 		// and each reports this as an error rather than hide it as a skip.
-		msg := firstLine(err.Error())
-		if last := lastLine(err.Error()); last != msg {
+		msg := pluginapi.FirstLine(err.Error())
+		if last := pluginapi.LastLine(err.Error()); last != msg {
 			msg += "; it said: " + last
 		}
 		d.Warnings = append(d.Warnings, "the framework does not start; every check will report: "+msg)
@@ -265,19 +265,6 @@ func (p *Plugin) Describe(ctx context.Context, _ pluginapi.DescribeRequest) (plu
 	}
 	d.Warnings = append(d.Warnings, h.Describe.Warnings...)
 	return d, nil
-}
-
-// lastLine is the last non-empty line of s.
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 func errorResponse(format string, a ...any) pluginapi.RunResponse {

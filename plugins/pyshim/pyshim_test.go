@@ -95,6 +95,16 @@ func fakeOn(t *testing.T, mode, py string) *Plugin {
 	return p
 }
 
+// describe is p's Describe, which must not fail.
+func describe(t *testing.T, p *Plugin) pluginapi.DescribeResponse {
+	t.Helper()
+	d, err := p.Describe(context.Background(), pluginapi.DescribeRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func request(t *testing.T, check string) pluginapi.RunRequest {
 	t.Helper()
 	w, err := os.ReadFile(filepath.Join(refDir, "cnn.weights.safetensors"))
@@ -188,10 +198,7 @@ func TestWorkerOnEveryPython(t *testing.T) {
 func exerciseWorker(t *testing.T, py, versionPrefix string) {
 	t.Helper()
 	p := fakeOn(t, "ok", py)
-	d, err := p.Describe(context.Background(), pluginapi.DescribeRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := describe(t, p)
 	if d.Version != "0.1+ok" || d.Unavailable != "" || d.Interpreter != py || d.Build["python"] == "" || d.Build["numpy"] == "" {
 		t.Errorf("describe: %+v", d)
 	}
@@ -278,10 +285,7 @@ func TestExceptionIsAnErrorAndTheWorkerLivesOn(t *testing.T) {
 
 func TestBrokenImportIsAnErrorNotASkip(t *testing.T) {
 	p := fake(t, "broken")
-	d, err := p.Describe(context.Background(), pluginapi.DescribeRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := describe(t, p)
 	if d.Unavailable != "" || len(d.Warnings) == 0 {
 		t.Errorf("an installed but broken framework must run (and fail), not be unavailable: %+v", d)
 	}
@@ -294,10 +298,7 @@ func TestBrokenImportIsAnErrorNotASkip(t *testing.T) {
 
 func TestDeathBeforeHelloIsAnErrorWithTheWorkersLines(t *testing.T) {
 	p := fake(t, "startexit")
-	d, err := p.Describe(context.Background(), pluginapi.DescribeRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := describe(t, p)
 	// It lists no device (the host then runs its cells on every device,
 	// where they fail), and the warning quotes the worker's last words.
 	if len(d.Devices) != 0 || d.Unavailable != "" || len(d.Warnings) == 0 {
@@ -314,10 +315,7 @@ func TestDeathBeforeHelloIsAnErrorWithTheWorkersLines(t *testing.T) {
 
 func TestMissingModuleIsUnavailableWithTheInstallCommand(t *testing.T) {
 	p := fake(t, "missing")
-	d, err := p.Describe(context.Background(), pluginapi.DescribeRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := describe(t, p)
 	wantContains(t, "Unavailable", d.Unavailable, "No module named 'dlcompat_no_such_framework'", "apt-get install -y python3-fake", "DLCOMPAT_PYTHON_FAKE")
 	if resp := run(t, p, "forward"); resp.Status != pluginapi.StatusSkip {
 		t.Errorf("run: %s %s, want skip", resp.Status, resp.Message)
@@ -332,10 +330,7 @@ func TestNoDefaultInterpreterHasTheModule(t *testing.T) {
 	cfg.Candidates = []string{"/nonexistent/python3", python(t)}
 	p := New(cfg)
 	defer p.Close()
-	d, err := p.Describe(context.Background(), pluginapi.DescribeRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := describe(t, p)
 	wantContains(t, "Unavailable", d.Unavailable, "/nonexistent/python3 (not found)", "no dlcompat_no_such_framework", "apt-get install -y python3-fake")
 }
 
