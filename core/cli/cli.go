@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/dlcompat/dlcompat/core/runspec"
 )
 
 // Exit codes.
@@ -255,7 +257,7 @@ func checkOutFile(path, example string) error {
 }
 
 // EnvPluginsDir overrides the default plugin directory.
-const EnvPluginsDir = "DLCOMPAT_PLUGINS_DIR"
+const EnvPluginsDir = runspec.EnvPluginsDir
 
 // defaultPluginsDir is $DLCOMPAT_PLUGINS_DIR, or "plugins" beside the
 // dlcompat binary, where 'make build' puts them.

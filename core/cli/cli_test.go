@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dlcompat/dlcompat/core/internal/faultplugin"
 	"github.com/dlcompat/dlcompat/matrix"
 )
 
@@ -20,6 +21,7 @@ var pluginsDir string
 var repoRoot = filepath.Join("..", "..")
 
 func TestMain(m *testing.M) {
+	faultplugin.MaybeServe() // the test binary is also a plugin of our own
 	dir, err := os.MkdirTemp("", "dlcompat-cli-test")
 	if err != nil {
 		panic(err)

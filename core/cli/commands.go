@@ -16,15 +16,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/dlcompat/dlcompat/core/config"
 	"github.com/dlcompat/dlcompat/core/device"
 	"github.com/dlcompat/dlcompat/core/exec"
-	"github.com/dlcompat/dlcompat/core/exec/docker"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
-	"github.com/dlcompat/dlcompat/core/pluginhost"
 	"github.com/dlcompat/dlcompat/core/refdata"
-	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/core/runner"
+	"github.com/dlcompat/dlcompat/core/runspec"
 	"github.com/dlcompat/dlcompat/matrix"
 )
 
@@ -77,116 +74,75 @@ Examples:
   dlcompat plugins --config testdata/configs/local-docker.yaml --frameworks gorgonia
 `,
 	run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-		dir := fs.String("plugins-dir", defaultPluginsDir(), "directory of dlcompat-plugin-* binaries (or set $"+EnvPluginsDir+")")
+		b := newFlagLayer(fs, runspec.Default(defaultPluginsDir(), defaultReferenceDir()))
+		b.common()
 		asJSON := fs.Bool("json", false, "print as JSON")
-		kerasBackends := fs.String("keras-backends", os.Getenv(EnvKerasBackends), "describe the keras plugin once per Keras backend (e.g. tensorflow,jax; or set $"+EnvKerasBackends+")")
 		configPath := fs.String("config", "", "describe the plugins as this configuration file runs them (executor, images)")
-		executor := fs.String("executor", "local", "how plugins start: local or docker")
-		pull := fs.String("pull", "never", "docker executor: never, or if-missing to pull a missing image")
-		frameworks := fs.String("frameworks", "", "comma-separated frameworks to describe (default: every plugin found)")
-		refDir := fs.String("reference", defaultReferenceDir(), "directory of the reference tensors (mounted into containers)")
 		if pos, err := parse(fs, args); err != nil {
 			return err
 		} else if err := noArgs(fs, pos); err != nil {
 			return err
 		}
-		if err := lists(fs, "frameworks"); err != nil {
-			return err
-		}
-		cfgFile, err := applyConfig(fs, *configPath)
+		spec, err := buildSpec(b, *configPath)
 		if err != nil {
 			return err
 		}
-		if *executor != "local" && *executor != "docker" {
-			return usagef("--executor: unknown executor %q (valid: local, docker)", *executor)
-		}
-		specs, err := discover(*dir)
+		x, err := spec.Executors()
 		if err != nil {
-			return err
+			return classify(err)
 		}
-		dockerEx, err := newDocker(*pull, *refDir)
+		def, err := x.Default(&spec)
 		if err != nil {
-			return err
+			return classify(err)
 		}
-		if names := splitList(*frameworks); len(names) > 0 {
-			var valid []string
-			keep := map[string]bool{}
-			for _, sp := range specs {
-				valid = append(valid, sp.Name)
-			}
-			for _, n := range names {
-				if !pluginapi.Has(valid, n) {
-					return usagef("--frameworks: unknown framework %q (valid: %s)", n, strings.Join(valid, ", "))
-				}
-				keep[n] = true
-			}
-			var kept []exec.Spec
-			for _, sp := range specs {
-				if keep[sp.Name] {
-					kept = append(kept, sp)
-				}
-			}
-			specs = kept
-			cfgFile = cfgFile.Select(names)
+		found, err := spec.Discover(ctx)
+		if err != nil {
+			return classify(err)
 		}
-		if specs, err = config.Specs(cfgFile, specs, *dir, *executor, map[string]exec.Executor{"local": exec.Local{}, "docker": dockerEx}); err != nil {
-			return usageError{err}
+		specs, err := spec.Plugins(ctx, found, x)
+		if err != nil {
+			return classify(err)
 		}
-		if specs, _, err = expandKerasBackends(specs, nil, splitList(*kerasBackends)); err != nil {
-			return err
-		}
-		opened := false
-		defer func() {
-			if opened {
-				dockerEx.Close()
-			}
-		}()
 		type row struct {
 			Plugin   string                      `json:"plugin"`
 			Path     string                      `json:"path"`
 			Executor string                      `json:"executor"`
 			Image    string                      `json:"image,omitempty"`
 			Protocol int                         `json:"protocol,omitempty"`
+			Manifest *pluginapi.Manifest         `json:"manifest,omitempty"`
 			Describe *pluginapi.DescribeResponse `json:"describe,omitempty"`
 			Error    string                      `json:"error,omitempty"`
 		}
+		manifests := map[string]*pluginapi.Manifest{}
+		for i := range found {
+			manifests[found[i].Manifest.Name] = &found[i].Manifest
+		}
+		// A local spec whose interpreter does not exist is a row that says
+		// so; the others start as a run would start them.
+		var startable []exec.Spec
+		notes := map[int]string{}
+		for i, s := range specs {
+			if runspec.IsLocal(s, def) {
+				if err := runspec.CheckInterpreter(s); err != nil {
+					notes[i] = err.Error()
+					continue
+				}
+			}
+			startable = append(startable, s)
+		}
+		described := runner.Describe(ctx, startable, def, "plugins-"+strconv.FormatInt(time.Now().UnixNano(), 36))
 		var rows []row
-		for _, s := range specs {
-			ex := s.Executor
-			if ex == nil { // the run's default executor
-				ex = exec.Local{}
-				if *executor == "docker" {
-					ex = dockerEx
-				}
-			}
-			r := row{Plugin: s.Name, Path: s.Path, Executor: ex.Name(), Image: s.Image}
-			if ex.Name() == "local" {
-				if err := checkInterpreters([]exec.Spec{s}, nil); err != nil {
-					r.Error = err.Error()
-					rows = append(rows, r)
-					continue
-				}
-			}
-			if ex == exec.Executor(dockerEx) {
-				if !opened {
-					if err := dockerEx.Open(ctx, "plugins-"+strconv.FormatInt(time.Now().UnixNano(), 36)); err != nil {
-						return infraError{fmt.Errorf("docker executor: %v", err)}
-					}
-					opened = true
-				}
-				if _, err := dockerEx.PrepareImage(ctx, s.Image); err != nil {
-					r.Error = err.Error()
-					rows = append(rows, r)
-					continue
-				}
-			}
-			inst, err := pluginhost.Start(ctx, ex, s)
-			if err != nil {
-				r.Error = err.Error()
+		for i, s := range specs {
+			r := row{Plugin: s.Name, Path: s.Path, Executor: executorName(s, def), Image: s.Image, Manifest: manifests[s.Base()]}
+			if msg, bad := notes[i]; bad {
+				r.Error = msg
 			} else {
-				d := inst.Desc
-				r.Describe, r.Protocol = &d, inst.Version
-				inst.Close()
+				d := described[0]
+				described = described[1:]
+				r.Executor, r.Describe, r.Protocol = d.Executor, d.Desc, d.Protocol
+				if d.Err != nil {
+					r.Error = d.Err.Error()
+				}
 			}
 			rows = append(rows, r)
 		}
@@ -196,10 +152,10 @@ Examples:
 			return enc.Encode(rows)
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "PLUGIN\tFRAMEWORK\tVERSION\tEXECUTOR\tIMAGE / INTERPRETER\tDEVICES\tMODELS\tCHECKS\tSTATUS")
+		fmt.Fprintln(tw, "PLUGIN\tFRAMEWORK\tVERSION\tEXECUTOR\tIMAGE / INTERPRETER\tDEVICES\tMODELS\tCHECKS\tVARIANTS\tSTATUS")
 		for _, r := range rows {
 			if r.Describe == nil {
-				fmt.Fprintf(tw, "%s\t-\t-\t%s\t-\t-\t-\t-\tcannot start: %s\n", r.Plugin, r.Executor, pluginapi.FirstLine(r.Error))
+				fmt.Fprintf(tw, "%s\t-\t-\t%s\t-\t-\t-\t-\t%s\tcannot start: %s\n", r.Plugin, r.Executor, variantsText(r.Manifest), pluginapi.FirstLine(r.Error))
 				continue
 			}
 			d := r.Describe
@@ -218,8 +174,8 @@ Examples:
 			if r.Image != "" {
 				interp = r.Image + " " + strings.TrimPrefix(interp, "-")
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Plugin, d.Framework, d.Version, r.Executor, interp,
-				strings.Join(devs, ","), strings.Join(d.Capabilities.Models, ","), strings.Join(d.Capabilities.Checks, ","), status)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Plugin, d.Framework, d.Version, r.Executor, interp,
+				strings.Join(devs, ","), strings.Join(d.Capabilities.Models, ","), strings.Join(d.Capabilities.Checks, ","), variantsText(r.Manifest), status)
 		}
 		return tw.Flush()
 	},
@@ -249,12 +205,14 @@ the shards' run.json files.
 Devices: --devices all tests the CPU and every GPU that NVML reports;
 --devices gpu:0,gpu:3 picks GPUs by NVML index (see 'dlcompat devices').
 
-Python frameworks (pytorch, tensorflow, keras, caffe): under the local
-executor each plugin starts the interpreter that $DLCOMPAT_PYTHON_<FRAMEWORK>
-names (a path, or a command line), else the first default interpreter that
-has the framework ('dlcompat plugins' shows which); one that is not
-installed is a skip that says how to install it. --keras-backends
-tensorflow,jax runs Keras once per backend, each a row of its own.
+Frameworks: every plugin in --plugins-dir, or those --frameworks names
+('dlcompat plugins' lists them). Under the local executor a Python-backed
+plugin starts the interpreter that $DLCOMPAT_PYTHON_<FRAMEWORK> names (a
+path, or a command line), else the first of its default interpreters
+that has the framework ('dlcompat plugins' shows which); one that is not
+installed is a skip that says how to install it. A plugin with a variant
+axis (the VARIANTS column of 'dlcompat plugins') runs once per value that
+--variants FRAMEWORK=V1,V2 names, each a row of its own (FRAMEWORK+V1).
 
 Executors: --executor docker runs each plugin in a container of its
 framework's image, one per (image, device), each GPU requested by UUID;
@@ -273,6 +231,7 @@ replaced with --force).
 Examples:
   dlcompat run
   dlcompat run --frameworks gorgonia --models cnn --checks forward,backward -o results/cnn
+  dlcompat run --frameworks gorgonia --models lstm --checks forward,perf --perf-warmup 0 -o results/no-warmup
   dlcompat run --devices cpu --perf-iterations 50 -o results/nightly
   dlcompat run --resume -o results/nightly      # finish it if killed, as it was started
   dlcompat run --config testdata/configs/local-docker.yaml --frameworks gorgonia -o results/docker
@@ -282,142 +241,26 @@ Examples:
 }
 
 func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-	pluginsDir := fs.String("plugins-dir", defaultPluginsDir(), "directory of dlcompat-plugin-* binaries (or set $"+EnvPluginsDir+")")
-	frameworks := fs.String("frameworks", "", "comma-separated frameworks to run (default: every plugin found)")
-	models := fs.String("models", strings.Join(reference.ModelNames(), ","), "comma-separated models: "+strings.Join(reference.ModelNames(), ", "))
-	checks := fs.String("checks", strings.Join(pluginapi.AllChecks, ","), "comma-separated checks: "+strings.Join(pluginapi.AllChecks, ", "))
-	devices := fs.String("devices", "all", "devices: all, cpu, gpu (every GPU), or a list such as cpu,gpu:0")
-	executor := fs.String("executor", "local", "how plugins start: local (subprocesses), or docker (a container per framework image and device)")
+	b := newFlagLayer(fs, runspec.Default(defaultPluginsDir(), defaultReferenceDir()))
+	b.runFlags()
 	configPath := fs.String("config", "", "matrix configuration file (YAML): frameworks, images, executor, devices, models, checks, timeouts; flags win over it")
-	pull := fs.String("pull", string(docker.PullNever), "docker: whether a missing image may be pulled: never, if-missing")
-	precision := fs.String("precision", pluginapi.PrecisionFP32, "precision mode (tolerance table row)")
-	timeout := fs.Duration("timeout", 0, "limit per check (default: forward/backward 5m, determinism 10m, perf 30m)")
-	warmup := fs.Int("perf-warmup", 5, "perf: untimed iterations before timing")
-	iters := fs.Int("perf-iterations", 20, "perf: timed iterations per series")
-	thr := fs.String("throughput-batches", "32,128", "perf: batch sizes for throughput")
-	train := fs.Int("train-batch", 32, "perf: batch size of the training step")
-	refDir := fs.String("reference", defaultReferenceDir(), "directory of the reference tensors and their MANIFEST")
-	out := fs.String("o", "results", "output directory")
-	resume := fs.Bool("resume", false, "complete the unfinished run journalled in -o, without redoing finished cells; flags left out are taken from its journal (a --config must be given again)")
-	force := fs.Bool("force", false, "replace the run already in -o, finished or not (without it, a finished run is kept and the new one refused)")
 	quiet := fs.Bool("quiet", false, "no progress: neither bars (on a terminal) nor a line per cell")
-	shard := fs.String("shard", "", "run only part k of n of the planned cells (k/n, 1 ≤ k ≤ n), split by device; see 'dlcompat merge'")
-	kerasBackends := fs.String("keras-backends", os.Getenv(EnvKerasBackends), "run the keras plugin once per Keras backend, each a row (e.g. tensorflow,jax; or set $"+EnvKerasBackends+"; default: $KERAS_BACKEND, else tensorflow)")
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if err := noArgs(fs, pos); err != nil {
 		return err
 	}
-	if err := lists(fs, "frameworks", "models", "checks", "devices", "throughput-batches"); err != nil {
-		return err
-	}
-	if *resume && *force {
-		return usagef("--resume completes the run in -o and --force replaces it: give one of them")
-	}
-	userFrameworks := false
-	fs.Visit(func(f *flag.Flag) { userFrameworks = userFrameworks || f.Name == "frameworks" })
-	if *resume {
-		if err := resumeDefaults(fs, *out); err != nil {
-			return err
-		}
-	}
-	cfgFile, err := applyConfig(fs, *configPath)
+	spec, err := buildSpec(b, *configPath)
 	if err != nil {
 		return err
 	}
-	dockerEx, err := newDocker(*pull, *refDir)
-	if err != nil {
-		return err
-	}
-	o := runner.Options{Frameworks: splitList(*frameworks), Checks: splitList(*checks), Precision: *precision,
-		ReferenceDir: *refDir, OutDir: *out, Resume: *resume, Replace: *force, Version: Version}
-	for _, m := range splitList(*models) {
-		mm, err := reference.ParseModel(m)
-		if err != nil {
-			return usagef("--models: %v", err)
-		}
-		o.Models = append(o.Models, mm)
-	}
-	for _, c := range o.Checks {
-		if !pluginapi.Has(pluginapi.AllChecks, c) {
-			return usagef("--checks: unknown check %q (valid: %s)", c, strings.Join(pluginapi.AllChecks, ", "))
-		}
-	}
-	switch *executor {
-	case "local":
-		o.Executor = exec.Local{}
-	case "docker":
-		o.Executor = dockerEx
-	default:
-		return usagef("--executor: unknown executor %q (valid: local, docker)", *executor)
-	}
-	if *timeout < 0 {
-		return usagef("--timeout: %s is negative", *timeout)
-	}
-	if *timeout > 0 {
-		o.Timeouts = map[string]time.Duration{}
-		for _, c := range pluginapi.AllChecks {
-			o.Timeouts[c] = *timeout
-		}
-	}
-	if *timeout == 0 && cfgFile != nil && len(cfgFile.Timeouts) > 0 {
-		o.Timeouts = cfgFile.Timeouts
-	}
-	if *iters < 1 || *warmup < 0 || *train < 1 {
-		return usagef("--perf-iterations must be ≥ 1, --perf-warmup ≥ 0, --train-batch ≥ 1")
-	}
-	o.Perf = pluginapi.PerfOptions{Warmup: *warmup, Iterations: *iters, TrainBatch: *train, LatencyBatch: 1}
-	if *warmup == 0 {
-		o.Perf.Warmup = -1 // explicit zero; see below
-	}
-	for _, b := range splitList(*thr) {
-		n, err := strconv.Atoi(b)
-		if err != nil || n < 1 {
-			return usagef("--throughput-batches: %q is not a positive batch size", b)
-		}
-		o.Perf.ThroughputBatches = append(o.Perf.ThroughputBatches, n)
-	}
-	if o.Perf.Warmup < 0 {
-		o.Perf.Warmup = 0
-	}
-
 	inv := device.DetectSystem(ctx)
-	sel, err := inv.Select(*devices)
+	resolved, err := spec.Resolve(ctx, inv)
 	if err != nil {
-		if cfgFile != nil && cfgFile.Devices == *devices {
-			return usageError{cfgFile.Errorf("devices", "%v", err)}
-		}
-		return usagef("--devices: %v", err)
+		return classify(err)
 	}
-	for _, d := range sel {
-		o.Devices = append(o.Devices, d.Matrix())
-	}
-	o.DeviceNotes = inv.Notes
-
-	specs, err := discover(*pluginsDir)
-	if err != nil {
-		return err
-	}
-	if specs, err = config.Specs(cfgFile.Select(o.Frameworks), specs, *pluginsDir, *executor, map[string]exec.Executor{"local": exec.Local{}, "docker": dockerEx}); err != nil {
-		return usageError{err}
-	}
-	if specs, o.Frameworks, err = expandKerasBackends(specs, o.Frameworks, splitList(*kerasBackends)); err != nil {
-		return err
-	}
-	if *executor == "local" {
-		if err := checkInterpreters(specs, o.Frameworks); err != nil {
-			return err
-		}
-	}
-	o.Plugins = specs
-	if *shard != "" {
-		if o.Shard, err = matrix.ParseShard(*shard); err != nil {
-			return usagef("--shard: %v", err)
-		}
-	}
-	var stopProgress func()
-	o.Progress, o.Events, stopProgress = progressFor(e.stderr, *quiet)
-	run, err := runner.Run(ctx, o)
+	progress, events, stopProgress := progressFor(e.stderr, *quiet)
+	run, err := runner.Run(ctx, spec.Options(resolved, inv.Notes, Version, progress, events))
 	stopProgress()
 	switch {
 	case errors.Is(err, runner.ErrUsage):
@@ -425,27 +268,27 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 	case err != nil && run == nil:
 		return infraError{err}
 	}
-	if run != nil {
-		if werr := matrix.WriteFileAtomic(filepath.Join(*out, "run.md"), func(w io.Writer) error { return matrix.WriteMarkdown(w, run) }); werr != nil {
-			return infraError{werr}
-		}
-		if rerr := matrix.WriteText(e.stdout, run); rerr != nil {
-			return rerr
-		}
-		fmt.Fprintf(e.stdout, "\nresults: %s, %s\n", filepath.Join(*out, runner.RunFile), filepath.Join(*out, "run.md"))
+	if werr := matrix.WriteFileAtomic(filepath.Join(spec.OutDir, "run.md"), func(w io.Writer) error { return matrix.WriteMarkdown(w, run) }); werr != nil {
+		return infraError{werr}
 	}
+	if rerr := matrix.WriteText(e.stdout, run); rerr != nil {
+		return rerr
+	}
+	fmt.Fprintf(e.stdout, "\nresults: %s, %s\n", filepath.Join(spec.OutDir, runner.RunFile), filepath.Join(spec.OutDir, "run.md"))
 	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		// Interrupted: what finished is in the journal and run.json, the
 		// rest is "unknown" (exit 1, as for any cell that did not pass).
-		fmt.Fprintf(e.stderr, "dlcompat: interrupted; %d cells not run; finish with: dlcompat run --resume -o %s (and the same --config, if any)\n", run.Counts()[matrix.Unknown], *out)
+		fmt.Fprintf(e.stderr, "dlcompat: interrupted; %d cells not run; finish with: dlcompat run --resume -o %s (and the same --config, if any)\n", run.Counts()[matrix.Unknown], spec.OutDir)
 		return errCellsFailed
 	}
 	if err != nil {
 		return infraError{err}
 	}
-	requested := o.Frameworks
-	if !userFrameworks {
-		requested = nil // a resume's list came from its journal, not the user
+	var requested []string // a resume's list came from its journal, not the user
+	if spec.SetBy(runspec.FieldFrameworks, "flag") {
+		for _, sp := range resolved.Plugins {
+			requested = append(requested, sp.Base())
+		}
 	}
 	if err := requestedButUnavailable(run, requested); err != nil {
 		return err
@@ -454,6 +297,22 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 		return errCellsFailed
 	}
 	return nil
+}
+
+// executorName is the name of the executor that starts s.
+func executorName(s exec.Spec, def exec.Executor) string {
+	if s.Executor != nil {
+		return s.Executor.Name()
+	}
+	return def.Name()
+}
+
+// variantsText is a manifest's variant axis for the plugins table.
+func variantsText(m *pluginapi.Manifest) string {
+	if m == nil || m.Variant == nil {
+		return "-"
+	}
+	return m.Variant.Name + ": " + strings.Join(m.Variant.Values, ",")
 }
 
 // requestedButUnavailable is an infrastructure error when a framework the
@@ -465,8 +324,7 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 func requestedButUnavailable(run *matrix.Run, requested []string) error {
 	asked := map[string]bool{}
 	for _, r := range requested {
-		base, _, _ := strings.Cut(r, "+") // keras+jax is the keras plugin on jax
-		asked[base] = true
+		asked[r] = true
 	}
 	type tally struct {
 		cells, skips int
@@ -506,19 +364,6 @@ func requestedButUnavailable(run *matrix.Run, requested []string) error {
 		msg += fmt.Sprintf("\nbesides, %s did not pass (see the results)", matrix.Plural(len(run.Cells)-n[matrix.Pass]-n[matrix.Skip], "cell"))
 	}
 	return infraError{errors.New(msg)}
-}
-
-// discover lists the plugins in dir; a directory that is not there is
-// bad usage (exit 2), an empty one an infrastructure problem (exit 3).
-func discover(dir string) ([]exec.Spec, error) {
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return nil, usagef("--plugins-dir: %s is not a directory of plugins; build them with make build (into bin/plugins), or set $%s", dir, EnvPluginsDir)
-	}
-	specs, err := pluginhost.Discover(dir)
-	if err != nil {
-		return nil, infraError{err}
-	}
-	return specs, nil
 }
 
 var reportCmd = command{

@@ -5,14 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/dlcompat/dlcompat/core/exec"
+	"github.com/dlcompat/dlcompat/core/checks"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/reference"
 )
@@ -27,16 +27,8 @@ var (
 	PullPolicies = []string{"never", "if-missing"}
 )
 
-// DefaultImages are the images scripts/build-images.sh builds, by
-// framework: the docker executor runs a framework in its default image
-// when the configuration names none.
-var DefaultImages = map[string]string{
-	"gorgonia":   "dlcompat/gorgonia:scratch",
-	"pytorch":    "dlcompat/pytorch-cpu:bookworm",
-	"tensorflow": "dlcompat/tensorflow-cpu:bookworm",
-	"keras":      "dlcompat/tensorflow-cpu:bookworm",
-	"caffe":      "dlcompat/caffe-cpu:bullseye",
-}
+// envName is what a variable name in env: may be.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // ErrInvalid is wrapped by every *Error.
 var ErrInvalid = errors.New("invalid configuration")
@@ -88,8 +80,11 @@ type Framework struct {
 	// Executor overrides the file's executor for this framework.
 	Executor string
 	// Env is added to the plugin's environment, as NAME=value, sorted.
-	Env  []string
-	Line int
+	Env []string
+	// Variants are the values of the plugin's variant axis to run, each a
+	// row (Keras's backends); empty runs its default.
+	Variants []string
+	Line     int
 }
 
 // Load reads and validates a configuration file.
@@ -140,13 +135,13 @@ func Parse(path string, data []byte) (*File, error) {
 		case "models":
 			f.Models = p.list(v, key, reference.ModelNames())
 		case "checks":
-			f.Checks = p.list(v, key, pluginapi.AllChecks)
+			f.Checks = p.list(v, key, checks.Names())
 		case "timeouts":
 			f.Timeouts = map[string]time.Duration{}
 			p.mapping(v, key, func(check string, _, tv *yaml.Node) {
 				field := key + "." + check
-				if !pluginapi.Has(pluginapi.AllChecks, check) {
-					p.errf(tv, field, "unknown check (valid: %s)", strings.Join(pluginapi.AllChecks, ", "))
+				if checks.Validate(check) != nil {
+					p.errf(tv, field, "unknown check (valid: %s)", strings.Join(checks.Names(), ", "))
 					return
 				}
 				d, err := time.ParseDuration(p.str(tv, field))
@@ -158,7 +153,7 @@ func Parse(path string, data []byte) (*File, error) {
 			})
 		case "plugins_dir":
 			if s := p.str(v, key); s != "" {
-				f.PluginsDir = f.resolve(s)
+				f.PluginsDir = f.Resolve(s)
 			}
 		case "frameworks":
 			f.Frameworks = []Framework{}
@@ -181,9 +176,9 @@ func (f *File) Errorf(field, format string, a ...any) error {
 	return &Error{File: f.Path, Line: f.lines[field], Field: field, Msg: fmt.Sprintf(format, a...)}
 }
 
-// resolve makes a path from the file absolute, against the file's
+// Resolve makes a path from the file absolute, against the file's
 // directory.
-func (f *File) resolve(p string) string {
+func (f *File) Resolve(p string) string {
 	if filepath.IsAbs(p) {
 		return p
 	}
@@ -297,7 +292,7 @@ func (p *parser) framework(name string, k, v *yaml.Node) Framework {
 		p.errf(k, field, "%q is not a framework name", name)
 	}
 	if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
-		return fw // "gorgonia:" alone: every default
+		return fw // "name:" alone: every default
 	}
 	p.mapping(v, field, func(key string, kk, vv *yaml.Node) {
 		sub := field + "." + key
@@ -314,131 +309,20 @@ func (p *parser) framework(name string, k, v *yaml.Node) Framework {
 			}
 		case "executor":
 			fw.Executor = p.oneOf(vv, sub, Executors)
+		case "variants":
+			fw.Variants = p.list(vv, sub, nil)
 		case "env":
 			p.mapping(vv, sub, func(name string, _, ev *yaml.Node) {
-				if name == "" || strings.ContainsAny(name, "= ") {
-					p.errf(ev, sub+"."+name, "is not a variable name")
+				if !envName.MatchString(name) {
+					p.errf(ev, sub+"."+name, "is not a variable name (letters, digits and _, not starting with a digit)")
 					return
 				}
 				fw.Env = append(fw.Env, name+"="+p.str(ev, sub+"."+name))
 			})
 			sort.Strings(fw.Env)
 		default:
-			p.errf(kk, sub, "unknown key (valid: plugin, images, executor, env)")
+			p.errf(kk, sub, "unknown key (valid: plugin, images, executor, env, variants)")
 		}
 	})
 	return fw
-}
-
-// Select returns f with only the named frameworks (--frameworks), so that
-// a framework left out is not looked for; names the file does not list
-// are left for the runner to report. A nil or empty names keeps them all.
-func (f *File) Select(names []string) *File {
-	if f == nil || f.Frameworks == nil || len(names) == 0 {
-		return f
-	}
-	g := *f
-	g.Frameworks = []Framework{}
-	for _, fw := range f.Frameworks {
-		for _, n := range names {
-			if fw.Name == n {
-				g.Frameworks = append(g.Frameworks, fw)
-				break
-			}
-		}
-	}
-	return &g
-}
-
-// PluginPrefix is the file-name prefix of plugin binaries (as in
-// core/pluginhost, which this package does not import).
-const PluginPrefix = "dlcompat-plugin-"
-
-// Specs returns the plugins to run: with a frameworks section, its
-// frameworks in file order, one spec per image under the docker executor;
-// without one (or without a file, f nil), every discovered plugin. Under
-// docker a framework with no image runs in its DefaultImages one. Under
-// local images do not apply: a framework is one spec. runExecutor is the
-// run's executor name; executors maps each name a framework may override
-// it with to its executor.
-func Specs(f *File, discovered []exec.Spec, pluginsDir, runExecutor string, executors map[string]exec.Executor) ([]exec.Spec, error) {
-	if f == nil || f.Frameworks == nil {
-		var out []exec.Spec
-		for _, s := range discovered {
-			if runExecutor == "docker" && s.Image == "" {
-				s.Image = DefaultImages[s.Name]
-			}
-			out = append(out, s)
-		}
-		return out, nil
-	}
-	var out []exec.Spec
-	var errs []error
-	for _, fw := range f.Frameworks {
-		field := "frameworks." + fw.Name
-		bad := func(format string, a ...any) {
-			errs = append(errs, &Error{File: f.Path, Line: fw.Line, Field: field, Msg: fmt.Sprintf(format, a...)})
-		}
-		path := fw.Plugin
-		switch {
-		case path == "":
-			path = filepath.Join(pluginsDir, PluginPrefix+fw.Name)
-		case strings.ContainsRune(path, filepath.Separator):
-			path = f.resolve(path)
-		default:
-			path = filepath.Join(pluginsDir, path)
-		}
-		if st, err := os.Stat(path); err != nil || st.IsDir() {
-			if known := names(discovered); fw.Plugin == "" && !slices.Contains(known, fw.Name) {
-				bad("unknown framework %q (plugins found in %s: %s); a plugin of your own needs plugin: PATH", fw.Name, pluginsDir, strings.Join(known, ", "))
-				continue
-			}
-			bad("no plugin binary at %s (build the plugins with `make build`, or set plugin:)", path)
-			continue
-		}
-		if abs, err := filepath.Abs(path); err == nil {
-			path = abs
-		}
-		name := runExecutor
-		var ex exec.Executor
-		if fw.Executor != "" && fw.Executor != runExecutor {
-			name = fw.Executor
-			if ex = executors[name]; ex == nil {
-				bad("executor %s is not available", name)
-				continue
-			}
-		}
-		base := exec.Spec{Name: fw.Name, Path: path, Env: fw.Env, Executor: ex}
-		if name != "docker" {
-			out = append(out, base)
-			continue
-		}
-		images := fw.Images
-		if len(images) == 0 {
-			if d := DefaultImages[fw.Name]; d != "" {
-				images = []string{d}
-			} else {
-				bad("the docker executor needs an image: add images:")
-				continue
-			}
-		}
-		for _, img := range images {
-			s := base
-			s.Image = img
-			out = append(out, s)
-		}
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return out, nil
-}
-
-// names lists the discovered plugins' framework names.
-func names(specs []exec.Spec) []string {
-	var out []string
-	for _, s := range specs {
-		out = append(out, s.Name)
-	}
-	return out
 }

@@ -11,11 +11,18 @@ import (
 
 // Spec is a plugin to start: a binary and what to give it.
 type Spec struct {
-	// Name is the framework name the plugin is expected to report
-	// (from its file name: dlcompat-plugin-<name>).
+	// Name names the spec's row: the framework (from the plugin's file
+	// name, dlcompat-plugin-<framework>), and for a variant
+	// "<framework>+<variant>".
 	Name string
-	Path string
-	Args []string
+	// Framework is the framework alone, without the variant.
+	Framework string
+	// Variant is the value of the framework's variant axis this spec runs
+	// (Keras's backend), set in Env; "" when the plugin has no axis or
+	// runs its default.
+	Variant string
+	Path    string
+	Args    []string
 	// Env is added to the plugin's environment.
 	Env []string
 	// Image is the container image the plugin runs in, for executors that
@@ -27,6 +34,15 @@ type Spec struct {
 	// (see DevicePinner): a container then sees that GPU alone. The zero
 	// value means the plugin sees every device.
 	Device Device
+}
+
+// Base is the framework the spec runs: Framework, or Name for a spec
+// built without one.
+func (s Spec) Base() string {
+	if s.Framework != "" {
+		return s.Framework
+	}
+	return s.Name
 }
 
 // Device is a host device a plugin is pinned to.

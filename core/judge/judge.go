@@ -21,7 +21,9 @@ type Verdict struct {
 	FirstDivergingLayer string
 	Tolerance           *matrix.Tolerance
 	Tensors             []matrix.TensorError
-	Warnings            []string
+	// Timings are a perf check's series, summarised.
+	Timings  []matrix.Timing
+	Warnings []string
 }
 
 type compared struct {
@@ -215,5 +217,39 @@ func Determinism(outputs []byte) Verdict {
 	}
 	v.Status = matrix.Fail
 	v.Reason = fmt.Sprintf("two identical runs differ: %s", strings.Join(diffs, ", "))
+	return v
+}
+
+// Perf summarises a perf check's raw samples. Perf never fails on speed
+// (docs/spec.md §5): it passes when samples arrived, and warns when they
+// are too few or too noisy to trust. flopsPerSample is the model's
+// forward FLOPs (a training step counts 3×); peakGFLOPs is the device's
+// FP32 peak (0 when unknown), against which GFLOP/s are a percentage.
+func Perf(timings []pluginapi.Timing, flopsPerSample, peakGFLOPs float64) Verdict {
+	if len(timings) == 0 {
+		return Verdict{Status: matrix.Fail, Reason: "plugin returned no timings"}
+	}
+	v := Verdict{Status: matrix.Pass}
+	for _, t := range timings {
+		mt := matrix.Timing{Name: t.Name, Unit: t.Unit, Better: "lower", Batch: t.Batch, Samples: t.Samples, Summary: matrix.Summarize(t.Samples)}
+		if med := mt.Summary.Median; med > 0 {
+			mt.ItemsPerSecond = float64(t.Batch) / med
+			factor := 1.0
+			if t.Name == pluginapi.TimingTrainStep {
+				factor = 3 // forward, and backward at twice its cost
+			}
+			mt.GFLOPs = factor * flopsPerSample * mt.ItemsPerSecond / 1e9
+			if peakGFLOPs > 0 {
+				mt.PercentOfPeak = 100 * mt.GFLOPs / peakGFLOPs
+			}
+		}
+		mt.Noisy = mt.Summary.N >= 4 && mt.Summary.CV > matrix.NoisyCV
+		if mt.Summary.N < 4 {
+			v.Warnings = append(v.Warnings, fmt.Sprintf("%s b%d: only %d samples; too few to compare", t.Name, t.Batch, mt.Summary.N))
+		} else if mt.Summary.CV > matrix.NoisyCV {
+			v.Warnings = append(v.Warnings, fmt.Sprintf("%s b%d: noisy (cv %.0f%% > %.0f%%); compare with care", t.Name, t.Batch, 100*mt.Summary.CV, 100*matrix.NoisyCV))
+		}
+		v.Timings = append(v.Timings, mt)
+	}
 	return v
 }

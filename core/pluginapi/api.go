@@ -2,6 +2,8 @@ package pluginapi
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/hashicorp/go-plugin"
 )
@@ -118,40 +120,49 @@ type DescribeResponse struct {
 	Interpreter string
 }
 
-// PerfOptions steer the perf check (SPEC §5). Zero values take the
-// defaults of DefaultPerfOptions.
+// PerfOptions steer the perf check (docs/spec.md §7). The host always
+// sends every field; a zero is a zero (no warm-up), never "the default".
 type PerfOptions struct {
-	Warmup            int   // untimed iterations first; default 5
-	Iterations        int   // timed iterations; default 20
-	LatencyBatch      int   // default 1
-	ThroughputBatches []int // default 32, 128
-	TrainBatch        int   // default 32
+	Warmup            int   // untimed iterations first
+	Iterations        int   // timed iterations per series
+	LatencyBatch      int   // batch of the latency series
+	ThroughputBatches []int // batches of the throughput series
+	TrainBatch        int   // batch of the training step
 }
 
-// DefaultPerfOptions are SPEC §5's defaults.
+// DefaultPerfOptions are the defaults of a run: the one place they live.
 func DefaultPerfOptions() PerfOptions {
 	return PerfOptions{Warmup: 5, Iterations: 20, LatencyBatch: 1, ThroughputBatches: []int{32, 128}, TrainBatch: 32}
 }
 
-// WithDefaults fills zero fields from DefaultPerfOptions.
-func (p PerfOptions) WithDefaults() PerfOptions {
-	d := DefaultPerfOptions()
-	if p.Warmup == 0 {
-		p.Warmup = d.Warmup
+// Validate says what is wrong with p, if anything: a kit refuses such a
+// request rather than guess.
+func (p PerfOptions) Validate() error {
+	var bad []string
+	if p.Warmup < 0 {
+		bad = append(bad, fmt.Sprintf("warmup %d < 0", p.Warmup))
 	}
-	if p.Iterations == 0 {
-		p.Iterations = d.Iterations
+	if p.Iterations < 1 {
+		bad = append(bad, fmt.Sprintf("iterations %d < 1", p.Iterations))
 	}
-	if p.LatencyBatch == 0 {
-		p.LatencyBatch = d.LatencyBatch
+	if p.LatencyBatch < 1 {
+		bad = append(bad, fmt.Sprintf("latency batch %d < 1", p.LatencyBatch))
+	}
+	if p.TrainBatch < 1 {
+		bad = append(bad, fmt.Sprintf("train batch %d < 1", p.TrainBatch))
 	}
 	if len(p.ThroughputBatches) == 0 {
-		p.ThroughputBatches = d.ThroughputBatches
+		bad = append(bad, "no throughput batch")
 	}
-	if p.TrainBatch == 0 {
-		p.TrainBatch = d.TrainBatch
+	for _, b := range p.ThroughputBatches {
+		if b < 1 {
+			bad = append(bad, fmt.Sprintf("throughput batch %d < 1", b))
+		}
 	}
-	return p
+	if len(bad) > 0 {
+		return fmt.Errorf("bad perf options: %s", strings.Join(bad, ", "))
+	}
+	return nil
 }
 
 type RunRequest struct {

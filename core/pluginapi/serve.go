@@ -15,8 +15,10 @@ const MaxMessageBytes = 512 << 20
 // Serve runs impl as a plugin process. It only returns when the host is
 // done with it, and the process exits as soon as the host's connection
 // ends, so a plugin whose host was killed (in a container too) does not
-// linger. Call it from the plugin's main.
-func Serve(impl Framework) {
+// linger. Call it from the plugin's main. Started with ManifestArg, the
+// process prints m instead and exits.
+func Serve(m Manifest, impl Framework) {
+	ServeManifest(m)
 	life := &lifeline{exit: os.Exit}
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,

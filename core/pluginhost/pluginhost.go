@@ -1,11 +1,14 @@
 package pluginhost
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	osexec "os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -33,14 +36,36 @@ var (
 	errAbandoned = errors.New("start abandoned")
 )
 
+// Plugin is a plugin binary found by Discover, with its manifest.
+type Plugin struct {
+	Path     string
+	Manifest pluginapi.Manifest
+	// ManifestErr says why the binary printed no manifest (a plugin built
+	// before manifests, or not one of ours); Manifest then holds the name
+	// alone, from the file name.
+	ManifestErr string
+}
+
+// Spec is the plugin as the spec that starts it, before any executor,
+// image or variant is chosen.
+func (p Plugin) Spec() exec.Spec {
+	return exec.Spec{Name: p.Manifest.Name, Framework: p.Manifest.Name, Path: p.Path}
+}
+
+// ManifestTimeout bounds one plugin binary's answer to ManifestArg: it
+// prints constants, so only a binary that is not a plugin takes long.
+const ManifestTimeout = 10 * time.Second
+
 // Discover lists the plugin binaries in dir (files named
-// dlcompat-plugin-<framework>, executable), sorted by name.
-func Discover(dir string) ([]exec.Spec, error) {
+// dlcompat-plugin-<framework>, executable), sorted by name, each with the
+// manifest it prints (pluginapi.ManifestArg). The file name names the
+// framework, whatever the manifest says.
+func Discover(ctx context.Context, dir string) ([]Plugin, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s: %v (build them with `make build`, or point --plugins-dir elsewhere)", ErrNoPlugins, dir, err)
 	}
-	var specs []exec.Spec
+	var found []Plugin
 	for _, e := range entries {
 		name := e.Name()
 		if !strings.HasPrefix(name, BinaryPrefix) || e.IsDir() {
@@ -51,13 +76,56 @@ func Discover(dir string) ([]exec.Spec, error) {
 			continue
 		}
 		path, _ := filepath.Abs(filepath.Join(dir, name))
-		specs = append(specs, exec.Spec{Name: strings.TrimPrefix(name, BinaryPrefix), Path: path})
+		p := Plugin{Path: path}
+		p.Manifest, err = ReadManifest(ctx, path)
+		if err != nil {
+			p.ManifestErr = err.Error()
+		}
+		p.Manifest.Name = strings.TrimPrefix(name, BinaryPrefix)
+		found = append(found, p)
 	}
-	if len(specs) == 0 {
+	if len(found) == 0 {
 		return nil, fmt.Errorf("%w in %s (build them with `make build`)", ErrNoPlugins, dir)
 	}
-	sort.Slice(specs, func(i, j int) bool { return specs[i].Name < specs[j].Name })
-	return specs, nil
+	sort.Slice(found, func(i, j int) bool { return found[i].Manifest.Name < found[j].Manifest.Name })
+	return found, nil
+}
+
+// ReadManifest runs the plugin binary at path with pluginapi.ManifestArg
+// and decodes what it prints.
+func ReadManifest(ctx context.Context, path string) (pluginapi.Manifest, error) {
+	ctx, cancel := context.WithTimeout(ctx, ManifestTimeout)
+	defer cancel()
+	cmd := osexec.CommandContext(ctx, path, pluginapi.ManifestArg)
+	cmd.WaitDelay = time.Second // a child holding stdout must not hang discovery
+	var out bytes.Buffer
+	cmd.Stdout = &limitedWriter{w: &out, left: 1 << 20}
+	if err := cmd.Run(); err != nil {
+		return pluginapi.Manifest{}, fmt.Errorf("%s %s: %v", path, pluginapi.ManifestArg, err)
+	}
+	var m pluginapi.Manifest
+	dec := json.NewDecoder(&out)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return pluginapi.Manifest{}, fmt.Errorf("%s %s: not a manifest: %v", path, pluginapi.ManifestArg, err)
+	}
+	return m, nil
+}
+
+// limitedWriter keeps the first left bytes and drops the rest.
+type limitedWriter struct {
+	w    io.Writer
+	left int
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	if len(p) > l.left {
+		p = p[:l.left]
+	}
+	l.left -= len(p)
+	_, err := l.w.Write(p)
+	return n, err
 }
 
 // StartError is a plugin that did not start or complete the handshake.

@@ -100,11 +100,15 @@ func TestDiscover(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "dlcompat-plugin-a"), []byte("#!/bin/sh\n"), 0o755)
 	os.WriteFile(filepath.Join(dir, "dlcompat-plugin-notexec"), []byte(""), 0o644)
 	os.WriteFile(filepath.Join(dir, "README"), []byte(""), 0o755)
-	specs, err := Discover(dir)
-	if err != nil || len(specs) != 2 || specs[0].Name != "a" || specs[1].Name != "b" {
-		t.Fatalf("Discover: %v %+v", err, specs)
+	found, err := Discover(context.Background(), dir)
+	if err != nil || len(found) != 2 || found[0].Manifest.Name != "a" || found[1].Manifest.Name != "b" {
+		t.Fatalf("Discover: %v %+v", err, found)
 	}
-	if _, err := Discover(t.TempDir()); !errors.Is(err, ErrNoPlugins) {
+	// Not plugins of ours: no manifest, and the file name still names them.
+	if found[0].ManifestErr == "" {
+		t.Errorf("a shell script printed a manifest: %+v", found[0])
+	}
+	if _, err := Discover(context.Background(), t.TempDir()); !errors.Is(err, ErrNoPlugins) {
 		t.Fatalf("empty dir: %v", err)
 	}
 }

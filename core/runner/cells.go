@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dlcompat/dlcompat/core/checks"
 	"github.com/dlcompat/dlcompat/core/exec"
 	"github.com/dlcompat/dlcompat/core/judge"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
@@ -36,6 +37,8 @@ type runState struct {
 	recorded map[matrix.CellKey]bool
 	// executors are the run-scoped executors opened (executors.go).
 	executors executors
+	// checks are the rows of core/checks' table, by name.
+	checks map[string]checks.Check
 }
 
 // plan declares the cells of one plugin on devices, in run order, all
@@ -266,8 +269,8 @@ func (r *runState) record(c matrix.Cell, fresh bool) {
 	switch {
 	case c.MaxRelErr != nil && c.MaxAbsErr != nil:
 		detail = fmt.Sprintf(" (abs %.2g, rel %.2g)", float64(*c.MaxAbsErr), float64(*c.MaxRelErr))
-	case c.Check == pluginapi.CheckPerf && c.Status == matrix.Pass:
-		detail = " " + perfDetail(c)
+	case c.Status == matrix.Pass && r.checks[c.Check].Detail != nil:
+		detail = " " + r.checks[c.Check].Detail(c)
 	}
 	if c.Reason != "" && c.Status != matrix.Pass {
 		detail += ": " + pluginapi.FirstLine(c.Reason)
@@ -277,21 +280,6 @@ func (r *runState) record(c matrix.Cell, fresh bool) {
 		prefix = "(journal) "
 	}
 	r.progressf("[%d] %s%s %s %s %s %s: %s%s (%.1fs)\n", r.n, prefix, c.Framework, c.FrameworkVersion, c.Device, c.Model, c.Check, c.Status, detail, c.Seconds)
-}
-
-func perfDetail(c matrix.Cell) string {
-	var parts []string
-	for _, t := range c.Timings {
-		switch t.Name {
-		case pluginapi.TimingLatency:
-			parts = append(parts, fmt.Sprintf("latency b%d %.3gms", t.Batch, t.Summary.Median*1e3))
-		case pluginapi.TimingThroughput:
-			parts = append(parts, fmt.Sprintf("b%d %.4g/s", t.Batch, t.ItemsPerSecond))
-		case pluginapi.TimingTrainStep:
-			parts = append(parts, fmt.Sprintf("train b%d %.3gms", t.Batch, t.Summary.Median*1e3))
-		}
-	}
-	return strings.Join(parts, ", ")
 }
 
 func (r *runState) progressf(format string, a ...any) {
@@ -307,8 +295,8 @@ func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c mat
 	g := r.golden[m]
 	req := pluginapi.RunRequest{
 		Model: c.Model, Check: c.Check, Device: r.pluginDeviceID(inst, c.Device), Precision: c.Precision,
-		Weights: g.Weights, Inputs: g.Inputs, Perf: r.o.Perf,
-		WantActivations: c.Check == pluginapi.CheckForward && inst.Desc.Capabilities.Activations,
+		Weights: g.Weights, Inputs: g.Inputs, Perf: *r.o.Perf,
+		WantActivations: r.checks[c.Check].Activations && inst.Desc.Capabilities.Activations,
 	}
 	limit := r.o.timeout(c.Check)
 	cctx, cancel := context.WithTimeout(ctx, limit)
@@ -362,24 +350,11 @@ func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c mat
 		c.StderrTail = pluginapi.LastLines(inst.StderrTail(), StderrTailLines)
 		return c, false
 	}
-	var v judge.Verdict
-	switch c.Check {
-	case pluginapi.CheckForward:
-		v = judge.Forward(resp.Outputs, g.Forward, reference.Activations(m), r.tols.Forward)
-	case pluginapi.CheckBackward:
-		var params []string
-		for _, p := range reference.Params(m) {
-			params = append(params, p.Name)
-		}
-		v = judge.Backward(resp.Outputs, g.Backward, params, r.tols.Backward)
-	case pluginapi.CheckDeterminism:
-		v = judge.Determinism(resp.Outputs)
-	case pluginapi.CheckPerf:
-		v = judgePerf(&c, resp, m, r.peakGFLOPs(c.Device))
-	}
+	v := checks.Judge(c.Check, checks.Input{Response: resp, Model: m, Golden: g, Tolerances: r.tols, PeakGFLOPs: r.peakGFLOPs(c.Device)})
 	c.Status, c.Reason = v.Status, v.Reason
 	c.MaxAbsErr, c.MaxRelErr, c.Worst = v.MaxAbsErr, v.MaxRelErr, v.Worst
 	c.FirstDivergingLayer, c.Tolerance, c.Tensors = v.FirstDivergingLayer, v.Tolerance, v.Tensors
+	c.Timings = v.Timings
 	c.Warnings = append(c.Warnings, v.Warnings...)
 	return c, false
 }
@@ -389,41 +364,6 @@ func waitExit(inst *pluginhost.Instance, d time.Duration) {
 	for !inst.Exited() && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// judgePerf summarises raw samples. Perf never fails on speed (SPEC §4):
-// it passes when samples arrived, and warns when they are too few or too
-// noisy to trust.
-//
-// peakGFLOPs is the device's FP32 peak (0 when unknown); GFLOP/s are
-// reported against it as a percentage.
-func judgePerf(c *matrix.Cell, resp pluginapi.RunResponse, m reference.Model, peakGFLOPs float64) judge.Verdict {
-	if len(resp.Timings) == 0 {
-		return judge.Verdict{Status: matrix.Fail, Reason: "plugin returned no timings"}
-	}
-	flops := reference.FLOPsPerSample(m)
-	for _, t := range resp.Timings {
-		mt := matrix.Timing{Name: t.Name, Unit: t.Unit, Better: "lower", Batch: t.Batch, Samples: t.Samples, Summary: matrix.Summarize(t.Samples)}
-		if med := mt.Summary.Median; med > 0 {
-			mt.ItemsPerSecond = float64(t.Batch) / med
-			factor := 1.0
-			if t.Name == pluginapi.TimingTrainStep {
-				factor = 3 // SPEC §1: a training step counts 3× the forward
-			}
-			mt.GFLOPs = factor * flops * mt.ItemsPerSecond / 1e9
-			if peakGFLOPs > 0 {
-				mt.PercentOfPeak = 100 * mt.GFLOPs / peakGFLOPs
-			}
-		}
-		mt.Noisy = mt.Summary.N >= 4 && mt.Summary.CV > matrix.NoisyCV
-		if mt.Summary.N < 4 {
-			c.Warnings = append(c.Warnings, fmt.Sprintf("%s b%d: only %d samples; too few to compare", t.Name, t.Batch, mt.Summary.N))
-		} else if mt.Summary.CV > matrix.NoisyCV {
-			c.Warnings = append(c.Warnings, fmt.Sprintf("%s b%d: noisy (cv %.0f%% > %.0f%%); compare with care", t.Name, t.Batch, 100*mt.Summary.CV, 100*matrix.NoisyCV))
-		}
-		c.Timings = append(c.Timings, mt)
-	}
-	return judge.Verdict{Status: matrix.Pass}
 }
 
 // peakGFLOPs is the FP32 peak of the device with this ID, 0 if unknown.

@@ -148,3 +148,46 @@ func (r *runState) pluginDeviceID(inst *pluginhost.Instance, id string) string {
 	}
 	return id
 }
+
+// Described is one plugin spec started and described the way a run
+// starts it (dlcompat plugins).
+type Described struct {
+	Spec     exec.Spec
+	Executor string
+	// ImageDigest is the digest of Spec.Image, when it runs in one.
+	ImageDigest string
+	// Protocol is the negotiated protocol version; Desc is nil, and Err
+	// says why, when the plugin could not be prepared or started.
+	Protocol int
+	Desc     *pluginapi.DescribeResponse
+	Err      error
+}
+
+// Describe starts each spec as Run would (the executor opened once for
+// the whole call, each image prepared), asks it to describe itself and
+// stops it. ex is the executor of specs that name none; runID labels
+// what a run-scoped executor creates.
+func Describe(ctx context.Context, specs []exec.Spec, ex exec.Executor, runID string) []Described {
+	r := &runState{run: &matrix.Run{RunID: runID}}
+	defer r.closeExecutors()
+	var out []Described
+	for _, s := range specs {
+		sx := s.Executor
+		if sx == nil {
+			sx = ex
+		}
+		d := Described{Spec: s, Executor: sx.Name()}
+		var inst *pluginhost.Instance
+		d.ImageDigest, d.Err = r.prepare(ctx, sx, s)
+		if d.Err == nil {
+			inst, d.Err = pluginhost.Start(ctx, sx, s)
+		}
+		if d.Err == nil {
+			desc := inst.Desc
+			d.Desc, d.Protocol = &desc, inst.Version
+			inst.Close()
+		}
+		out = append(out, d)
+	}
+	return out
+}

@@ -12,10 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/dlcompat/dlcompat/core/checks"
 	"github.com/dlcompat/dlcompat/core/exec"
 	"github.com/dlcompat/dlcompat/core/judge"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
@@ -40,14 +42,17 @@ type Options struct {
 	// Frameworks filters Plugins by name; empty means all.
 	Frameworks []string
 	Models     []reference.Model // default: all
-	Checks     []string          // default: pluginapi.AllChecks
+	Checks     []string          // default: every check of core/checks
 	// Devices are the host devices to test, already selected.
 	Devices     []matrix.Device
 	DeviceNotes []string
 	Precision   string // default "fp32"
-	// Timeouts per check; a missing check uses DefaultTimeouts.
+	// Timeouts per check; a check missing here has its default from
+	// core/checks.
 	Timeouts map[string]time.Duration
-	Perf     pluginapi.PerfOptions
+	// Perf is sent to the plugins as it is; nil means
+	// pluginapi.DefaultPerfOptions().
+	Perf *pluginapi.PerfOptions
 	// ReferenceDir holds testdata/reference (verified against its MANIFEST).
 	ReferenceDir string
 	// OutDir receives journal.jsonl, run.json and run.md.
@@ -68,14 +73,6 @@ type Options struct {
 	Version string
 }
 
-// DefaultTimeouts bound one check, plugin start not included.
-var DefaultTimeouts = map[string]time.Duration{
-	pluginapi.CheckForward:     5 * time.Minute,
-	pluginapi.CheckBackward:    5 * time.Minute,
-	pluginapi.CheckDeterminism: 10 * time.Minute,
-	pluginapi.CheckPerf:        30 * time.Minute,
-}
-
 // File names inside OutDir.
 const (
 	JournalFile = "journal.jsonl"
@@ -90,19 +87,23 @@ func (o *Options) defaults() {
 		o.Models = reference.Models
 	}
 	if len(o.Checks) == 0 {
-		o.Checks = pluginapi.AllChecks
+		o.Checks = checks.Names()
 	}
 	if o.Precision == "" {
 		o.Precision = pluginapi.PrecisionFP32
 	}
-	o.Perf = o.Perf.WithDefaults()
+	if o.Perf == nil {
+		p := pluginapi.DefaultPerfOptions()
+		o.Perf = &p
+	}
 }
 
 func (o *Options) timeout(check string) time.Duration {
 	if d, ok := o.Timeouts[check]; ok && d > 0 {
 		return d
 	}
-	return DefaultTimeouts[check]
+	c, _ := checks.Lookup(check)
+	return c.Timeout
 }
 
 // ConfigDoc is the part of the options that defines what was measured;
@@ -113,7 +114,10 @@ type ConfigDoc struct {
 	Plugins  []string `json:"plugins"`
 	// Images are the plugins' images (name@image), when any runs in one:
 	// a resume with other images would measure something else.
-	Images    []string              `json:"images,omitempty"`
+	Images []string `json:"images,omitempty"`
+	// Variants are the variant values run per framework (name →
+	// values), when any framework ran as variants.
+	Variants  map[string][]string   `json:"variants,omitempty"`
 	Models    []reference.Model     `json:"models"`
 	Checks    []string              `json:"checks"`
 	Devices   []string              `json:"devices"`
@@ -134,6 +138,14 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
+	table := map[string]checks.Check{}
+	for _, name := range o.Checks {
+		c, ok := checks.Lookup(name)
+		if !ok {
+			return nil, fmt.Errorf("%w: %v", ErrUsage, checks.Validate(name))
+		}
+		table[name] = c
+	}
 	specs, err := selectPlugins(o.Plugins, o.Frameworks)
 	if err != nil {
 		return nil, err
@@ -152,7 +164,7 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 	}
 	manifest, _ := os.ReadFile(filepath.Join(o.ReferenceDir, refdata.ManifestName))
 	cfg := ConfigDoc{Executor: o.Executor.Name(), Models: o.Models, Checks: o.Checks, Precision: o.Precision,
-		Perf: o.Perf, Timeouts: map[string]string{}, Reference: sha(manifest)}
+		Perf: *o.Perf, Variants: variants(specs), Timeouts: map[string]string{}, Reference: sha(manifest)}
 	for _, s := range specs {
 		cfg.Plugins = append(cfg.Plugins, s.Name)
 		if s.Image != "" {
@@ -205,7 +217,7 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 		}
 	}
 
-	r := &runState{o: o, tols: tols, golden: golden, journal: journal, done: done, run: run}
+	r := &runState{o: o, tols: tols, golden: golden, journal: journal, done: done, run: run, checks: table}
 	defer r.closeExecutors()
 	plan := map[string]map[string]int{}
 	for _, spec := range specs {
@@ -256,11 +268,30 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 	return run, nil
 }
 
+// variants lists, per framework, the variants its specs run.
+func variants(specs []exec.Spec) map[string][]string {
+	var m map[string][]string
+	for _, s := range specs {
+		if s.Variant == "" {
+			continue
+		}
+		if m == nil {
+			m = map[string][]string{}
+		}
+		if !slices.Contains(m[s.Base()], s.Variant) {
+			m[s.Base()] = append(m[s.Base()], s.Variant)
+		}
+	}
+	return m
+}
+
 func sha(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
 
+// selectPlugins keeps the specs that names name: a framework ("keras",
+// every variant and image of it) or one variant of it ("keras+jax").
 func selectPlugins(all []exec.Spec, names []string) ([]exec.Spec, error) {
 	if len(all) == 0 {
 		return nil, fmt.Errorf("%w: %v", ErrInfra, pluginhost.ErrNoPlugins)
@@ -268,24 +299,31 @@ func selectPlugins(all []exec.Spec, names []string) ([]exec.Spec, error) {
 	if len(names) == 0 {
 		return all, nil
 	}
-	// A framework may have several specs (one per image).
-	var valid []string
-	byName := map[string][]exec.Spec{}
-	for _, s := range all {
-		if byName[s.Name] == nil {
-			valid = append(valid, s.Name)
-		}
-		byName[s.Name] = append(byName[s.Name], s)
-	}
 	var out []exec.Spec
 	for _, n := range names {
-		ss, ok := byName[n]
-		if !ok {
-			return nil, fmt.Errorf("%w: unknown framework %q (valid: %s)", ErrUsage, n, strings.Join(valid, ", "))
+		found := false
+		for _, s := range all {
+			if s.Name == n || s.Base() == n {
+				out = append(out, s)
+				found = true
+			}
 		}
-		out = append(out, ss...)
+		if !found {
+			return nil, fmt.Errorf("%w: unknown framework %q (valid: %s)", ErrUsage, n, strings.Join(specNames(all), ", "))
+		}
 	}
 	return out, nil
+}
+
+// specNames lists the specs' names, each once, in order.
+func specNames(specs []exec.Spec) []string {
+	var names []string
+	for _, s := range specs {
+		if !slices.Contains(names, s.Name) {
+			names = append(names, s.Name)
+		}
+	}
+	return names
 }
 
 func newRunID() string {

@@ -47,7 +47,7 @@ func baseOptions(t *testing.T, spec exec.Spec) Options {
 		Checks:       []string{pluginapi.CheckForward, pluginapi.CheckBackward},
 		ReferenceDir: refDir,
 		OutDir:       t.TempDir(),
-		Perf:         pluginapi.PerfOptions{Warmup: 1, Iterations: 4, ThroughputBatches: []int{4}, TrainBatch: 4},
+		Perf:         &pluginapi.PerfOptions{Warmup: 1, Iterations: 4, LatencyBatch: 1, ThroughputBatches: []int{4}, TrainBatch: 4},
 	}
 }
 

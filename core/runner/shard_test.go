@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/dlcompat/dlcompat/core/exec"
-	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/matrix"
 )
@@ -153,36 +152,6 @@ func TestShardedRunKeepsItsDevicesAndReportsProgress(t *testing.T) {
 	o.Resume, o.Shard = true, matrix.Shard{K: 2, N: 2}
 	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "same --shard") {
 		t.Errorf("resume with another shard: %v", err)
-	}
-}
-
-func TestJudgePerfPercentOfPeakAndNoise(t *testing.T) {
-	steady := []float64{0.010, 0.0101, 0.0099, 0.010, 0.0100}
-	noisy := []float64{0.010, 0.020, 0.005, 0.015, 0.010}
-	resp := pluginapi.RunResponse{Timings: []pluginapi.Timing{
-		{Name: pluginapi.TimingThroughput, Unit: "s", Batch: 32, Samples: steady},
-		{Name: pluginapi.TimingTrainStep, Unit: "s", Batch: 32, Samples: noisy},
-	}}
-	var c matrix.Cell
-	v := judgePerf(&c, resp, reference.CNN, 19491.84)
-	if v.Status != matrix.Pass || len(c.Timings) != 2 {
-		t.Fatalf("%+v", v)
-	}
-	thr, train := c.Timings[0], c.Timings[1]
-	// 32 samples / 10 ms × 9,385,472 FLOPs = 30.03 GFLOP/s; of 19,491.84.
-	if math.Abs(thr.GFLOPs-30.0335104) > 1e-6 || math.Abs(thr.PercentOfPeak-100*thr.GFLOPs/19491.84) > 1e-9 {
-		t.Errorf("throughput: %v GFLOP/s, %v%% of peak", thr.GFLOPs, thr.PercentOfPeak)
-	}
-	if thr.Noisy || !train.Noisy || train.Summary.CV < matrix.NoisyCV {
-		t.Errorf("noisy flags: throughput %v (cv %v), train %v (cv %v)", thr.Noisy, thr.Summary.CV, train.Noisy, train.Summary.CV)
-	}
-	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "train_step b32: noisy") {
-		t.Errorf("warnings %q", c.Warnings)
-	}
-	var cpu matrix.Cell
-	judgePerf(&cpu, resp, reference.CNN, 0)
-	if cpu.Timings[0].PercentOfPeak != 0 {
-		t.Error("a percentage of an unknown peak")
 	}
 }
 

@@ -12,6 +12,7 @@ package main
 import (
 	_ "embed"
 
+	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/plugins/pyshim"
 )
 
@@ -21,10 +22,13 @@ var workerSource string
 // Config is the plugin's configuration (exported to its tests).
 func Config() pyshim.Config {
 	return pyshim.Config{
-		Framework:    "caffe",
+		Manifest: pluginapi.Manifest{
+			Name:    "caffe",
+			Images:  map[string]string{"cpu": "dlcompat/caffe-cpu:bullseye"},
+			Install: "scripts/build-images.sh caffe-cpu (Caffe runs in its bullseye image; then run with --executor docker)",
+		},
 		Module:       "caffe",
 		WorkerSource: workerSource,
-		Install:      "scripts/build-images.sh caffe-cpu (Caffe runs in its bullseye image; then run with --executor docker)",
 		// glog reads it once, at import: keep Caffe's start-up chatter out.
 		Env: []string{"GLOG_minloglevel=2"},
 	}

@@ -8,12 +8,16 @@ import (
 	"runtime"
 	"runtime/debug"
 
+	"github.com/dlcompat/dlcompat/core/gokit"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
-	"github.com/dlcompat/dlcompat/plugins/gokit"
 	"github.com/dlcompat/dlcompat/plugins/gorgonia/engine"
 )
 
-func main() { pluginapi.Serve(gokit.New(backend{})) }
+// manifest: gorgonia runs in a FROM-scratch image with the plugin alone
+// (scripts/images/gorgonia); it has no interpreter and no install step.
+var manifest = pluginapi.Manifest{Name: "gorgonia", Images: map[string]string{"cpu": "dlcompat/gorgonia:scratch"}}
+
+func main() { pluginapi.Serve(manifest, gokit.New(backend{})) }
 
 type backend struct{}
 
@@ -35,7 +39,7 @@ func moduleVersion(path string) string {
 
 func (backend) Describe() pluginapi.DescribeResponse {
 	return pluginapi.DescribeResponse{
-		Framework: "gorgonia",
+		Framework: manifest.Name,
 		Version:   moduleVersion("gorgonia.org/gorgonia"),
 		Build: map[string]string{
 			"go":     runtime.Version(),

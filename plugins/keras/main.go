@@ -5,7 +5,7 @@
 // Keras's interpreter, which this project's set-up does not install) and
 // is part of the version string, "3.15.1+tensorflow", so each backend is a
 // row of its own: the host runs one plugin process per backend (dlcompat
-// run --keras-backends tensorflow,jax). It is a static Go binary that embeds its Python worker
+// run --variants keras=tensorflow,jax). It is a static Go binary that embeds its Python worker
 // (keras_worker.py) and starts Keras's interpreter: $DLCOMPAT_PYTHON_KERAS,
 // else the first of python3, /opt/dlcompat/venv-tf and /usr/bin/python3
 // that has keras.
@@ -15,16 +15,31 @@ import (
 	_ "embed"
 	"os"
 
+	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/plugins/pyshim"
 )
+
+// backendEnv chooses the Keras backend, as Keras itself reads it.
+const backendEnv = "KERAS_BACKEND"
 
 //go:embed keras_worker.py
 var workerSource string
 
 // Config is the plugin's configuration (exported to its tests).
 func Config() pyshim.Config {
-	c := pyshim.Config{Framework: "keras", Module: "keras", WorkerSource: workerSource}.WithTFVenv()
-	c.Install = installFor(os.Getenv("KERAS_BACKEND"))
+	c := pyshim.Config{
+		Manifest: pluginapi.Manifest{
+			Name:   "keras",
+			Images: map[string]string{"cpu": pyshim.TFImage},
+			// Each backend is a row of its own: the host starts the plugin
+			// once per backend asked for (dlcompat run --variants
+			// keras=tensorflow,jax), with KERAS_BACKEND set.
+			Variant: &pluginapi.VariantAxis{Name: "backend", Env: backendEnv,
+				Values: []string{"tensorflow", "jax", "torch"}, Default: "tensorflow"},
+		},
+		Module: "keras", WorkerSource: workerSource,
+	}.WithTFVenv()
+	c.Install = installFor(os.Getenv(backendEnv))
 	return c
 }
 

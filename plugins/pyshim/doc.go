@@ -22,7 +22,7 @@
 // The interpreter, under the local executor, is the one named by
 // $DLCOMPAT_PYTHON_<FRAMEWORK> (see pluginapi.InterpreterEnv); a named
 // interpreter that does not exist is an error that names it. Unset, the
-// plugin takes the first of its Config.Candidates in which the framework's
+// plugin takes the first of its Config.Interpreters (its Manifest's) in which the framework's
 // module is installed (probed with importlib.util.find_spec, which imports
 // nothing): in an image that is `python3`.
 //

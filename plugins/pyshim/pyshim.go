@@ -15,23 +15,21 @@ import (
 
 // Config describes one Python-backed framework plugin.
 type Config struct {
-	// Framework is the name the plugin reports ("pytorch"); it also names
-	// the interpreter variable, $DLCOMPAT_PYTHON_<FRAMEWORK>.
-	Framework string
+	// Manifest holds the framework's facts the host reads before starting
+	// the plugin: its Name (which also names the interpreter variable,
+	// $DLCOMPAT_PYTHON_<NAME>), default Images, Interpreters (tried in
+	// order when the variable is unset: the first in which Module is
+	// installed is used; default python3 on PATH, then /usr/bin/python3),
+	// Install (the one command that installs the framework for the local
+	// executor, shown when it is missing) and Variant.
+	pluginapi.Manifest
 	// Module is the Python module that must be installed ("torch").
 	Module string
 	// WorkerModule and WorkerSource are the framework's worker module
 	// (embedded by the plugin); it must define main(proto_out).
-	// WorkerModule defaults to <Framework>_worker.
+	// WorkerModule defaults to <Name>_worker.
 	WorkerModule string
 	WorkerSource string
-	// Install is the one command that installs the framework for the
-	// local executor, shown when it is not installed.
-	Install string
-	// Candidates are the interpreters tried, in order, when the variable
-	// is unset: the first in which Module is installed is used. Default:
-	// python3 (on PATH), then /usr/bin/python3.
-	Candidates []string
 	// Env is added to the worker's environment.
 	Env []string
 	// Capabilities are the plugin's. Models default to both reference
@@ -67,10 +65,10 @@ var _ pluginapi.Framework = (*Plugin)(nil)
 // New returns the plugin for cfg, with its defaults filled in.
 func New(cfg Config) *Plugin {
 	if cfg.WorkerModule == "" {
-		cfg.WorkerModule = cfg.Framework + "_worker"
+		cfg.WorkerModule = cfg.Name + "_worker"
 	}
-	if len(cfg.Candidates) == 0 {
-		cfg.Candidates = []string{"python3", "/usr/bin/python3"}
+	if len(cfg.Interpreters) == 0 {
+		cfg.Interpreters = []string{"python3", "/usr/bin/python3"}
 	}
 	if len(cfg.Capabilities.Models) == 0 {
 		cfg.Capabilities.Models = []string{"cnn", "lstm"}
@@ -90,11 +88,12 @@ func New(cfg Config) *Plugin {
 // handshake, with a message that names it.
 func Serve(cfg Config) {
 	p := New(cfg)
+	pluginapi.ServeManifest(p.cfg.Manifest)
 	if _, err := p.Interpreter(); err != nil {
-		fmt.Fprintf(os.Stderr, "dlcompat-plugin-%s: %v\n", cfg.Framework, err)
+		fmt.Fprintf(os.Stderr, "dlcompat-plugin-%s: %v\n", cfg.Name, err)
 		os.Exit(1)
 	}
-	pluginapi.Serve(p)
+	pluginapi.Serve(p.cfg.Manifest, p)
 }
 
 // CheckInterpreter reports whether the interpreter named by value (a path
@@ -124,7 +123,7 @@ func (p *Plugin) resolveLocked() ([]string, error) {
 	if p.resolved {
 		return p.argv, nil
 	}
-	v := pluginapi.InterpreterEnv(p.cfg.Framework)
+	v := pluginapi.InterpreterEnv(p.cfg.Name)
 	if val, ok := os.LookupEnv(v); ok {
 		if err := CheckInterpreter(v, val); err != nil {
 			return nil, err
@@ -134,7 +133,7 @@ func (p *Plugin) resolveLocked() ([]string, error) {
 	}
 	var tried []string
 	var first []string
-	for _, c := range p.cfg.Candidates {
+	for _, c := range p.cfg.Interpreters {
 		f := strings.Fields(c)
 		path, err := osexec.LookPath(f[0])
 		if err != nil {
@@ -166,7 +165,7 @@ func (p *Plugin) resolveLocked() ([]string, error) {
 // installed: the reason and the one command that installs it.
 func (p *Plugin) unavailable(reason string) string {
 	return fmt.Sprintf("%s; install it with: %s (or point %s at an interpreter that has it)",
-		reason, p.cfg.Install, pluginapi.InterpreterEnv(p.cfg.Framework))
+		reason, p.cfg.Install, pluginapi.InterpreterEnv(p.cfg.Name))
 }
 
 // ensureLocked returns a running worker, starting one if needed.
@@ -219,7 +218,7 @@ func (e errNotInstalled) Error() string { return e.reason }
 func (p *Plugin) Describe(ctx context.Context, _ pluginapi.DescribeRequest) (pluginapi.DescribeResponse, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	d := pluginapi.DescribeResponse{Framework: p.cfg.Framework, Version: "unknown", Capabilities: p.cfg.Capabilities,
+	d := pluginapi.DescribeResponse{Framework: p.cfg.Name, Version: "unknown", Capabilities: p.cfg.Capabilities,
 		Build: map[string]string{}}
 	w, err := p.ensureLocked(ctx)
 	if argv := p.argv; argv != nil {
@@ -245,7 +244,7 @@ func (p *Plugin) Describe(ctx context.Context, _ pluginapi.DescribeRequest) (plu
 		return d, nil
 	}
 	h := w.hello
-	if h.Describe.Framework != "" && h.Describe.Framework != p.cfg.Framework {
+	if h.Describe.Framework != "" && h.Describe.Framework != p.cfg.Name {
 		d.Warnings = append(d.Warnings, fmt.Sprintf("worker says it is %q", h.Describe.Framework))
 	}
 	if h.Describe.Version != "" {
@@ -293,9 +292,14 @@ func (p *Plugin) run(ctx context.Context, req pluginapi.RunRequest, dtype string
 	case err != nil && ctx.Err() != nil:
 		return pluginapi.RunResponse{}, ctx.Err()
 	case err != nil:
-		return errorResponse("%s: %v", p.cfg.Framework, err), nil
+		return errorResponse("%s: %v", p.cfg.Name, err), nil
 	}
-	perf := req.Perf.WithDefaults()
+	perf := req.Perf
+	if req.Check == pluginapi.CheckPerf {
+		if err := perf.Validate(); err != nil {
+			return errorResponse("%v", err), nil
+		}
+	}
 	hdr := map[string]any{
 		"type": "run", "model": req.Model, "check": req.Check, "device": req.Device,
 		"precision": req.Precision, "want_activations": req.WantActivations,
@@ -354,13 +358,17 @@ const (
 	TFVenvInstall = "python3 -m venv /opt/dlcompat/venv-tf && /opt/dlcompat/venv-tf/bin/pip install tensorflow-cpu==2.21.0 keras==3.15.1"
 )
 
+// TFImage is the local image with TensorFlow and Keras that
+// scripts/build-images.sh builds (scripts/images/tensorflow-cpu).
+const TFImage = "dlcompat/tensorflow-cpu:bookworm"
+
 // WithTFVenv returns c with what the plugins that run on the local
 // TensorFlow venv (tensorflow, keras) share: the venv's install command,
 // the interpreters tried (python3, the venv's, /usr/bin/python3) and
 // TensorFlow's environment.
 func (c Config) WithTFVenv() Config {
 	c.Install = TFVenvInstall
-	c.Candidates = []string{"python3", TFVenvPython, "/usr/bin/python3"}
+	c.Interpreters = []string{"python3", TFVenvPython, "/usr/bin/python3"}
 	c.Env = []string{"CUDA_DEVICE_ORDER=PCI_BUS_ID", "TF_CPP_MIN_LOG_LEVEL=2"}
 	return c
 }

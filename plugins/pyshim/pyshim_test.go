@@ -37,8 +37,8 @@ func TestMain(m *testing.M) {
 
 func fakeConfig() Config {
 	return Config{
-		Framework: "fake", Module: "json", WorkerSource: fakeSource,
-		Install: "apt-get install -y python3-fake",
+		Manifest: pluginapi.Manifest{Name: "fake", Install: "apt-get install -y python3-fake"},
+		Module:   "json", WorkerSource: fakeSource,
 	}
 }
 
@@ -50,16 +50,16 @@ func TestDefaults(t *testing.T) {
 	if c.WorkerModule != "fake_worker" {
 		t.Errorf("WorkerModule %q, want fake_worker", c.WorkerModule)
 	}
-	if strings.Join(c.Candidates, ",") != "python3,/usr/bin/python3" {
-		t.Errorf("Candidates %q", c.Candidates)
+	if strings.Join(c.Interpreters, ",") != "python3,/usr/bin/python3" {
+		t.Errorf("Interpreters %q", c.Interpreters)
 	}
 	caps := c.Capabilities
 	if strings.Join(caps.Models, ",") != "cnn,lstm" || !caps.Activations ||
 		len(caps.Checks) != len(pluginapi.AllChecks) || strings.Join(caps.Precisions, ",") != pluginapi.PrecisionFP32 {
 		t.Errorf("Capabilities %+v", caps)
 	}
-	tf := Config{Framework: "tensorflow"}.WithTFVenv()
-	if tf.Install != TFVenvInstall || len(tf.Candidates) != 3 || tf.Candidates[1] != TFVenvPython || len(tf.Env) != 2 {
+	tf := Config{Manifest: pluginapi.Manifest{Name: "tensorflow"}}.WithTFVenv()
+	if tf.Install != TFVenvInstall || len(tf.Interpreters) != 3 || tf.Interpreters[1] != TFVenvPython || len(tf.Env) != 2 {
 		t.Errorf("WithTFVenv: %+v", tf)
 	}
 }
@@ -115,7 +115,7 @@ func request(t *testing.T, check string) pluginapi.RunRequest {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pluginapi.RunRequest{Model: "cnn", Check: check, Device: "cpu", Precision: "fp32", Weights: w, Inputs: in, WantActivations: true}
+	return pluginapi.RunRequest{Model: "cnn", Check: check, Device: "cpu", Precision: "fp32", Weights: w, Inputs: in, WantActivations: true, Perf: pluginapi.DefaultPerfOptions()}
 }
 
 func run(t *testing.T, p *Plugin, check string) pluginapi.RunResponse {
@@ -327,7 +327,7 @@ func TestNoDefaultInterpreterHasTheModule(t *testing.T) {
 	os.Unsetenv("DLCOMPAT_PYTHON_FAKE")  // unset, not empty, for this test
 	cfg := fakeConfig()
 	cfg.Module = "dlcompat_no_such_framework"
-	cfg.Candidates = []string{"/nonexistent/python3", python(t)}
+	cfg.Interpreters = []string{"/nonexistent/python3", python(t)}
 	p := New(cfg)
 	defer p.Close()
 	d := describe(t, p)

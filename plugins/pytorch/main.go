@@ -10,6 +10,7 @@ package main
 import (
 	_ "embed"
 
+	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/plugins/pyshim"
 )
 
@@ -19,10 +20,13 @@ var workerSource string
 // Config is the plugin's configuration (exported to its tests).
 func Config() pyshim.Config {
 	return pyshim.Config{
-		Framework:    "pytorch",
+		Manifest: pluginapi.Manifest{
+			Name:    "pytorch",
+			Images:  map[string]string{"cpu": "dlcompat/pytorch-cpu:bookworm"},
+			Install: "apt-get install -y python3-torch python3-numpy",
+		},
 		Module:       "torch",
 		WorkerSource: workerSource,
-		Install:      "apt-get install -y python3-torch python3-numpy",
 		Env: []string{
 			// cuda:N is the GPU that NVML (the host's gpu:N) calls N.
 			"CUDA_DEVICE_ORDER=PCI_BUS_ID",

@@ -10,6 +10,7 @@ package main
 import (
 	_ "embed"
 
+	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/plugins/pyshim"
 )
 
@@ -18,7 +19,10 @@ var workerSource string
 
 // Config is the plugin's configuration (exported to its tests).
 func Config() pyshim.Config {
-	return pyshim.Config{Framework: "tensorflow", Module: "tensorflow", WorkerSource: workerSource}.WithTFVenv()
+	return pyshim.Config{
+		Manifest: pluginapi.Manifest{Name: "tensorflow", Images: map[string]string{"cpu": pyshim.TFImage}},
+		Module:   "tensorflow", WorkerSource: workerSource,
+	}.WithTFVenv()
 }
 
 func main() { pyshim.Serve(Config()) }

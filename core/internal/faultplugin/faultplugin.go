@@ -29,9 +29,9 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 
+	"github.com/dlcompat/dlcompat/core/gokit"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/reference"
-	"github.com/dlcompat/dlcompat/plugins/gokit"
 )
 
 // EnvServe, when set in a test binary's environment, makes it serve the
@@ -40,6 +40,11 @@ const EnvServe = "DLCOMPAT_FAULTPLUGIN_SERVE"
 
 // EnvFault holds the faults.
 const EnvFault = "DLCOMPAT_FAULT"
+
+// EnvCallLog, when set, names a file to which the plugin appends a line
+// per model call ("forward" or "backward"), so that a test can count
+// what a check really ran (warm-ups included).
+const EnvCallLog = "DLCOMPAT_FAULT_CALLS"
 
 // EnvProtocols, when set (e.g. "1,2" or "2"), makes the plugin offer
 // exactly those protocol versions, to test the host's negotiation.
@@ -61,7 +66,7 @@ func MaybeServe() {
 		plugin.Serve(&plugin.ServeConfig{HandshakeConfig: pluginapi.Handshake, VersionedPlugins: sets, GRPCServer: plugin.DefaultGRPCServer})
 		os.Exit(0)
 	}
-	pluginapi.Serve(impl)
+	pluginapi.Serve(pluginapi.Manifest{Name: "oracle"}, impl)
 	os.Exit(0)
 }
 
@@ -170,7 +175,22 @@ func (n *net) perturb(o *gokit.Output) {
 	}
 }
 
+// logCall appends op to the EnvCallLog file, if one is named.
+func logCall(op string) {
+	path := os.Getenv(EnvCallLog)
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		panic("faultplugin: call log: " + err.Error())
+	}
+	defer f.Close()
+	fmt.Fprintln(f, op)
+}
+
 func (n *net) Forward(x gokit.Array32, want bool) (gokit.Output, error) {
+	logCall("forward")
 	if err := n.trip("forward"); err != nil {
 		return gokit.Output{}, err
 	}
@@ -190,6 +210,7 @@ func (n *net) Forward(x gokit.Array32, want bool) (gokit.Output, error) {
 }
 
 func (n *net) Backward(x gokit.Array32, labels []int) (gokit.Output, error) {
+	logCall("backward")
 	if err := n.trip("backward"); err != nil {
 		return gokit.Output{}, err
 	}

@@ -104,7 +104,7 @@ func Check(t *testing.T, spec exec.Spec, o Options) *matrix.Run {
 	ro := runner.Options{
 		Executor: o.Executor, Plugins: []exec.Spec{spec}, Models: o.Models, Checks: o.Checks,
 		Devices:      []matrix.Device{{ID: "cpu", Kind: "cpu", Name: "test CPU"}},
-		ReferenceDir: ReferenceDir(), OutDir: t.TempDir(), Perf: CheapPerf,
+		ReferenceDir: ReferenceDir(), OutDir: t.TempDir(), Perf: &CheapPerf,
 	}
 	run, err := runner.Run(context.Background(), ro)
 	if err != nil {
@@ -229,7 +229,7 @@ func RunUnavailable(t *testing.T, spec exec.Spec) *matrix.Run {
 	ro := runner.Options{
 		Executor: exec.Local{}, Plugins: []exec.Spec{spec}, Checks: []string{pluginapi.CheckForward, pluginapi.CheckBackward},
 		Devices:      []matrix.Device{{ID: "cpu", Kind: "cpu", Name: "test CPU"}},
-		ReferenceDir: ReferenceDir(), OutDir: t.TempDir(), Perf: CheapPerf,
+		ReferenceDir: ReferenceDir(), OutDir: t.TempDir(), Perf: &CheapPerf,
 	}
 	run, err := runner.Run(context.Background(), ro)
 	if err != nil {

@@ -186,13 +186,13 @@ def _put_backward(out, prefix, loss, grads, ftype):
 
 
 def _perf(backend, req, params, x, labels, dtype):
-    opt = req.get("perf") or {}
-    warmup = int(opt.get("warmup", 5))
-    iters = int(opt.get("iterations", 20))
-    plan = [("latency", int(opt.get("latency_batch", 1)), False)]
-    for b in sorted(int(v) for v in opt.get("throughput_batches") or [32, 128]):
+    opt = req["perf"]  # the host sends every option (pluginapi.PerfOptions)
+    warmup = int(opt["warmup"])
+    iters = int(opt["iterations"])
+    plan = [("latency", int(opt["latency_batch"]), False)]
+    for b in sorted(int(v) for v in opt["throughput_batches"]):
         plan.append(("throughput", b, False))
-    plan.append(("train_step", int(opt.get("train_batch", 32)), True))
+    plan.append(("train_step", int(opt["train_batch"]), True))
     timings = []
     for name, batch, train in plan:
         net = backend.build(req["model"], batch, req["device"], params, dtype)

@@ -202,7 +202,10 @@ func tile(x Array32, labels []int, n int) (Array32, []int) {
 }
 
 func (f *framework) perf(ctx context.Context, req pluginapi.RunRequest, params map[string]Array32, input Array32, labels []int) ([]pluginapi.Timing, error) {
-	opt := req.Perf.WithDefaults()
+	opt := req.Perf
+	if err := opt.Validate(); err != nil {
+		return nil, err
+	}
 	type series struct {
 		name  string
 		batch int
