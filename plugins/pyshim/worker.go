@@ -67,9 +67,10 @@ type hello struct {
 	OK         bool   `json:"ok"`
 	Error      string `json:"error"`   // why the framework did not import
 	Missing    bool   `json:"missing"` // it is not installed at all
-	// RawDescribe is the framework's describe(): what it knows of itself
-	// (framework, version, build, devices, warnings); Describe fills the
-	// rest. Describe is RawDescribe decoded.
+	// RawDescribe is the framework's describe(), a DescribeResponse with
+	// what the framework knows of itself (framework, version, build,
+	// devices, warnings); Plugin.Describe fills the rest. Describe is
+	// RawDescribe decoded.
 	RawDescribe json.RawMessage            `json:"describe,omitempty"`
 	Describe    pluginapi.DescribeResponse `json:"-"`
 	Blobs       []int64                    `json:"blobs"` // none; read by readFrame
