@@ -20,9 +20,9 @@ The Go side decodes both strictly, so a key the schema lacks is an error
 (plugins/pyshim's TestWorkerKeysAreInTheSchema walks every key emitted
 here); the envelope around them is declared in plugins/pyshim/worker.go.
 
-Its stdout belongs to the protocol: the bootstrap keeps the original file descriptor 1 for frames
-and points fd 1 at stderr, so whatever a framework prints lands in the
-cell's stderr tail instead of corrupting the stream.
+Its stdout belongs to the protocol: the bootstrap keeps the original file
+descriptor 1 for frames and points fd 1 at stderr, so whatever a framework
+prints lands in the cell's stderr tail instead of corrupting the stream.
 
 A framework worker defines a Backend with:
     load()                     import the framework (may raise)
