@@ -2,11 +2,13 @@ package pluginapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	pb "github.com/dlcompat/dlcompat/core/pluginapi/proto"
 )
@@ -47,21 +49,7 @@ func (g *grpcClient) Describe(ctx context.Context, req DescribeRequest) (Describ
 	if err != nil {
 		return DescribeResponse{}, callError("Describe", err)
 	}
-	out := DescribeResponse{
-		Framework:   r.Framework,
-		Version:     r.Version,
-		Build:       r.Build,
-		Warnings:    r.Warnings,
-		Unavailable: r.Unavailable,
-		Interpreter: r.Interpreter,
-	}
-	for _, d := range r.Devices {
-		out.Devices = append(out.Devices, Device{ID: d.Id, Kind: d.Kind, Name: d.Name, UUID: d.Uuid})
-	}
-	if c := r.Capabilities; c != nil {
-		out.Capabilities = Capabilities{Models: c.Models, Checks: c.Checks, Precisions: c.Precisions, Activations: c.Activations}
-	}
-	return out, nil
+	return describeFromProto(r), nil
 }
 
 func (g *grpcClient) Run(ctx context.Context, req RunRequest) (RunResponse, error) {
@@ -82,15 +70,7 @@ func (g *grpcClient) Run(ctx context.Context, req RunRequest) (RunResponse, erro
 	if err != nil {
 		return RunResponse{}, callError("Run", err)
 	}
-	out := RunResponse{
-		Status: r.Status, Message: r.Message, Outputs: r.Outputs,
-		PeakMemoryBytes: r.PeakMemoryBytes, MemoryKind: r.MemoryKind, Warnings: r.Warnings,
-		ComputeSeconds: r.ComputeSeconds,
-	}
-	for _, t := range r.Timings {
-		out.Timings = append(out.Timings, Timing{Name: t.Name, Unit: t.Unit, Batch: int(t.Batch), Samples: t.Samples})
-	}
-	return out, nil
+	return runFromProto(r), nil
 }
 
 // grpcServer is the plugin's side of the wire.
@@ -143,4 +123,66 @@ func (s *grpcServer) Run(ctx context.Context, req *pb.RunRequest) (*pb.RunRespon
 		out.Timings = append(out.Timings, &pb.Timing{Name: t.Name, Unit: t.Unit, Batch: int32(t.Batch), Samples: t.Samples})
 	}
 	return out, nil
+}
+
+// describeFromProto and runFromProto are the one conversion from the
+// wire's responses to the Go types, for both transports that carry them:
+// gRPC from a plugin, and proto JSON from a Python worker (WireJSON).
+func describeFromProto(r *pb.DescribeResponse) DescribeResponse {
+	out := DescribeResponse{
+		Framework:   r.Framework,
+		Version:     r.Version,
+		Build:       r.Build,
+		Warnings:    r.Warnings,
+		Unavailable: r.Unavailable,
+		Interpreter: r.Interpreter,
+	}
+	for _, d := range r.Devices {
+		out.Devices = append(out.Devices, Device{ID: d.Id, Kind: d.Kind, Name: d.Name, UUID: d.Uuid})
+	}
+	if c := r.Capabilities; c != nil {
+		out.Capabilities = Capabilities{Models: c.Models, Checks: c.Checks, Precisions: c.Precisions, Activations: c.Activations}
+	}
+	return out
+}
+
+func runFromProto(r *pb.RunResponse) RunResponse {
+	out := RunResponse{
+		Status: r.Status, Message: r.Message, Outputs: r.Outputs,
+		PeakMemoryBytes: r.PeakMemoryBytes, MemoryKind: r.MemoryKind, Warnings: r.Warnings,
+		ComputeSeconds: r.ComputeSeconds,
+	}
+	for _, t := range r.Timings {
+		out.Timings = append(out.Timings, Timing{Name: t.Name, Unit: t.Unit, Batch: int(t.Batch), Samples: t.Samples})
+	}
+	return out
+}
+
+// ErrSchema: a response in proto JSON that framework.proto does not
+// describe (a key its message lacks, a value of the wrong type).
+var ErrSchema = errors.New("not a response of core/pluginapi/proto/framework.proto")
+
+// strictJSON decodes proto JSON: a key the message lacks is an error.
+var strictJSON = protojson.UnmarshalOptions{DiscardUnknown: false}
+
+// DescribeResponseFromJSON decodes a DescribeResponse written in proto
+// JSON, its keys the field names of framework.proto ("peak_memory_bytes";
+// protojson also takes "peakMemoryBytes"). A key the schema lacks is an
+// ErrSchema: the proto is the one definition of a response's shape, for
+// plugins that speak gRPC and for the Python workers behind plugins/pyshim.
+func DescribeResponseFromJSON(b []byte) (DescribeResponse, error) {
+	var r pb.DescribeResponse
+	if err := strictJSON.Unmarshal(b, &r); err != nil {
+		return DescribeResponse{}, fmt.Errorf("%w: DescribeResponse: %v", ErrSchema, err)
+	}
+	return describeFromProto(&r), nil
+}
+
+// RunResponseFromJSON is DescribeResponseFromJSON for a RunResponse.
+func RunResponseFromJSON(b []byte) (RunResponse, error) {
+	var r pb.RunResponse
+	if err := strictJSON.Unmarshal(b, &r); err != nil {
+		return RunResponse{}, fmt.Errorf("%w: RunResponse: %v", ErrSchema, err)
+	}
+	return runFromProto(&r), nil
 }

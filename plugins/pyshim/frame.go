@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/dlcompat/dlcompat/core/pluginapi"
 )
 
 // frameMagic starts every frame, so that anything else on the worker's
@@ -83,6 +85,10 @@ func readFrame(r io.Reader, header any) ([][]byte, error) {
 		return nil, fmt.Errorf("%w: header %q: %v", errGarbage, truncate(hb, 200), err)
 	}
 	if err := json.Unmarshal(hb, header); err != nil {
+		if errors.Is(err, pluginapi.ErrSchema) {
+			// A frame, but not a response the schema describes.
+			return nil, fmt.Errorf("%w\nthe header: %s", err, truncate(hb, 400))
+		}
 		return nil, fmt.Errorf("%w: header %q: %v", errGarbage, truncate(hb, 200), err)
 	}
 	blobs := make([][]byte, len(meta.Blobs))

@@ -2,6 +2,7 @@ package pyshim
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	_ "embed"
 	"encoding/binary"
@@ -46,6 +47,16 @@ sys.modules[d['modules'][-1][0]].main(o)
 // reach the cell's stderr tail even when the plugin dies right after.
 var rawStderr io.Writer = os.Stderr
 
+// The worker's frames. Each header is an envelope declared here (the
+// frame's type and blob lengths, and in the hello the interpreter's facts)
+// around one payload that framework.proto declares: the hello's
+// "describe" is a DescribeResponse, the result's "response" a RunResponse,
+// both in proto JSON with the schema's field names. Both layers are
+// decoded strictly, so a key that neither declares is an error, never a
+// field silently dropped (TestWorkerKeysAreInTheSchema walks every key the
+// worker library emits). workerProtocol is the library's PROTOCOL.
+const workerProtocol = 2
+
 // hello is the worker's first frame.
 type hello struct {
 	Type       string `json:"type"`
@@ -54,37 +65,77 @@ type hello struct {
 	Executable string `json:"executable"`
 	Numpy      string `json:"numpy"`
 	OK         bool   `json:"ok"`
-	Error      string `json:"error"`
-	Missing    bool   `json:"missing"`
-	Describe   struct {
-		Framework string            `json:"framework"`
-		Version   string            `json:"version"`
-		Build     map[string]string `json:"build"`
-		Devices   []struct {
-			ID   string `json:"id"`
-			Kind string `json:"kind"`
-			Name string `json:"name"`
-			UUID string `json:"uuid"`
-		} `json:"devices"`
-		Warnings []string `json:"warnings"`
-	} `json:"describe"`
+	Error      string `json:"error"`   // why the framework did not import
+	Missing    bool   `json:"missing"` // it is not installed at all
+	// RawDescribe is the framework's describe(), a DescribeResponse with
+	// what the framework knows of itself (framework, version, build,
+	// devices, warnings); Plugin.Describe fills the rest. Describe is
+	// RawDescribe decoded.
+	RawDescribe json.RawMessage            `json:"describe,omitempty"`
+	Describe    pluginapi.DescribeResponse `json:"-"`
+	Blobs       []int64                    `json:"blobs"` // none; read by readFrame
 }
 
-// result is the worker's answer to a run request.
+// UnmarshalJSON decodes a hello strictly. A frame of another type is left
+// for startWorker to report.
+func (h *hello) UnmarshalJSON(b []byte) error {
+	var t struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(b, &t); err != nil || t.Type != "hello" {
+		h.Type = t.Type
+		return err
+	}
+	type plain hello
+	if err := decodeStrict(b, (*plain)(h)); err != nil {
+		return fmt.Errorf("%w: the worker's hello: %v", pluginapi.ErrSchema, err)
+	}
+	if len(h.RawDescribe) == 0 {
+		return nil
+	}
+	d, err := pluginapi.DescribeResponseFromJSON(h.RawDescribe)
+	if err != nil {
+		return fmt.Errorf("the framework's describe(): %w", err)
+	}
+	h.Describe = d
+	return nil
+}
+
+// result is the worker's answer to a run request. Outputs travel as the
+// frame's one blob, not in Response.
 type result struct {
-	Type            string   `json:"type"`
-	Status          string   `json:"status"`
-	Message         string   `json:"message"`
-	PeakMemoryBytes int64    `json:"peak_memory_bytes"`
-	MemoryKind      string   `json:"memory_kind"`
-	Warnings        []string `json:"warnings"`
-	ComputeSeconds  float64  `json:"compute_seconds"`
-	Timings         []struct {
-		Name    string    `json:"name"`
-		Unit    string    `json:"unit"`
-		Batch   int       `json:"batch"`
-		Samples []float64 `json:"samples"`
-	} `json:"timings"`
+	pluginapi.RunResponse
+}
+
+// resultFrame is the envelope of a result.
+type resultFrame struct {
+	Type     string          `json:"type"`
+	Response json.RawMessage `json:"response"`
+	Blobs    []int64         `json:"blobs"` // read by readFrame
+}
+
+// UnmarshalJSON decodes a result strictly.
+func (r *result) UnmarshalJSON(b []byte) error {
+	var env resultFrame
+	if err := decodeStrict(b, &env); err != nil {
+		return fmt.Errorf("%w: the worker's result: %v", pluginapi.ErrSchema, err)
+	}
+	if env.Type != "result" {
+		return fmt.Errorf("%w: a frame of type %q where a result was due", pluginapi.ErrSchema, env.Type)
+	}
+	resp, err := pluginapi.RunResponseFromJSON(env.Response)
+	if err != nil {
+		return fmt.Errorf("the worker's result: %w", err)
+	}
+	r.RunResponse = resp
+	return nil
+}
+
+// decodeStrict is json.Unmarshal that rejects a key v does not declare.
+func decodeStrict(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	return d.Decode(v)
 }
 
 // worker is one running interpreter.
@@ -139,6 +190,9 @@ func startWorker(ctx context.Context, argv []string, env []string, modules [][2]
 	if h.Type != "hello" {
 		return nil, w.fail("starting the worker", fmt.Errorf("first frame is %q, not hello", h.Type))
 	}
+	if h.Protocol != workerProtocol {
+		return nil, w.fail("starting the worker", fmt.Errorf("its library speaks protocol %d, this plugin %d", h.Protocol, workerProtocol))
+	}
 	w.hello = h
 	return w, nil
 }
@@ -172,7 +226,7 @@ func (w *worker) call(ctx context.Context, req map[string]any, resp any, blobs .
 
 // fail kills the worker and wraps err with what the worker said last.
 func (w *worker) fail(doing string, err error) error {
-	if errors.Is(err, errGarbage) {
+	if errors.Is(err, errGarbage) || errors.Is(err, pluginapi.ErrSchema) {
 		// Give what it writes to stderr around the garbage a moment to
 		// arrive: it is the best clue to what went wrong.
 		select {
@@ -198,8 +252,11 @@ func (w *worker) fail(doing string, err error) error {
 	default:
 		what = "was killed"
 	}
-	if errors.Is(err, errGarbage) {
+	switch {
+	case errors.Is(err, errGarbage):
 		what = "wrote garbage and " + what
+	case errors.Is(err, pluginapi.ErrSchema):
+		what = "answered outside the schema and " + what
 	}
 	msg := fmt.Sprintf("%s: the python worker (%s) %s: %v", doing, strings.Join(w.argv, " "), what, err)
 	if t := pluginapi.LastLines(w.stderr.String(), 20); t != "" {

@@ -41,6 +41,8 @@ class Net(object):
 
 
 class Backend(object):
+    warnings = ["fake: a warning on every run"]
+
     def load(self):
         if MODE == "broken":
             raise ImportError("libfake.so.1: cannot open shared object file: No such file or directory")
@@ -48,8 +50,11 @@ class Backend(object):
             import dlcompat_no_such_framework  # noqa: F401
 
     def describe(self):
+        # Every field a framework may fill, so the schema tests see the
+        # library carry each one (a real CPU has no uuid; pytorch's GPUs do).
         return {"framework": "fake", "version": "0.1+" + MODE, "build": {"mode": MODE},
-                "devices": [{"id": "cpu", "kind": "cpu", "name": "fake CPU"}]}
+                "devices": [{"id": "cpu", "kind": "cpu", "name": "fake CPU", "uuid": "FAKE-0"}],
+                "warnings": ["fake: a describe warning"]}
 
     def build(self, model, batch, device, params, dtype):
         if MODE == "garbage":

@@ -11,15 +11,23 @@ order. Tensors travel as safetensors bytes, read and written here with numpy
 alone (framework images do not all ship the safetensors package).
 
 The worker answers the first frame with a "hello" (interpreter, framework
-version, devices, or why the framework does not import), then one response
-per "run" request, and exits at end of input. Its stdout belongs to the
-protocol: the bootstrap keeps the original file descriptor 1 for frames
-and points fd 1 at stderr, so whatever a framework prints lands in the
-cell's stderr tail instead of corrupting the stream.
+version, devices, or why the framework does not import), then one "result"
+per "run" request, and exits at end of input. The payloads are messages of
+core/pluginapi/proto/framework.proto in proto JSON, keyed by its field
+names: the hello's "describe" is a DescribeResponse (the part the framework
+knows), the result's "response" a RunResponse (outputs travel as its blob).
+The Go side decodes both strictly, so a key the schema lacks is an error
+(plugins/pyshim's TestWorkerKeysAreInTheSchema walks every key emitted
+here); the envelope around them is declared in plugins/pyshim/worker.go.
+
+Its stdout belongs to the protocol: the bootstrap keeps the original file
+descriptor 1 for frames and points fd 1 at stderr, so whatever a framework
+prints lands in the cell's stderr tail instead of corrupting the stream.
 
 A framework worker defines a Backend with:
     load()                     import the framework (may raise)
-    describe()                 dict: framework, version, build, devices, warnings
+    describe()                 dict, a DescribeResponse: framework, version,
+                               build, devices (id, kind, name, uuid), warnings
     build(model, batch, device, params, dtype)
                                a net for one model at one batch size, with
         forward(x, want_activations) -> (logits, {activation name: array})
@@ -35,7 +43,6 @@ explicitly on the way in and out. It runs on Python 3.9 through 3.13.
 """
 
 import json
-import os
 import platform
 import struct
 import sys
@@ -45,7 +52,7 @@ import traceback
 import numpy as np
 
 MAGIC = b"DLCW"
-PROTOCOL = 1
+PROTOCOL = 2  # plugins/pyshim/worker.go: workerProtocol
 
 # safetensors dtype names <-> numpy (little-endian).
 _DTYPES = {
@@ -214,7 +221,7 @@ def _perf(backend, req, params, x, labels, dtype):
 
 
 def run_check(backend, req, blobs):
-    """Runs one check; returns (response header, outputs dict)."""
+    """Runs one check; returns (a RunResponse without outputs, outputs dict)."""
     if len(blobs) != 2:
         raise CheckError("want 2 blobs (weights, inputs), got %d" % len(blobs))
     params = st_decode(blobs[0])
@@ -287,7 +294,6 @@ def serve(backend, proto_out):
         "python": platform.python_version(),
         "executable": sys.executable,
         "numpy": np.__version__,
-        "pid": os.getpid(),
     }
     try:
         backend.load()
@@ -308,7 +314,7 @@ def serve(backend, proto_out):
         req, blobs = msg
         kind = req.get("type")
         if kind != "run":
-            write_frame(proto_out, {"type": "result", "status": "error", "message": "unknown request %r" % kind})
+            write_frame(proto_out, {"type": "result", "response": {"status": "error", "message": "unknown request %r" % kind}})
             continue
         try:
             resp, out = run_check(backend, req, blobs)
@@ -316,5 +322,4 @@ def serve(backend, proto_out):
         except Exception as e:
             traceback.print_exc()
             resp, data = {"status": "error", "message": _error_message(e)}, []
-        resp["type"] = "result"
-        write_frame(proto_out, resp, data)
+        write_frame(proto_out, {"type": "result", "response": resp}, data)
