@@ -322,8 +322,9 @@ func (p *Plugin) run(ctx context.Context, req pluginapi.RunRequest, dtype string
 		resp.Status = pluginapi.StatusCrash
 		return resp, nil
 	}
-	resp := pluginapi.RunResponse{Status: r.Status, Message: r.Message, PeakMemoryBytes: r.PeakMemoryBytes,
-		MemoryKind: r.MemoryKind, Warnings: r.Warnings, ComputeSeconds: r.ComputeSeconds}
+	// The worker's response is the schema's RunResponse (worker.go
+	// decodes it strictly); only the outputs travel as a blob.
+	resp := r.RunResponse
 	switch r.Status {
 	case pluginapi.StatusOK:
 		if len(blobs) != 1 {
@@ -333,9 +334,6 @@ func (p *Plugin) run(ctx context.Context, req pluginapi.RunRequest, dtype string
 	case pluginapi.StatusError, pluginapi.StatusSkip:
 	default:
 		return errorResponse("worker answered status %q: %s", r.Status, r.Message), nil
-	}
-	for _, t := range r.Timings {
-		resp.Timings = append(resp.Timings, pluginapi.Timing{Name: t.Name, Unit: t.Unit, Batch: t.Batch, Samples: t.Samples})
 	}
 	return resp, nil
 }
