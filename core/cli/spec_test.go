@@ -175,4 +175,3 @@ func countOf(items []string, s string) int {
 	}
 	return n
 }
-
