@@ -268,13 +268,26 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 	case err != nil && run == nil:
 		return infraError{err}
 	}
-	if werr := matrix.WriteFileAtomic(filepath.Join(spec.OutDir, "run.md"), func(w io.Writer) error { return matrix.WriteMarkdown(w, run) }); werr != nil {
-		return infraError{werr}
-	}
+	// The terminal gets the matrix first: on a full disk it is the one
+	// copy the user still sees.
 	if rerr := matrix.WriteText(e.stdout, run); rerr != nil {
 		return rerr
 	}
-	fmt.Fprintf(e.stdout, "\nresults: %s, %s\n", filepath.Join(spec.OutDir, runner.RunFile), filepath.Join(spec.OutDir, "run.md"))
+	var written []string
+	if !errors.Is(err, runner.ErrResultsNotWritten) {
+		written = append(written, filepath.Join(spec.OutDir, runner.RunFile))
+	}
+	md := filepath.Join(spec.OutDir, "run.md")
+	mdErr := matrix.WriteFileAtomic(md, func(w io.Writer) error { return matrix.WriteMarkdown(w, run) })
+	if mdErr == nil {
+		written = append(written, md)
+	}
+	if len(written) > 0 {
+		fmt.Fprintf(e.stdout, "\nresults: %s\n", strings.Join(written, ", "))
+	}
+	if mdErr != nil {
+		return infraError{fmt.Errorf("%s not written: %v", md, errors.Join(err, mdErr))}
+	}
 	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		// Interrupted: what finished is in the journal and run.json, the
 		// rest is "unknown" (exit 1, as for any cell that did not pass).

@@ -220,18 +220,43 @@ func Determinism(outputs []byte) Verdict {
 	return v
 }
 
+// Plausible bounds of one timing sample, in seconds: a nanosecond to
+// eleven days. A sample outside them (NaN, ±Inf, 0, negative, 1e300)
+// is a broken timer, not a speed; it would also overflow every summary.
+const (
+	MinSampleSeconds = 1e-9
+	MaxSampleSeconds = 1e6
+)
+
 // Perf summarises a perf check's raw samples. Perf never fails on speed
-// (docs/spec.md §5): it passes when samples arrived, and warns when they
-// are too few or too noisy to trust. flopsPerSample is the model's
-// forward FLOPs (a training step counts 3×); peakGFLOPs is the device's
-// FP32 peak (0 when unknown), against which GFLOP/s are a percentage.
+// (docs/spec.md §7): it passes when plausible samples arrived, and warns
+// when they are too few or too noisy to trust. A sample that is not a
+// plausible duration fails the cell, which names it; it is left out of
+// the series, so the document stays finite JSON. flopsPerSample is the
+// model's forward FLOPs (a training step counts 3×); peakGFLOPs is the
+// device's FP32 peak (0 when unknown), against which GFLOP/s are a
+// percentage.
 func Perf(timings []pluginapi.Timing, flopsPerSample, peakGFLOPs float64) Verdict {
 	if len(timings) == 0 {
 		return Verdict{Status: matrix.Fail, Reason: "plugin returned no timings"}
 	}
 	v := Verdict{Status: matrix.Pass}
+	var bad []string
 	for _, t := range timings {
-		mt := matrix.Timing{Name: t.Name, Unit: t.Unit, Better: "lower", Batch: t.Batch, Samples: t.Samples, Summary: matrix.Summarize(t.Samples)}
+		samples := make([]float64, 0, len(t.Samples))
+		var rejected []string
+		for _, x := range t.Samples {
+			if x >= MinSampleSeconds && x <= MaxSampleSeconds { // false for NaN
+				samples = append(samples, x)
+			} else if len(rejected) < 5 {
+				rejected = append(rejected, fmt.Sprint(x))
+			}
+		}
+		if n := len(t.Samples) - len(samples); n > 0 {
+			bad = append(bad, fmt.Sprintf("%s b%d: %d of %d samples are not durations between %gs and %gs (%s)",
+				t.Name, t.Batch, n, len(t.Samples), MinSampleSeconds, MaxSampleSeconds, strings.Join(rejected, ", ")))
+		}
+		mt := matrix.Timing{Name: t.Name, Unit: t.Unit, Better: "lower", Batch: t.Batch, Samples: samples, Summary: matrix.Summarize(samples)}
 		if med := mt.Summary.Median; med > 0 {
 			mt.ItemsPerSecond = float64(t.Batch) / med
 			factor := 1.0
@@ -250,6 +275,10 @@ func Perf(timings []pluginapi.Timing, flopsPerSample, peakGFLOPs float64) Verdic
 			v.Warnings = append(v.Warnings, fmt.Sprintf("%s b%d: noisy (cv %.0f%% > %.0f%%); compare with care", t.Name, t.Batch, 100*mt.Summary.CV, 100*matrix.NoisyCV))
 		}
 		v.Timings = append(v.Timings, mt)
+	}
+	if len(bad) > 0 {
+		v.Status = matrix.Fail
+		v.Reason = "the plugin's timer returned impossible samples: " + strings.Join(bad, "; ")
 	}
 	return v
 }

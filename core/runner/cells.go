@@ -21,6 +21,30 @@ import (
 // StderrTailLines is how much of a plugin's stderr a failed cell keeps.
 const StderrTailLines = 40
 
+// MaxTextBytes bounds each string a plugin puts into the results (a
+// message, a warning, a stderr tail): far more than any real traceback,
+// far less than what a hostile or broken plugin can send.
+const MaxTextBytes = 64 << 10
+
+// capText keeps the head and the tail of a string over MaxTextBytes and
+// says how much was cut.
+func capText(s string) string {
+	if len(s) <= MaxTextBytes {
+		return s
+	}
+	half := MaxTextBytes / 2
+	cut := len(s) - 2*half
+	return strings.ToValidUTF8(s[:half], "") + fmt.Sprintf("\n… (%d bytes cut) …\n", cut) + strings.ToValidUTF8(s[len(s)-half:], "")
+}
+
+// capCell bounds every plugin-supplied string of c.
+func capCell(c *matrix.Cell) {
+	c.Reason, c.StderrTail = capText(c.Reason), capText(c.StderrTail)
+	for i, w := range c.Warnings {
+		c.Warnings[i] = capText(w)
+	}
+}
+
 type runState struct {
 	o        Options
 	tols     judge.Tolerances
@@ -257,6 +281,7 @@ func (r *runState) record(c matrix.Cell, fresh bool) {
 		r.recorded = map[matrix.CellKey]bool{}
 	}
 	r.recorded[c.CellKey] = true
+	capCell(&c)
 	r.run.Cells = append(r.run.Cells, c)
 	if fresh && c.Status.Finished() {
 		if err := r.journal.Add(c); err != nil {
@@ -336,6 +361,10 @@ func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c mat
 	c.Warnings = append(c.Warnings, resp.Warnings...)
 	c.PeakMemoryBytes, c.MemoryKind = resp.PeakMemoryBytes, resp.MemoryKind
 	c.ComputeSeconds = resp.ComputeSeconds
+	if !(c.ComputeSeconds >= 0 && c.ComputeSeconds <= judge.MaxSampleSeconds) { // NaN included
+		c.Warnings = append(c.Warnings, fmt.Sprintf("the plugin reported %v s of compute time; recorded as 0", resp.ComputeSeconds))
+		c.ComputeSeconds = 0
+	}
 	switch resp.Status {
 	case pluginapi.StatusOK:
 	case pluginapi.StatusSkip:

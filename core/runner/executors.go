@@ -94,6 +94,10 @@ func (r *runState) runPinned(ctx context.Context, spec exec.Spec, devices []matr
 // addFramework records a framework row once: a plugin pinned to several
 // devices describes itself once per device.
 func (r *runState) addFramework(f matrix.Framework) {
+	f.Unavailable = capText(f.Unavailable)
+	for i, w := range f.Warnings {
+		f.Warnings[i] = capText(w)
+	}
 	for _, g := range r.run.Frameworks {
 		if g.Name == f.Name && g.Version == f.Version && g.Image == f.Image && g.Executor == f.Executor {
 			return

@@ -33,6 +33,9 @@ var (
 	ErrUsage = errors.New("bad usage")
 	// ErrInfra: nothing could run (exit 3).
 	ErrInfra = errors.New("infrastructure failure")
+	// ErrResultsNotWritten: the run ran, but its document could not be
+	// written (a full disk): the run returned is complete, the file is not.
+	ErrResultsNotWritten = errors.New("the results document was not written")
 )
 
 // Options configure a run. Zero values take the documented defaults.
@@ -257,7 +260,8 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 			run.Finished.Format(time.RFC3339), err, run.Counts()[matrix.Unknown], o.OutDir))
 	}
 	if err := matrix.WriteFileAtomic(filepath.Join(o.OutDir, RunFile), func(w io.Writer) error { return matrix.WriteJSON(w, run) }); err != nil {
-		return run, err
+		return run, fmt.Errorf("%w: %s: %v (the finished cells are in %s; once there is room, dlcompat run --resume -o %s writes it)",
+			ErrResultsNotWritten, filepath.Join(o.OutDir, RunFile), err, journalPath, o.OutDir)
 	}
 	if started == 0 && len(startErrs) > 0 {
 		return run, fmt.Errorf("%w: no plugin could start:\n  %s", ErrInfra, strings.Join(startErrs, "\n  "))

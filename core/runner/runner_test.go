@@ -476,3 +476,55 @@ func TestTwoImagesOfOneVersionAreTwoRows(t *testing.T) {
 		t.Fatalf("cells: %+v / %+v", run.Cells[0].CellKey, run.Cells[1].CellKey)
 	}
 }
+
+// TestImpossibleNumbersAreData: a NaN, infinite or absurd timing sample
+// (and compute time) fails its cell, which names it, and the run is
+// still written: encoding/json refuses NaN, which once lost run.json.
+func TestImpossibleNumbersAreData(t *testing.T) {
+	for _, v := range []string{"NaN", "+Inf", "-Inf", "1e300", "-1", "1e-320"} {
+		t.Run(v, func(t *testing.T) {
+			spec, _ := faultSpec(t, "badtiming="+v)
+			o := baseOptions(t, spec)
+			o.Models, o.Checks = []reference.Model{reference.LSTM}, []string{pluginapi.CheckPerf}
+			run, err := Run(context.Background(), o)
+			if err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			c := cellOf(t, run, "lstm", "perf")
+			if c.Status != matrix.Fail || !strings.Contains(c.Reason, "1 of 4 samples are not durations") || len(c.Timings[0].Samples) != 3 {
+				t.Errorf("cell %s: %s (%d samples)", c.Status, c.Reason, len(c.Timings[0].Samples))
+			}
+			if c.ComputeSeconds != 0 && v != "1e-320" {
+				t.Errorf("compute seconds %v", c.ComputeSeconds)
+			}
+			back, err := matrix.Read(filepath.Join(o.OutDir, RunFile))
+			if err != nil {
+				t.Fatalf("run.json: %v", err)
+			}
+			if got := cellOf(t, back, "lstm", "perf"); got.Status != matrix.Fail {
+				t.Errorf("read back: %s", got.Status)
+			}
+		})
+	}
+}
+
+// TestPluginStringsAreCapped: a plugin's message and warnings are
+// bounded in the results (a 50 MB message once made a 472 MB report).
+func TestPluginStringsAreCapped(t *testing.T) {
+	spec, _ := faultSpec(t, "bigmessage=5000000")
+	o := baseOptions(t, spec)
+	o.Models, o.Checks = []reference.Model{reference.LSTM}, []string{pluginapi.CheckForward}
+	run, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cellOf(t, run, "lstm", "forward")
+	if c.Status != matrix.Error || len(c.Reason) > MaxTextBytes+100 || !strings.Contains(c.Reason, "bytes cut") {
+		t.Errorf("reason: %s, %d bytes", c.Status, len(c.Reason))
+	}
+	for _, w := range c.Warnings {
+		if len(w) > MaxTextBytes+100 {
+			t.Errorf("a warning of %d bytes", len(w))
+		}
+	}
+}

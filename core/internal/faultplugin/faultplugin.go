@@ -16,6 +16,9 @@
 //	hangdescribe         block forever in Describe (a framework import
 //	                     that never ends)
 //	nodevices            list no device (a framework that cannot look)
+//	badtiming=VALUE      make the first perf sample VALUE (NaN, +Inf, 1e300…)
+//	                     and the compute time VALUE too (a broken timer)
+//	bigmessage=BYTES     fail every cell with an error message of BYTES bytes
 package faultplugin
 
 import (
@@ -56,7 +59,8 @@ func MaybeServe() {
 	if os.Getenv(EnvServe) == "" {
 		return
 	}
-	impl := gokit.New(&backend{faults: os.Getenv(EnvFault)})
+	b := &backend{faults: os.Getenv(EnvFault)}
+	var impl pluginapi.Framework = &tampered{Framework: gokit.New(b), b: b}
 	if vs := os.Getenv(EnvProtocols); vs != "" {
 		sets := map[int]plugin.PluginSet{}
 		for _, v := range strings.Split(vs, ",") {
@@ -68,6 +72,28 @@ func MaybeServe() {
 	}
 	pluginapi.Serve(pluginapi.Manifest{Name: "oracle"}, impl)
 	os.Exit(0)
+}
+
+// tampered alters what the kit answers, for the faults no model call can
+// cause.
+type tampered struct {
+	pluginapi.Framework
+	b *backend
+}
+
+func (t *tampered) Run(ctx context.Context, req pluginapi.RunRequest) (pluginapi.RunResponse, error) {
+	resp, err := t.Framework.Run(ctx, req)
+	for _, f := range strings.Split(t.b.faults, ",") {
+		if v, ok := strings.CutPrefix(f, "badtiming="); ok && len(resp.Timings) > 0 {
+			x, _ := strconv.ParseFloat(v, 64)
+			resp.Timings[0].Samples[0], resp.ComputeSeconds = x, x
+		}
+		if v, ok := strings.CutPrefix(f, "bigmessage="); ok {
+			n, _ := strconv.Atoi(v)
+			resp = pluginapi.RunResponse{Status: pluginapi.StatusError, Message: strings.Repeat("x", n), Warnings: []string{strings.Repeat("w", n)}}
+		}
+	}
+	return resp, err
 }
 
 type backend struct {
