@@ -190,6 +190,11 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: output directory: %v", ErrUsage, err)
 	}
+	lock, err := lockOutDir(o.OutDir)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.release()
 	journalPath := filepath.Join(o.OutDir, JournalFile)
 	// A shard's document lists only the devices it ran on, so that merging
 	// shards from several machines keeps each machine's devices apart.

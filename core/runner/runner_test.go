@@ -528,3 +528,50 @@ func TestPluginStringsAreCapped(t *testing.T) {
 		}
 	}
 }
+
+// TestOutputDirectoryIsLocked: while a run writes into a directory, a
+// second run, --force or --resume there is refused, naming the holder;
+// once it ends, the directory is free again.
+func TestOutputDirectoryIsLocked(t *testing.T) {
+	spec, _ := faultSpec(t, "hang=lstm/forward")
+	o := baseOptions(t, spec)
+	o.Models, o.Checks = []reference.Model{reference.LSTM}, []string{pluginapi.CheckForward}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	started := make(chan struct{})
+	o.Events = func(e Event) {
+		if e.Kind == EventCellStart {
+			close(started)
+		}
+	}
+	go func() { _, err := Run(ctx, o); done <- err }()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("the first run ended early: %v", err)
+	}
+	for _, tc := range []struct {
+		desc string
+		edit func(*Options)
+	}{
+		{"a second run", func(*Options) {}},
+		{"--force", func(o *Options) { o.Replace = true }},
+		{"--resume", func(o *Options) { o.Resume = true }},
+	} {
+		o2 := baseOptions(t, spec)
+		o2.OutDir, o2.Models, o2.Checks = o.OutDir, o.Models, o.Checks
+		tc.edit(&o2)
+		_, err := Run(context.Background(), o2)
+		if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), fmt.Sprintf("dlcompat (pid %d) is running into it", os.Getpid())) {
+			t.Errorf("%s: %v", tc.desc, err)
+		}
+	}
+	cancel()
+	<-done
+	o3 := baseOptions(t, spec)
+	o3.OutDir, o3.Models, o3.Checks, o3.Resume = o.OutDir, o.Models, []string{pluginapi.CheckForward}, true
+	o3.Plugins[0], _ = faultSpec(t, "")
+	if _, err := Run(context.Background(), o3); err != nil {
+		t.Errorf("resume after the first run ended: %v", err)
+	}
+}
