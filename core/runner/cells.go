@@ -53,9 +53,9 @@ type runState struct {
 	done     map[matrix.CellKey]matrix.Cell
 	run      *matrix.Run
 	n, total int
-	// rowImages maps framework+version to the image that first reported
-	// it (rowVersion).
-	rowImages map[string]string
+	// shared counts the specs of each framework and variant
+	// (rowQualifier): several images of one are told apart by image.
+	shared map[string]int
 	// recorded holds the keys already in run.Cells, so journalled cells
 	// that no plugin re-planned still reach the final document.
 	recorded map[matrix.CellKey]bool
@@ -101,24 +101,49 @@ func (r *runState) plan(inst *pluginhost.Instance, devices []matrix.Device) []ma
 // UnknownVersion keys the cells of a plugin that never described itself.
 const UnknownVersion = "unknown"
 
-// rowVersion keeps framework-version rows apart: two images of one
-// framework that report the same version (the same torch built against
-// two CUDA releases, say) would otherwise share cell keys, so the second
-// one's version is qualified with its image.
-func (r *runState) rowVersion(framework, version, image string) string {
-	if r.rowImages == nil {
-		r.rowImages = map[string]string{}
+// A row of the matrix is one plugin spec: its cells are keyed by the
+// spec's framework (the plugin's file or configuration name, never only
+// what the plugin reports) and a version that carries the spec's
+// variant and, when the run has several images of that framework and
+// variant, its image. The qualifier depends on the run's specs alone,
+// never on which plugin started first, so keys are unique by
+// construction and stable across --resume.
+
+// countShared fills r.shared from the run's specs.
+func (r *runState) countShared(specs []exec.Spec) {
+	r.shared = map[string]int{}
+	for _, s := range specs {
+		r.shared[s.Base()+"\x00"+s.Variant]++
 	}
-	key := framework + "\x00" + version
-	first, seen := r.rowImages[key]
-	if !seen {
-		r.rowImages[key] = image
-		return version
+}
+
+// rowQualifier is what spec adds to the version its plugin reports:
+// "+variant", then " [image]" when the run has other images of the same
+// framework and variant.
+func (r *runState) rowQualifier(spec exec.Spec) (variant, image string) {
+	if spec.Variant != "" {
+		variant = "+" + spec.Variant
 	}
-	if first == image {
-		return version
+	if spec.Image != "" && r.shared[spec.Base()+"\x00"+spec.Variant] > 1 {
+		image = " [" + spec.Image + "]"
 	}
-	return version + " [" + image + "]"
+	return variant, image
+}
+
+// rowVersion is the version of spec's row, reported being what its
+// plugin says (UnknownVersion when it did not start).
+func (r *runState) rowVersion(spec exec.Spec, reported string) string {
+	variant, image := r.rowQualifier(spec)
+	if !strings.HasSuffix(reported, variant) {
+		reported += variant
+	}
+	return reported + image
+}
+
+// ownsKey reports whether a journalled cell key belongs to spec's row.
+func (r *runState) ownsKey(spec exec.Spec, k matrix.CellKey) bool {
+	variant, image := r.rowQualifier(spec)
+	return k.Framework == spec.Base() && strings.HasSuffix(k.FrameworkVersion, variant+image)
 }
 
 // recordJournalled adds the journalled cells that no plugin re-planned
@@ -139,12 +164,13 @@ func (r *runState) recordJournalled() {
 
 // planUnstarted declares the cells a plugin that did not start would have
 // had: every selected device, model and check.
-func (r *runState) planUnstarted(name string, devices []matrix.Device) []matrix.Cell {
+func (r *runState) planUnstarted(spec exec.Spec, devices []matrix.Device) []matrix.Cell {
 	var cells []matrix.Cell
+	version := r.rowVersion(spec, UnknownVersion)
 	for _, dev := range devices {
 		for _, m := range r.o.Models {
 			for _, check := range r.o.Checks {
-				cells = append(cells, matrix.Cell{CellKey: matrix.CellKey{Framework: name, FrameworkVersion: UnknownVersion,
+				cells = append(cells, matrix.Cell{CellKey: matrix.CellKey{Framework: spec.Base(), FrameworkVersion: version,
 					Device: dev.ID, Model: string(m), Check: check, Precision: r.o.Precision}})
 			}
 		}
@@ -192,17 +218,17 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 		} else {
 			r.run.Notes = append(r.run.Notes, err.Error())
 		}
-		r.addFramework(matrix.Framework{Name: spec.Name, Version: UnknownVersion,
+		r.addFramework(matrix.Framework{Name: spec.Base(), Version: r.rowVersion(spec, UnknownVersion),
 			Executor: ex.Name(), Plugin: spec.Path, Image: spec.Image, ImageDigest: digest, Unavailable: unavailable})
 		// Cells this framework finished before (resume) keep their
 		// results; only the others become crash cells.
 		finished := map[[3]string]bool{}
 		for k := range r.done {
-			if k.Framework == spec.Name {
+			if r.ownsKey(spec, k) {
 				finished[[3]string{k.Device, k.Model, k.Check}] = true
 			}
 		}
-		for _, c := range r.planUnstarted(spec.Name, devices) {
+		for _, c := range r.planUnstarted(spec, devices) {
 			if finished[[3]string{c.Device, c.Model, c.Check}] {
 				continue
 			}
@@ -230,7 +256,10 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 			inst.Close()
 		}
 	}()
-	inst.Desc.Version = r.rowVersion(inst.Desc.Framework, inst.Desc.Version, spec.Image)
+	if reported := inst.Desc.Framework; reported != spec.Base() {
+		inst.Desc.Warnings = append(inst.Desc.Warnings, fmt.Sprintf("the plugin reports itself as %q; its row is named %q, after its file or configuration entry", reported, spec.Base()))
+	}
+	inst.Desc.Framework, inst.Desc.Version = spec.Base(), r.rowVersion(spec, inst.Desc.Version)
 	d := inst.Desc
 	r.addFramework(matrix.Framework{
 		Name: d.Framework, Version: d.Version, Build: d.Build, Executor: inst.Executor,

@@ -153,6 +153,13 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	seen := map[string]bool{}
+	for _, s := range specs {
+		if seen[specKey(s)] {
+			return nil, fmt.Errorf("%w: %s is listed twice: each plugin, image and variant is one row", ErrUsage, specKey(s))
+		}
+		seen[specKey(s)] = true
+	}
 	if o.Shard.N > 0 && (o.Shard.K < 1 || o.Shard.K > o.Shard.N) {
 		return nil, fmt.Errorf("%w: shard %d/%d: want 1 ≤ k ≤ n", ErrUsage, o.Shard.K, o.Shard.N)
 	}
@@ -226,6 +233,7 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 	}
 
 	r := &runState{o: o, tols: tols, golden: golden, journal: journal, done: done, run: run, checks: table}
+	r.countShared(specs)
 	defer r.closeExecutors()
 	plan := map[string]map[string]int{}
 	for _, spec := range specs {

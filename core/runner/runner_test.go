@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -573,5 +574,57 @@ func TestOutputDirectoryIsLocked(t *testing.T) {
 	o3.Plugins[0], _ = faultSpec(t, "")
 	if _, err := Run(context.Background(), o3); err != nil {
 		t.Errorf("resume after the first run ended: %v", err)
+	}
+}
+
+// TestRowsAreUniqueByConstruction: two plugins that report the same
+// framework and version (two binaries, two variants) are two rows, and a
+// resume after a kill gives each its own journalled cells back.
+func TestRowsAreUniqueByConstruction(t *testing.T) {
+	a, _ := faultSpec(t, "")
+	b := a
+	b.Name = "oracle-copy" // a second binary reporting "oracle" too
+	x, y := a, a
+	x.Name, x.Framework, x.Variant = "oracle+x", "oracle", "x"
+	y.Name, y.Framework, y.Variant = "oracle+y", "oracle", "y"
+	o := baseOptions(t, a)
+	o.Plugins, o.Models = []exec.Spec{b, x, y}, []reference.Model{reference.LSTM}
+	run, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := func(r *matrix.Run) []string {
+		var out []string
+		seen := map[matrix.CellKey]bool{}
+		for _, c := range r.Cells {
+			if seen[c.CellKey] {
+				t.Errorf("key %s twice", c.CellKey)
+			}
+			seen[c.CellKey] = true
+			out = append(out, c.Framework+" "+c.FrameworkVersion+" "+c.Check+" "+string(c.Status))
+		}
+		return out
+	}
+	want := []string{"oracle-copy test forward pass", "oracle-copy test backward pass", "oracle test+x forward pass", "oracle test+x backward pass",
+		"oracle test+y forward pass", "oracle test+y backward pass"}
+	if got := rows(run); !slices.Equal(got, want) {
+		t.Errorf("rows\n%q\nwant\n%q", got, want)
+	}
+	if w := run.Frameworks[0].Warnings; !strings.Contains(strings.Join(w, " "), `reports itself as "oracle"`) {
+		t.Errorf("the copy's row does not say what it reports: %q", w)
+	}
+	runnertest.KillAfterFirstCell(t, o.OutDir)
+	o.Resume = true
+	again, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(again); !slices.Equal(got, want) {
+		t.Errorf("after resume\n%q\nwant\n%q", got, want)
+	}
+	o2 := baseOptions(t, a)
+	o2.Plugins = []exec.Spec{x, x}
+	if _, err := Run(context.Background(), o2); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "listed twice") {
+		t.Errorf("a spec listed twice: %v", err)
 	}
 }
