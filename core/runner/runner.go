@@ -259,6 +259,9 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 	if err := matrix.WriteFileAtomic(filepath.Join(o.OutDir, RunFile), func(w io.Writer) error { return matrix.WriteJSON(w, run) }); err != nil {
 		return run, err
 	}
+	if r.lost != nil {
+		return run, fmt.Errorf("%w: %w", ErrInfra, r.lost)
+	}
 	if started == 0 && len(startErrs) > 0 {
 		return run, fmt.Errorf("%w: no plugin could start:\n  %s", ErrInfra, strings.Join(startErrs, "\n  "))
 	}
