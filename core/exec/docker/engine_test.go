@@ -166,7 +166,9 @@ func TestEngineStoppedMidRun(t *testing.T) {
 		o := runOptions(t, ex, []exec.Spec{gorgoniaSpec(t, gorgoniaImage)}, cpu)
 		o.Checks = []string{pluginapi.CheckForward, pluginapi.CheckPerf, pluginapi.CheckBackward}
 		o.Models = nil
-		o.Perf = &pluginapi.PerfOptions{Warmup: 1, Iterations: 20} // seconds: the engine stops 1s into it
+		perf := pluginapi.DefaultPerfOptions()
+		perf.Warmup = 1 // 20 iterations take seconds: the engine stops 1s into them
+		o.Perf = &perf
 		o.OutDir = out
 		return o
 	}
