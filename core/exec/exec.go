@@ -90,6 +90,15 @@ type (
 	ImagePreparer interface {
 		PrepareImage(ctx context.Context, image string) (digest string, err error)
 	}
+	// EnvironmentChecker is an executor whose environment can fail during
+	// a run (a Docker engine that stops). After a plugin died or could not
+	// start, the runner asks CheckEnvironment: an error (matching
+	// ErrEnvironment) means the environment is gone, not the plugin, so the
+	// cells left are not the plugin's crashes but unknown, for --resume,
+	// and the run is an infrastructure failure.
+	EnvironmentChecker interface {
+		CheckEnvironment(ctx context.Context) error
+	}
 )
 
 // Local runs plugins as subprocesses of the host.

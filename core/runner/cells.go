@@ -63,6 +63,30 @@ type runState struct {
 	executors executors
 	// checks are the rows of core/checks' table, by name.
 	checks map[string]checks.Check
+	// lost is set once an executor's environment is gone (envLost): the
+	// cells not run yet stay unknown, for --resume.
+	lost error
+}
+
+// envLost asks ex, after a plugin died or did not start, whether the
+// environment it runs in is gone (exec.EnvironmentChecker: a Docker
+// engine that stopped). Once it is, it stays lost for the run: no plugin
+// is started again, every cell left is unknown rather than a crash, and
+// the run ends as an infrastructure failure.
+func (r *runState) envLost(ctx context.Context, ex exec.Executor) bool {
+	if r.lost != nil {
+		return true
+	}
+	ck, ok := ex.(exec.EnvironmentChecker)
+	if !ok || ctx.Err() != nil {
+		return false
+	}
+	if err := ck.CheckEnvironment(ctx); err != nil && ctx.Err() == nil {
+		r.lost = err
+		r.run.Notes = append(r.run.Notes, fmt.Sprintf("%s executor: %v -o %s", ex.Name(), err, r.o.OutDir))
+		return true
+	}
+	return false
 }
 
 // plan declares the cells of one plugin on devices, in run order, all
@@ -200,7 +224,10 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 	if spec.Device.ID == "" && pins(ex) {
 		return r.runPinned(ctx, spec, devices)
 	}
-	digest, err := r.prepare(ctx, ex, spec)
+	digest, err := "", r.lost
+	if err == nil {
+		digest, err = r.prepare(ctx, ex, spec)
+	}
 	var inst *pluginhost.Instance
 	if err == nil {
 		inst, err = pluginhost.Start(ctx, ex, spec)
@@ -212,10 +239,14 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 		// than silently missing from it. A start cut short by the run's
 		// end is no crash: those cells are left for --resume.
 		interrupted := ctx.Err() != nil
+		lost := !interrupted && r.envLost(ctx, ex)
 		unavailable := "could not start: " + pluginapi.FirstLine(err.Error())
-		if interrupted {
+		switch {
+		case interrupted:
 			unavailable = "not started: " + interruptedReason(ctx)
-		} else {
+		case lost:
+			unavailable = "not started: " + pluginapi.FirstLine(r.lost.Error())
+		default:
 			r.run.Notes = append(r.run.Notes, err.Error())
 		}
 		r.addFramework(matrix.Framework{Name: spec.Base(), Version: r.rowVersion(spec, UnknownVersion),
@@ -233,8 +264,11 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 				continue
 			}
 			r.total++
-			if interrupted {
+			if interrupted || lost {
 				c.Status, c.Reason = matrix.Unknown, interruptedReason(ctx)
+				if lost {
+					c.Reason = pluginapi.FirstLine(r.lost.Error())
+				}
 				r.record(c, true)
 				continue
 			}
@@ -246,8 +280,8 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 			c.StderrTail = err.Error()
 			r.record(c, true)
 		}
-		if interrupted {
-			return false, nil // the run's own error (ctx.Err) says what happened
+		if interrupted || lost {
+			return false, nil // the run's own error (ctx.Err, r.lost) says what happened
 		}
 		return false, err
 	}
@@ -281,12 +315,19 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 			r.record(*c, true)
 			continue
 		}
+		if inst == nil && r.lost != nil { // the environment is gone
+			c.Status, c.Reason = matrix.Unknown, pluginapi.FirstLine(r.lost.Error())
+			r.record(*c, true)
+			continue
+		}
 		if inst == nil { // restart after a crash or timeout
 			inst, err = pluginhost.Start(ctx, ex, spec)
 			if err != nil {
 				c.Status, c.Reason = matrix.Crash, "plugin could not be restarted: "+err.Error()
 				if ctx.Err() != nil {
 					c.Status, c.Reason = matrix.Unknown, interruptedReason(ctx)
+				} else if r.envLost(ctx, ex) {
+					c.Status, c.Reason = matrix.Unknown, pluginapi.FirstLine(r.lost.Error())
 				}
 				r.record(*c, true)
 				continue
@@ -297,6 +338,10 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 		*c, lost = r.runCell(ctx, inst, *c)
 		if lost {
 			inst = nil
+			if c.Status == matrix.Crash && r.envLost(ctx, ex) {
+				// Not the plugin's crash: its environment went away.
+				c.Status, c.Reason, c.StderrTail = matrix.Unknown, pluginapi.FirstLine(r.lost.Error()), ""
+			}
 		}
 		r.record(*c, true)
 	}

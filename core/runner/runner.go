@@ -276,6 +276,9 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 		return run, fmt.Errorf("%w: %s: %v (the finished cells are in %s; once there is room, dlcompat run --resume -o %s writes it)",
 			ErrResultsNotWritten, filepath.Join(o.OutDir, RunFile), err, journalPath, o.OutDir)
 	}
+	if r.lost != nil {
+		return run, fmt.Errorf("%w: %w", ErrInfra, r.lost)
+	}
 	if started == 0 && len(startErrs) > 0 {
 		return run, fmt.Errorf("%w: no plugin could start:\n  %s", ErrInfra, strings.Join(startErrs, "\n  "))
 	}

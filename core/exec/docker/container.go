@@ -30,6 +30,7 @@ type containerSpec struct {
 	hostSocketDir string
 	name          string
 	labels        map[string]string
+	limits        Limits // resolved
 }
 
 // container is a go-plugin runner.Runner: one plugin in one container.
@@ -76,12 +77,14 @@ func (c *container) entrypoint() string { return path.Join(PluginDir, filepath.B
 
 func (c *container) configs() (*dc.Config, *dc.HostConfig, []deviceRequest) {
 	cfg := &dc.Config{
-		Image:        c.spec.Image,
-		Entrypoint:   []string{c.entrypoint()},
-		Cmd:          c.spec.Args,
-		Env:          c.env(),
-		User:         fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()),
-		WorkingDir:   "/tmp",
+		Image:      c.spec.Image,
+		Entrypoint: []string{c.entrypoint()},
+		Cmd:        c.spec.Args,
+		Env:        c.env(),
+		User:       c.limits.User,
+		// Not /tmp: the engine (20.10) makes a working directory missing
+		// from the image, and /tmp made so stays root's under its tmpfs.
+		WorkingDir:   "/",
 		Labels:       c.labels,
 		AttachStdout: true,
 		AttachStderr: true,
@@ -99,8 +102,12 @@ func (c *container) configs() (*dc.Config, *dc.HostConfig, []deviceRequest) {
 		CapDrop:        []string{"ALL"},
 		SecurityOpt:    []string{"no-new-privileges"},
 		ReadonlyRootfs: true,
-		Tmpfs:          map[string]string{"/tmp": "rw,nosuid,nodev,exec,size=2g,mode=1777"},
+		Tmpfs:          map[string]string{"/tmp": c.limits.tmpfs()},
 		Mounts:         mounts,
+		PidsLimit:      c.limits.Pids, // Unlimited (-1) is the engine's "no limit" too
+	}
+	if c.limits.MemoryBytes > 0 {
+		hc.Memory, hc.MemorySwap = c.limits.MemoryBytes, c.limits.MemoryBytes // no swap beyond it
 	}
 	var devices []deviceRequest
 	if c.spec.Device.Kind == "gpu" {
@@ -114,10 +121,18 @@ func (c *container) configs() (*dc.Config, *dc.HostConfig, []deviceRequest) {
 // PrepareImage does that, when the policy allows.
 func (c *container) Start(ctx context.Context) (err error) {
 	defer func() {
+		if err != nil && ctx.Err() == nil && !errors.Is(err, ErrImageMissing) && !errors.Is(err, ErrNoGPURuntime) {
+			if gone := engineAnswers(ctx, c.pool); gone != nil {
+				err = gone
+			}
+		}
 		if err != nil && ctx.Err() == nil {
 			err = environment{err}
 		}
 	}()
+	if err := c.shareSocketDir(); err != nil {
+		return err
+	}
 	if _, err := c.pool.Client.InspectImage(c.spec.Image); errors.Is(err, dc.ErrNoSuchImage) {
 		return missingImage(c.spec.Image, PullNever)
 	}
@@ -160,6 +175,28 @@ func (c *container) Start(ctx context.Context) (err error) {
 	return nil
 }
 
+// shareSocketDir readies go-plugin's socket directory for a plugin of
+// another uid: the plugin's group gets it (go-plugin chowns it too, when
+// it made it), with the sticky bit, so the plugin can create its socket
+// and reach the host's, but cannot remove or replace anything it did not
+// create. Only the host's uid and the plugin's group can enter it, and the
+// run directory above it is the host's alone (0700), so nothing the
+// plugin leaves there can be reached by another user of the host; the
+// host removes it all when the plugin stops.
+func (c *container) shareSocketDir() error {
+	_, gid, err := c.limits.ids()
+	if err == nil {
+		err = os.Chown(c.hostSocketDir, -1, gid)
+	}
+	if err == nil {
+		err = os.Chmod(c.hostSocketDir, 0o770|os.ModeSticky)
+	}
+	if err != nil {
+		return fmt.Errorf("docker: sharing the socket directory with the plugin's group (user %s): %v (a dlcompat that is not root can only share it with its own group: leave the user's gid unset)", c.limits.User, err)
+	}
+	return nil
+}
+
 // startError turns the daemon's refusal into what the user must do.
 func (c *container) startError(err error) error {
 	msg := err.Error()
@@ -177,6 +214,10 @@ func (c *container) waitExit() {
 	var nsc *dc.NoSuchContainer
 	if errors.As(err, &nsc) {
 		err = nil
+	} else if err != nil {
+		// The wait ends without a status only when the engine's
+		// connection does.
+		err = environment{fmt.Errorf("%w: waiting for container %s: %v", ErrEngineGone, c.name, err)}
 	}
 	c.markExited(code, err)
 }
@@ -244,7 +285,18 @@ func (c *container) PluginToHost(pluginNet, pluginAddr string) (string, string, 
 	if pluginNet != "unix" || path.Dir(pluginAddr) != SocketMount {
 		return "", "", fmt.Errorf("plugin %s announced %s %s, not a unix socket in %s (rebuild it with `make build`)", c.Name(), pluginNet, pluginAddr, SocketMount)
 	}
-	return pluginNet, filepath.Join(c.hostSocketDir, path.Base(pluginAddr)), nil
+	hostAddr := filepath.Join(c.hostSocketDir, path.Base(pluginAddr))
+	// The host dials only a socket that the plugin made: not a link to
+	// one of the host's (the engine's, say), nor anything else it planted.
+	fi, err := os.Lstat(hostAddr)
+	if err != nil {
+		return "", "", fmt.Errorf("plugin %s announced %s, which is not there: %v", c.Name(), pluginAddr, err)
+	}
+	uid, _, _ := c.limits.ids()
+	if owner, known := fileUID(fi); fi.Mode().Type() != os.ModeSocket || known && owner != uid {
+		return "", "", fmt.Errorf("plugin %s announced %s, which is not a socket of the plugin's uid %d (%v): refused", c.Name(), pluginAddr, uid, fi.Mode())
+	}
+	return pluginNet, hostAddr, nil
 }
 
 // HostToPlugin maps a host socket in the shared directory to the
@@ -271,7 +323,7 @@ func (c *container) Diagnose(ctx context.Context) string {
 	case s.Running:
 		return fmt.Sprintf("container %s (image %s) runs, but %s printed something other than go-plugin's handshake on stdout", c.name, c.spec.Image, c.entrypoint())
 	case s.OOMKilled:
-		return fmt.Sprintf("container %s (image %s) was killed for using too much memory", c.name, c.spec.Image)
+		return fmt.Sprintf("container %s (image %s) was killed for using more than its memory limit (%s)", c.name, c.spec.Image, c.limits)
 	default:
 		note := fmt.Sprintf("container %s (image %s) exited with status %d", c.name, c.spec.Image, s.ExitCode)
 		if s.Error != "" {

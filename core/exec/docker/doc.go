@@ -6,9 +6,15 @@
 //   - the static plugin binary, bind-mounted read-only at PluginDir, as its
 //     entrypoint; the reference tensors read-only at ReferenceMount;
 //   - go-plugin's unix-socket directory at SocketMount (the runner
-//     translates the path both ways), and a tmpfs on /tmp; the root
+//     translates the path both ways), shared through the plugin's group
+//     with the sticky bit, so the plugin can make its socket but not
+//     remove or replace the host's; the host dials only a real socket of
+//     the plugin's uid there;
+//   - a bounded tmpfs on /tmp (nosuid, nodev; also $HOME); the root
 //     filesystem is read-only;
-//   - no network, no capabilities, no new privileges, the host user's uid;
+//   - no network, no capabilities, no new privileges, an unprivileged uid
+//     (65534 by default, never 0), and a pids and a memory limit (Limits,
+//     with DefaultLimits; Executor.Limits reports those in effect);
 //   - only the environment go-plugin and the plugin need: the host's is
 //     never passed (go-plugin's SkipHostEnv);
 //   - on a GPU device, a device request for exactly that GPU, by UUID
@@ -35,7 +41,12 @@
 // tensors and the socket directory are bind-mounted by their host paths,
 // and the host connects to the plugin's unix socket through the shared
 // directory. Rootless Docker is not supported: the container's uid maps to
-// another host uid, which cannot enter go-plugin's 0700 socket directory.
+// another host uid, outside the socket directory's group.
+//
+// CheckEnvironment tells an engine that stopped answering (ErrEngineGone)
+// from a plugin that died, so that the runner can leave the cells for
+// --resume rather than record crashes. docs/security.md is the threat
+// model.
 //
 // It does not choose images or devices (see core/config and core/runner),
 // and it does not talk to the plugin once started (core/pluginhost).

@@ -7,6 +7,7 @@ import (
 	"os"
 	osexec "os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,11 @@ var (
 	ErrNoGPURuntime = errors.New("the Docker daemon has no NVIDIA runtime")
 	// ErrNotOpen: Configure was called before Open.
 	ErrNotOpen = errors.New("docker executor used before Open")
+	// ErrEngineGone: the Docker engine stopped answering during the run
+	// (CheckEnvironment). The plugin did not fail, its environment did: the
+	// cells it left are to be run again once the engine is back (--resume).
+	// It also matches exec.ErrEnvironment.
+	ErrEngineGone = errors.New("the Docker engine stopped answering")
 )
 
 // PullPolicy says whether a missing image may be pulled.
@@ -83,6 +89,10 @@ type Options struct {
 	// ReferenceDir, when set, is bind-mounted read-only at ReferenceMount,
 	// and $DLCOMPAT_REFERENCE_DIR names it in the container.
 	ReferenceDir string
+	// Limits bound each plugin's container (user, pids, memory, /tmp);
+	// zero fields take DefaultLimits. Executor.Limits reports the ones in
+	// effect; an invalid one makes Open fail.
+	Limits Limits
 	// NoJanitor leaves out the watchdog process, so that only the plugin's
 	// own lifeline cleans up after a killed host. For tests of that
 	// lifeline; a real run always wants the watchdog.
@@ -92,7 +102,9 @@ type Options struct {
 // Executor runs plugins in containers. Open it once per run, Configure each
 // plugin, and Close it when the run ends.
 type Executor struct {
-	o Options
+	o         Options
+	limits    Limits // o.Limits resolved
+	limitsErr error
 
 	mu      sync.Mutex
 	pool    *dockertest.Pool
@@ -104,10 +116,11 @@ type Executor struct {
 }
 
 var (
-	_ exec.Executor      = (*Executor)(nil)
-	_ exec.RunScoped     = (*Executor)(nil)
-	_ exec.DevicePinner  = (*Executor)(nil)
-	_ exec.ImagePreparer = (*Executor)(nil)
+	_ exec.Executor           = (*Executor)(nil)
+	_ exec.RunScoped          = (*Executor)(nil)
+	_ exec.DevicePinner       = (*Executor)(nil)
+	_ exec.ImagePreparer      = (*Executor)(nil)
+	_ exec.EnvironmentChecker = (*Executor)(nil)
 )
 
 // New returns an unopened executor.
@@ -115,8 +128,14 @@ func New(o Options) *Executor {
 	if o.Pull == "" {
 		o.Pull = PullNever
 	}
-	return &Executor{o: o}
+	e := &Executor{o: o}
+	e.limits, e.limitsErr = o.Limits.Resolve()
+	return e
 }
+
+// Limits are the limits every container of this executor gets: Options'
+// with the defaults filled in. The runner records them with the results.
+func (e *Executor) Limits() Limits { return e.limits }
 
 // Name is "docker".
 func (e *Executor) Name() string { return "docker" }
@@ -158,6 +177,9 @@ func (e *Executor) Open(ctx context.Context, runID string) error {
 	defer e.mu.Unlock()
 	if e.pool != nil {
 		return fmt.Errorf("docker executor already open for run %s", e.runID)
+	}
+	if e.limitsErr != nil {
+		return e.limitsErr
 	}
 	if runID == "" || strings.Trim(runID, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != "" {
 		return fmt.Errorf("docker: run id %q: want letters, digits, '.', '_' and '-' (it names a label and a directory)", runID)
@@ -236,6 +258,34 @@ func (e *Executor) RunDir() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.runDir
+}
+
+// CheckEnvironment asks the engine whether it still answers (a ping, 10
+// seconds at most). The runner asks after a plugin died or could not
+// start: an error (ErrEngineGone, matching exec.ErrEnvironment) means the
+// engine is gone, not the plugin, and says how to go on.
+func (e *Executor) CheckEnvironment(ctx context.Context) error {
+	pool, err := e.openPool()
+	if err != nil {
+		return err
+	}
+	return engineAnswers(ctx, pool)
+}
+
+// engineAnswers is nil when the engine answers a ping, else ErrEngineGone.
+// A ping cut short by ctx's own end is ctx's error: an interrupted run
+// says nothing about the engine.
+func engineAnswers(ctx context.Context, pool *dockertest.Pool) error {
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err := pool.Client.PingWithContext(pctx)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return environment{fmt.Errorf("%w at %s: %v; the cells it did not finish are unknown: once it runs again, finish them with dlcompat run --resume", ErrEngineGone, pool.Client.Endpoint(), err)}
 }
 
 // PrepareImage makes sure image is on the Docker host, pulling it only
@@ -321,6 +371,9 @@ func (e *Executor) Configure(spec exec.Spec, cfg *plugin.ClientConfig) error {
 	if st, err := os.Stat(bin); err != nil || st.IsDir() {
 		return fmt.Errorf("docker: plugin binary %s: not a file (build it with `make build`)", bin)
 	}
+	if st, _ := os.Stat(bin); st.Mode().Perm()&0o001 == 0 {
+		return fmt.Errorf("docker: plugin binary %s is mode %v, but the plugin runs as %s in its container: make it executable by all (chmod a+rx)", bin, st.Mode().Perm(), e.limits.User)
+	}
 	refDir := ""
 	if e.o.ReferenceDir != "" {
 		if refDir, err = filepath.Abs(e.o.ReferenceDir); err != nil {
@@ -332,10 +385,18 @@ func (e *Executor) Configure(spec exec.Spec, cfg *plugin.ClientConfig) error {
 		cfg.UnixSocketConfig = &plugin.UnixSocketConfig{}
 	}
 	cfg.UnixSocketConfig.TempDir = runDir
+	// go-plugin gives the socket directory, and the plugin its socket, to
+	// the plugin's group, so that the host (its owner, or root) and the
+	// plugin (another uid) both reach them and nobody else does.
+	_, gid, err := e.limits.ids()
+	if err != nil {
+		return err
+	}
+	cfg.UnixSocketConfig.Group = strconv.Itoa(gid)
 	seq := e.seq.Add(1)
 	cfg.RunnerFunc = func(log hclog.Logger, cmd *osexec.Cmd, hostSocketDir string) (runner.Runner, error) {
 		return newContainer(containerSpec{
-			pool: pool, spec: spec, binary: bin, referenceDir: refDir,
+			pool: pool, spec: spec, binary: bin, referenceDir: refDir, limits: e.limits,
 			goPluginEnv: cmd.Env, hostSocketDir: hostSocketDir,
 			name:   containerName(runID, spec, seq),
 			labels: map[string]string{LabelRun: runID, LabelOwner: owner, LabelFramework: spec.Name, LabelDevice: deviceID(spec.Device), LabelSocketDir: hostSocketDir},

@@ -398,10 +398,11 @@ func TestGPUWithoutNVIDIARuntime(t *testing.T) {
 }
 
 // Each framework image starts (with the hardening the executor applies:
-// no network, read-only root, no capabilities, the host's uid) and reports
+// no network, read-only root, no capabilities, uid 65534, a bounded /tmp) and reports
 // its Python and framework versions.
 func TestPythonImagesReportVersions(t *testing.T) {
 	pool := engine(t)
+	lim := docker.New(docker.Options{}).Limits()
 	for _, tc := range []struct {
 		desc, image, python, code string
 		want                      []string
@@ -420,9 +421,10 @@ func TestPythonImagesReportVersions(t *testing.T) {
 			script := "import sys; print('python %d.%d' % sys.version_info[:2]); " + tc.code
 			c, err := pool.Client.CreateContainer(dc.CreateContainerOptions{
 				Config: &dc.Config{Image: tc.image, Entrypoint: []string{"python3", "-c", script},
-					User: fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()), Env: []string{"HOME=/tmp"}},
+					User: lim.User, Env: []string{"HOME=/tmp"}},
 				HostConfig: &dc.HostConfig{NetworkMode: "none", CapDrop: []string{"ALL"}, ReadonlyRootfs: true,
-					SecurityOpt: []string{"no-new-privileges"}, Tmpfs: map[string]string{"/tmp": "rw,size=512m"}},
+					SecurityOpt: []string{"no-new-privileges"}, Tmpfs: map[string]string{"/tmp": fmt.Sprintf("rw,size=%d", lim.TmpBytes)},
+					PidsLimit: lim.Pids, Memory: lim.MemoryBytes},
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	osexec "os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -124,13 +126,31 @@ func TestContainerEnvAndAddresses(t *testing.T) {
 			t.Errorf("host variable leaked: %s", kv)
 		}
 	}
-	n, a, err := c.PluginToHost("unix", SocketMount+"/plugin123")
-	if err != nil || n != "unix" || a != "/tmp/dlcompat-run-r/plugin-dir1/plugin123" {
-		t.Errorf("PluginToHost = %s %s %v", n, a, err)
+	if _, _, err := c.PluginToHost("unix", SocketMount+"/plugin123"); err == nil {
+		t.Error("PluginToHost accepted a socket that is not there")
 	}
 	if _, _, err := c.PluginToHost("unix", "/tmp/plugin123"); err == nil {
 		t.Error("PluginToHost accepted a socket outside the shared directory")
 	}
+	// A real socket of the plugin's uid is accepted.
+	dir := t.TempDir()
+	l, err := net.Listen("unix", filepath.Join(dir, "plugin123"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c.hostSocketDir, c.limits.User = dir, fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid())
+	if os.Getuid() == 0 { // plugins never run as root
+		c.limits.User = "65534:65534"
+		if err := os.Lchown(filepath.Join(dir, "plugin123"), 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, a, err := c.PluginToHost("unix", SocketMount+"/plugin123")
+	if err != nil || n != "unix" || a != filepath.Join(dir, "plugin123") {
+		t.Errorf("PluginToHost = %s %s %v", n, a, err)
+	}
+	c.hostSocketDir = "/tmp/dlcompat-run-r/plugin-dir1"
 	n, a, err = c.HostToPlugin("unix", "/tmp/dlcompat-run-r/plugin-dir1/broker9")
 	if err != nil || a != SocketMount+"/broker9" {
 		t.Errorf("HostToPlugin = %s %s %v", n, a, err)
@@ -151,5 +171,44 @@ func TestSplitRef(t *testing.T) {
 		if repo, tag := splitRef(tc.ref); repo != tc.repo || tag != tc.tag {
 			t.Errorf("splitRef(%s) = %s, %s; want %s, %s", tc.ref, repo, tag, tc.repo, tc.tag)
 		}
+	}
+}
+
+func TestLimitsResolve(t *testing.T) {
+	gid := 65534
+	if os.Getuid() != 0 {
+		gid = os.Getgid()
+	}
+	for _, tc := range []struct {
+		desc    string
+		in      Limits
+		want    Limits
+		wantErr string
+	}{
+		{desc: "defaults", want: Limits{User: fmt.Sprintf("65534:%d", gid), Pids: 4096, MemoryBytes: 8 << 30, TmpBytes: 512 << 20}},
+		{desc: "set", in: Limits{User: "1000:1000", Pids: 100, MemoryBytes: 1 << 30, TmpBytes: 1 << 20}, want: Limits{User: "1000:1000", Pids: 100, MemoryBytes: 1 << 30, TmpBytes: 1 << 20}},
+		{desc: "unlimited", in: Limits{User: "1:1", Pids: Unlimited, MemoryBytes: Unlimited}, want: Limits{User: "1:1", Pids: -1, MemoryBytes: -1, TmpBytes: 512 << 20}},
+		{desc: "root", in: Limits{User: "0:0"}, wantErr: "a plugin never runs as root"},
+		{desc: "name", in: Limits{User: "nobody"}, wantErr: "want numeric uid:gid"},
+		{desc: "no gid", in: Limits{User: "1000"}, wantErr: "want numeric uid:gid"},
+		{desc: "pids", in: Limits{Pids: -2}, wantErr: "pids -2"},
+		{desc: "memory too small", in: Limits{MemoryBytes: 1 << 20}, wantErr: "want at least 6291456"},
+		{desc: "tmp", in: Limits{TmpBytes: -1}, wantErr: "/tmp size -1"},
+	} {
+		got, err := tc.in.Resolve()
+		switch {
+		case tc.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s: Resolve(%+v) = %v; want %q", tc.desc, tc.in, err, tc.wantErr)
+			}
+		case err != nil || got != tc.want:
+			t.Errorf("%s: Resolve(%+v) = %+v, %v; want %+v", tc.desc, tc.in, got, err, tc.want)
+		}
+	}
+	if err := New(Options{Limits: Limits{User: "0:0"}}).Open(context.Background(), "x"); err == nil || !strings.Contains(err.Error(), "root") {
+		t.Errorf("Open with a root user: %v", err)
+	}
+	if s := (Limits{User: "65534:65534", Pids: 4096, MemoryBytes: 8 << 30, TmpBytes: 512 << 20}).String(); s != "user 65534:65534, pids 4096, memory 8192 MiB, /tmp 512 MiB" {
+		t.Errorf("String() = %q", s)
 	}
 }

@@ -60,3 +60,12 @@ func startTime(pid int) (string, error) {
 
 // detached puts the janitor in its own process group.
 func detached() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
+
+// fileUID is the owner of a file.
+func fileUID(fi os.FileInfo) (uid int, known bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return -1, false
+	}
+	return int(st.Uid), true
+}
