@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dlcompat/dlcompat/core/checks"
+	"github.com/dlcompat/dlcompat/core/exec/docker"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/reference"
 )
@@ -65,6 +67,9 @@ type File struct {
 	PluginsDir string
 	// Frameworks in file order; nil when the file has no frameworks key.
 	Frameworks []Framework
+	// Docker bounds the docker executor's containers; nil when the file
+	// has no docker key (zero fields take docker.DefaultLimits).
+	Docker *docker.Limits
 
 	lines map[string]int // field → line, for errors found later
 }
@@ -155,13 +160,15 @@ func Parse(path string, data []byte) (*File, error) {
 			if s := p.str(v, key); s != "" {
 				f.PluginsDir = f.Resolve(s)
 			}
+		case "docker":
+			f.Docker = p.limits(v, key)
 		case "frameworks":
 			f.Frameworks = []Framework{}
 			p.mapping(v, key, func(name string, k, fv *yaml.Node) {
 				f.Frameworks = append(f.Frameworks, p.framework(name, k, fv))
 			})
 		default:
-			p.errf(k, key, "unknown key (valid: version, executor, pull, devices, models, checks, timeouts, plugins_dir, frameworks)")
+			p.errf(k, key, "unknown key (valid: version, executor, pull, devices, models, checks, timeouts, plugins_dir, docker, frameworks)")
 		}
 	})
 	if len(p.errs) > 0 {
@@ -283,6 +290,71 @@ func (p *parser) list(n *yaml.Node, field string, valid []string) []string {
 		}
 	}
 	return out
+}
+
+// limits reads the docker key: user, pids, memory and tmp, sizes such as
+// 8GiB or 512MiB, "unlimited" for no pids or memory limit.
+func (p *parser) limits(v *yaml.Node, field string) *docker.Limits {
+	l := &docker.Limits{}
+	p.mapping(v, field, func(key string, _, vv *yaml.Node) {
+		sub := field + "." + key
+		s := p.str(vv, sub)
+		switch key {
+		case "user":
+			l.User = s
+		case "pids":
+			n, err := strconv.ParseInt(s, 10, 64)
+			switch {
+			case s == "unlimited":
+				l.Pids = docker.Unlimited
+			case err != nil || n < 1:
+				p.errf(vv, sub, "%q is not a positive number of processes, or unlimited", s)
+			default:
+				l.Pids = n
+			}
+		case "memory", "tmp":
+			n, err := parseSize(s)
+			switch {
+			case s == "unlimited" && key == "memory":
+				n = docker.Unlimited
+			case err != nil:
+				p.errf(vv, sub, "%v", err)
+				return
+			}
+			if key == "memory" {
+				l.MemoryBytes = n
+			} else {
+				l.TmpBytes = n
+			}
+		default:
+			p.errf(vv, sub, "unknown key (valid: user, pids, memory, tmp)")
+		}
+	})
+	if _, err := l.Resolve(); err != nil {
+		p.errf(v, field, "%v", err)
+	}
+	return l
+}
+
+// parseSize reads a size in bytes: a whole number, with an optional
+// unit B, KiB, MiB, GiB or TiB.
+func parseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		factor int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"B", 1}}
+	num, factor := s, int64(1)
+	for _, u := range units {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, factor = strings.TrimSpace(rest), u.factor
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 1 || n > (1<<62)/factor {
+		return 0, fmt.Errorf("%q is not a size such as 512MiB or 8GiB", s)
+	}
+	return n * factor, nil
 }
 
 func (p *parser) framework(name string, k, v *yaml.Node) Framework {

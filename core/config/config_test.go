@@ -90,6 +90,10 @@ func TestParseErrors(t *testing.T) {
 		{"framework executor", "frameworks:\n  caffe:\n    executor: vm\n", []string{`m.yaml:3: frameworks.caffe.executor: "vm" is not one of`}},
 		{"NUL in an env name", "frameworks:\n  caffe:\n    env: {\"A\\0B\": x}\n", []string{"m.yaml:3: frameworks.caffe.env.A\x00B: is not a variable name"}},
 		{"env name with a dash", "frameworks:\n  caffe:\n    env: {A-B: x}\n", []string{"frameworks.caffe.env.A-B: is not a variable name"}},
+		{"docker pids", "docker:\n  pids: many\n", []string{`m.yaml:2: docker.pids: "many" is not a positive number`}},
+		{"docker memory", "docker:\n  memory: 8GB\n", []string{`m.yaml:2: docker.memory: "8GB" is not a size such as 512MiB`}},
+		{"docker memory too small", "docker:\n  memory: 1KiB\n", []string{"m.yaml:2: docker: docker limits: memory 1024 bytes: want at least"}},
+		{"docker root", "docker:\n  user: \"0:0\"\n", []string{"m.yaml:2: docker: docker limits"}},
 		{"version", "version: 2\n", []string{"m.yaml:1: version: must be 1"}},
 		{"empty", "", []string{"m.yaml:1: the file is empty"}},
 		{"only comments", "# frameworks: {}\n", []string{"m.yaml:1: the file is empty"}},
@@ -122,5 +126,15 @@ func TestPullPoliciesMatchTheExecutor(t *testing.T) {
 	}
 	if !reflect.DeepEqual(PullPolicies, want) {
 		t.Errorf("config accepts %v, the docker executor %v", PullPolicies, want)
+	}
+}
+
+func TestDockerLimits(t *testing.T) {
+	f, err := Parse("m.yaml", []byte("docker:\n  user: \"1000:1000\"\n  pids: unlimited\n  memory: 2GiB\n  tmp: 64MiB\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (docker.Limits{User: "1000:1000", Pids: docker.Unlimited, MemoryBytes: 2 << 30, TmpBytes: 64 << 20}); *f.Docker != want {
+		t.Errorf("limits %+v, want %+v", *f.Docker, want)
 	}
 }

@@ -99,6 +99,13 @@ type (
 	EnvironmentChecker interface {
 		CheckEnvironment(ctx context.Context) error
 	}
+	// Recorder is an executor whose settings bear on what a run measures
+	// (a container's limits): the runner records Settings, which must
+	// marshal to JSON, in the run's configuration, so the results say
+	// what each plugin ran under and --resume cannot change it.
+	Recorder interface {
+		Settings() any
+	}
 )
 
 // Local runs plugins as subprocesses of the host.

@@ -120,14 +120,17 @@ type ConfigDoc struct {
 	Images []string `json:"images,omitempty"`
 	// Variants are the variant values run per framework (name →
 	// values), when any framework ran as variants.
-	Variants  map[string][]string   `json:"variants,omitempty"`
-	Models    []reference.Model     `json:"models"`
-	Checks    []string              `json:"checks"`
-	Devices   []string              `json:"devices"`
-	Precision string                `json:"precision"`
-	Perf      pluginapi.PerfOptions `json:"perf"`
-	Timeouts  map[string]string     `json:"timeouts"`
-	Reference string                `json:"reference_manifest_sha256"`
+	Variants map[string][]string `json:"variants,omitempty"`
+	// ExecutorSettings are the settings of the executors the plugins ran
+	// under (exec.Recorder), by executor: a container's limits.
+	ExecutorSettings map[string]any        `json:"executor_settings,omitempty"`
+	Models           []reference.Model     `json:"models"`
+	Checks           []string              `json:"checks"`
+	Devices          []string              `json:"devices"`
+	Precision        string                `json:"precision"`
+	Perf             pluginapi.PerfOptions `json:"perf"`
+	Timeouts         map[string]string     `json:"timeouts"`
+	Reference        string                `json:"reference_manifest_sha256"`
 }
 
 // Run plans and runs the matrix, writing OutDir/journal.jsonl as cells
@@ -179,6 +182,16 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 		cfg.Plugins = append(cfg.Plugins, s.Name)
 		if s.Image != "" {
 			cfg.Images = append(cfg.Images, specKey(s))
+		}
+		ex := s.Executor
+		if ex == nil {
+			ex = o.Executor
+		}
+		if rec, ok := ex.(exec.Recorder); ok {
+			if cfg.ExecutorSettings == nil {
+				cfg.ExecutorSettings = map[string]any{}
+			}
+			cfg.ExecutorSettings[ex.Name()] = rec.Settings()
 		}
 	}
 	for _, d := range o.Devices {

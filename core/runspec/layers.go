@@ -84,6 +84,9 @@ func FromConfig(f *config.File) Layer {
 	if f.Devices != "" {
 		l.Set(FieldDevices, func(s *Spec) error { s.Devices = f.Devices; return nil })
 	}
+	if f.Docker != nil {
+		l.Set(FieldLimits, func(s *Spec) error { s.Limits = *f.Docker; return nil })
+	}
 	if f.PluginsDir != "" {
 		l.Set(FieldPluginsDir, func(s *Spec) error { s.PluginsDir = f.PluginsDir; return nil })
 	}

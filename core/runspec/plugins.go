@@ -32,7 +32,10 @@ func (s *Spec) Executors() (Executors, error) {
 	if err != nil {
 		return Executors{}, usagef("--pull: %v", err)
 	}
-	return Executors{Docker: docker.New(docker.Options{Pull: p, ReferenceDir: s.ReferenceDir})}, nil
+	if _, err := s.Limits.Resolve(); err != nil {
+		return Executors{}, usagef("%s: %v", s.from(FieldLimits), err)
+	}
+	return Executors{Docker: docker.New(docker.Options{Pull: p, ReferenceDir: s.ReferenceDir, Limits: s.Limits})}, nil
 }
 
 // ByName returns the executor called name, nil if there is none.

@@ -1,12 +1,12 @@
 package runspec
 
 import (
-	"maps"
 	"slices"
 	"time"
 
 	"github.com/dlcompat/dlcompat/core/checks"
 	"github.com/dlcompat/dlcompat/core/config"
+	"github.com/dlcompat/dlcompat/core/exec/docker"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/matrix"
@@ -42,6 +42,9 @@ type Spec struct {
 	OutDir string
 	// Shard is the part of the planned cells to run; zero: all of them.
 	Shard matrix.Shard
+	// Limits bound the docker executor's containers (zero fields:
+	// docker.DefaultLimits).
+	Limits docker.Limits
 	// Config is the configuration file, when there is one: its
 	// frameworks section decides the plugins (Plugins).
 	Config *config.File
@@ -71,6 +74,7 @@ const (
 	FieldOutDir       Field = "o"
 	FieldShard        Field = "shard"
 	FieldConfig       Field = "config"
+	FieldLimits       Field = "docker"
 	FieldResume       Field = "resume"
 	FieldForce        Field = "force"
 )
@@ -176,15 +180,6 @@ func (s *Spec) from(f Field) string {
 		return src
 	}
 	return "the defaults"
-}
-
-// clone copies the maps, so that a layer never edits a map another
-// Spec shares.
-func (s Spec) clone() Spec {
-	s.Timeouts = maps.Clone(s.Timeouts)
-	s.Variants = maps.Clone(s.Variants)
-	s.sources = maps.Clone(s.sources)
-	return s
 }
 
 // Only is the part of l that sets the given fields.

@@ -137,6 +137,9 @@ func New(o Options) *Executor {
 // with the defaults filled in. The runner records them with the results.
 func (e *Executor) Limits() Limits { return e.limits }
 
+// Settings records the limits in the run's configuration (exec.Recorder).
+func (e *Executor) Settings() any { return map[string]Limits{"limits": e.limits} }
+
 // Name is "docker".
 func (e *Executor) Name() string { return "docker" }
 
