@@ -15,32 +15,6 @@ import (
 	"golang.org/x/net/html"
 )
 
-// payload is what a hostile or broken plugin could put in a framework
-// version, a device name, a reason or its stderr. If any of it ran, the
-// page's title would change or an element with id "injected" would
-// appear in the DOM.
-const payload = `"><img src=x onerror="document.title='pwned'"><script>document.title='pwned';` +
-	`document.body.insertAdjacentHTML('beforeend','<div id=injected></div>')</script>`
-
-func hostileRun() *Run {
-	r := everyStatus()
-	r.Devices = append(r.Devices, Device{ID: "gpu:0", Kind: "gpu", Name: "GPU " + payload, DriverVersion: payload})
-	r.Frameworks = append(r.Frameworks, Framework{Name: "evil", Version: payload, Executor: "local", Image: payload,
-		Build: map[string]string{"cuda": payload}, Warnings: []string{payload}})
-	for _, c := range append([]Cell(nil), r.Cells[:4]...) {
-		c.Framework, c.FrameworkVersion = "evil", payload
-		c.Reason, c.StderrTail, c.Worst = payload, payload, payload
-		c.Warnings = []string{payload}
-		if c.Check == "forward" {
-			c.Status = Fail
-		}
-		r.Cells = append(r.Cells, c)
-	}
-	r.Notes = append(r.Notes, payload)
-	r.Host.Hostname = payload
-	return r
-}
-
 // chromium runs Debian's headless Chromium with the flags that work as
 // root in a container, and a fresh profile.
 func chromium(t *testing.T, args ...string) []byte {

@@ -31,33 +31,6 @@ func needTool(t *testing.T, path, how string) string {
 	return ""
 }
 
-// everyStatus is a run with one cell of each status, and text that XML
-// and HTML must carry safely.
-func everyStatus() *Run {
-	s := synth{id: "20261120T020000Z-abcdef", host: "node-a", seed: 3, frameworks: [][2]string{{"gorgonia", "v0.9.18"}},
-		devices: []Device{cpuDevice()}, models: []string{"cnn"}}
-	r := s.run()
-	r.Cells = r.Cells[:4]
-	add := func(check string, st Status, reason, stderr string) {
-		c := Cell{CellKey: CellKey{Framework: "gorgonia", FrameworkVersion: "v0.9.18", Device: "cpu", Model: "lstm", Check: check, Precision: "fp32"},
-			Status: st, Reason: reason, StderrTail: stderr, Seconds: 1.5}
-		r.Cells = append(r.Cells, c)
-	}
-	fail := r.Cells[0]
-	fail.Model, fail.Status, fail.Reason, fail.FirstDivergingLayer = "lstm", Fail, "logits: 3 of 80 values outside rtol 1e-4 & atol 1e-5 <b>", "layers.1"
-	r.Cells = append(r.Cells, fail)
-	add("backward", Error, "RuntimeError: CUDA error: an illegal memory access\nsecond line", "Traceback (most recent call last):\n  File \"worker.py\"")
-	add("determinism", Crash, "plugin process died: EOF", "panic: runtime error\x1b[31m red \x00 nul\ngoroutine 1 [running]:")
-	add("perf", Timeout, "no result within 30m0s; the plugin was killed", "")
-	c := r.Cells[0]
-	c.Device, c.Status, c.Reason = "gpu:0", Skip, "gorgonia cannot use gpu:0 (it offers: cpu)"
-	c.MaxAbsErr, c.MaxRelErr = nil, nil
-	r.Cells = append(r.Cells, c)
-	c.Check, c.Status, c.Reason = "backward", Unknown, "not run: the run was interrupted"
-	r.Cells = append(r.Cells, c)
-	return r
-}
-
 func TestJUnitStructure(t *testing.T) {
 	r := everyStatus()
 	var b bytes.Buffer

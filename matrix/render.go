@@ -251,31 +251,6 @@ func problemLines(r *Run, skipsByFramework bool) []string {
 	return append(lines, out...)
 }
 
-// Plural counts a noun: "1 cell", "0 cells", "2 cells". A noun that
-// ends in s is the same in the plural ("1 series", "3 series").
-func Plural(n int, noun string) string {
-	if n == 1 || strings.HasSuffix(noun, "s") {
-		return fmt.Sprintf("%d %s", n, noun)
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-// Summary is the run's tally: "40 cells: 32 pass, 8 skip", or "0 cells".
-func (r *Run) Summary() string {
-	counts := r.Counts()
-	var parts []string
-	for _, s := range Statuses {
-		if counts[s] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
-		}
-	}
-	total := Plural(len(r.Cells), "cell")
-	if len(parts) == 0 {
-		return total
-	}
-	return total + ": " + strings.Join(parts, ", ")
-}
-
 // WriteText renders the run for a terminal. Skipped cells are listed
 // once per framework and reason (see problemLines), and a framework whose
 // unavailability is that reason says so without repeating it.

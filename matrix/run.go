@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -279,4 +280,29 @@ func (r *Run) Failed() bool {
 		}
 	}
 	return false
+}
+
+// Plural counts a noun: "1 cell", "0 cells", "2 cells". A noun that
+// ends in s is the same in the plural ("1 series", "3 series").
+func Plural(n int, noun string) string {
+	if n == 1 || strings.HasSuffix(noun, "s") {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// Summary is the run's tally: "40 cells: 32 pass, 8 skip", or "0 cells".
+func (r *Run) Summary() string {
+	counts := r.Counts()
+	var parts []string
+	for _, s := range Statuses {
+		if counts[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+		}
+	}
+	total := Plural(len(r.Cells), "cell")
+	if len(parts) == 0 {
+		return total
+	}
+	return total + ": " + strings.Join(parts, ", ")
 }

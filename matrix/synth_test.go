@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"testing"
 	"time"
 )
 
@@ -121,3 +123,89 @@ func cellAt(r *Run, framework, device, model, check string) *Cell {
 	}
 	panic(fmt.Sprintf("no cell %s %s %s %s", framework, device, model, check))
 }
+
+// fleet is a run on gpus GPUs of five models, with frameworks × 2 models
+// × 4 checks cells per GPU.
+func fleet(id string, seed uint64, frameworks, gpus int, slow map[string]float64) *Run {
+	s := synth{id: id, host: "fleet", seed: seed, slow: slow}
+	for f := 0; f < frameworks; f++ {
+		s.frameworks = append(s.frameworks, [2]string{fmt.Sprintf("fw%02d", f), "1.0"})
+	}
+	names := []string{"NVIDIA A100-SXM4-40GB", "NVIDIA H100 80GB HBM3", "NVIDIA L4", "NVIDIA A10G", "Tesla V100-SXM2-16GB"}
+	for i := 0; i < gpus; i++ {
+		d := a100(i, "550.54.15")
+		d.Name = names[i%len(names)]
+		s.devices = append(s.devices, d)
+	}
+	return s.run()
+}
+
+func writeRun(b *testing.B, path string, r *Run) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := WriteJSON(f, r); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+}
+
+func baseSynth(id string, seed uint64) synth {
+	return synth{id: id, host: "node-a", seed: seed,
+		frameworks: [][2]string{{"gorgonia", "v0.9.18"}, {"pytorch", "2.3.0"}},
+		devices:    []Device{cpuDevice(), a100(0, "550.54.15")}}
+}
+
+func hostileRun() *Run {
+	r := everyStatus()
+	r.Devices = append(r.Devices, Device{ID: "gpu:0", Kind: "gpu", Name: "GPU " + payload, DriverVersion: payload})
+	r.Frameworks = append(r.Frameworks, Framework{Name: "evil", Version: payload, Executor: "local", Image: payload,
+		Build: map[string]string{"cuda": payload}, Warnings: []string{payload}})
+	for _, c := range append([]Cell(nil), r.Cells[:4]...) {
+		c.Framework, c.FrameworkVersion = "evil", payload
+		c.Reason, c.StderrTail, c.Worst = payload, payload, payload
+		c.Warnings = []string{payload}
+		if c.Check == "forward" {
+			c.Status = Fail
+		}
+		r.Cells = append(r.Cells, c)
+	}
+	r.Notes = append(r.Notes, payload)
+	r.Host.Hostname = payload
+	return r
+}
+
+// everyStatus is a run with one cell of each status, and text that XML
+// and HTML must carry safely.
+func everyStatus() *Run {
+	s := synth{id: "20261120T020000Z-abcdef", host: "node-a", seed: 3, frameworks: [][2]string{{"gorgonia", "v0.9.18"}},
+		devices: []Device{cpuDevice()}, models: []string{"cnn"}}
+	r := s.run()
+	r.Cells = r.Cells[:4]
+	add := func(check string, st Status, reason, stderr string) {
+		c := Cell{CellKey: CellKey{Framework: "gorgonia", FrameworkVersion: "v0.9.18", Device: "cpu", Model: "lstm", Check: check, Precision: "fp32"},
+			Status: st, Reason: reason, StderrTail: stderr, Seconds: 1.5}
+		r.Cells = append(r.Cells, c)
+	}
+	fail := r.Cells[0]
+	fail.Model, fail.Status, fail.Reason, fail.FirstDivergingLayer = "lstm", Fail, "logits: 3 of 80 values outside rtol 1e-4 & atol 1e-5 <b>", "layers.1"
+	r.Cells = append(r.Cells, fail)
+	add("backward", Error, "RuntimeError: CUDA error: an illegal memory access\nsecond line", "Traceback (most recent call last):\n  File \"worker.py\"")
+	add("determinism", Crash, "plugin process died: EOF", "panic: runtime error\x1b[31m red \x00 nul\ngoroutine 1 [running]:")
+	add("perf", Timeout, "no result within 30m0s; the plugin was killed", "")
+	c := r.Cells[0]
+	c.Device, c.Status, c.Reason = "gpu:0", Skip, "gorgonia cannot use gpu:0 (it offers: cpu)"
+	c.MaxAbsErr, c.MaxRelErr = nil, nil
+	r.Cells = append(r.Cells, c)
+	c.Check, c.Status, c.Reason = "backward", Unknown, "not run: the run was interrupted"
+	r.Cells = append(r.Cells, c)
+	return r
+}
+
+// payload is what a hostile or broken plugin could put in a framework
+// version, a device name, a reason or its stderr. If any of it ran, the
+// page's title would change or an element with id "injected" would
+// appear in the DOM.
+const payload = `"><img src=x onerror="document.title='pwned'"><script>document.title='pwned';` +
+	`document.body.insertAdjacentHTML('beforeend','<div id=injected></div>')</script>`

@@ -1,0 +1,51 @@
+package matrix
+
+import (
+	"io"
+	"path/filepath"
+	"testing"
+)
+
+// BenchmarkDiff100k: `dlcompat diff` of two 100,000-cell runs (500 GPUs
+// × 25 frameworks × 2 models × 4 checks; one framework 30% slower): the
+// whole command (read both, compare, render text) and the comparison
+// alone.
+func BenchmarkDiff100k(b *testing.B) {
+	dir := b.TempDir()
+	oldRun := fleet("old", 1, 25, 500, nil)
+	newRun := fleet("new", 2, 25, 500, map[string]float64{"fw03": 1.3})
+	if len(oldRun.Cells) != 100000 {
+		b.Fatalf("%d cells", len(oldRun.Cells))
+	}
+	op, np := filepath.Join(dir, "old.json"), filepath.Join(dir, "new.json")
+	writeRun(b, op, oldRun)
+	writeRun(b, np, newRun)
+	b.Run("read+diff+text", func(b *testing.B) {
+		for b.Loop() {
+			// As the command does: both files at once.
+			var o *Run
+			var oerr error
+			done := make(chan struct{})
+			go func() { o, oerr = Read(op); close(done) }()
+			n, err := Read(np)
+			<-done
+			if err != nil || oerr != nil {
+				b.Fatal(err, oerr)
+			}
+			c := Diff(o, n, DefaultDiffThresholds)
+			// fw03's perf cells (500 GPUs × 2 models), and the odd false
+			// positive that α = 0.05 allows among 400,000 series.
+			if n := c.Count(Regression); n < 1000 || n > 1010 {
+				b.Fatalf("%s", c.Summary())
+			}
+			if err := WriteDiffText(io.Discard, c); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("diff", func(b *testing.B) {
+		for b.Loop() {
+			Diff(oldRun, newRun, DefaultDiffThresholds)
+		}
+	})
+}
