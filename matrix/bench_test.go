@@ -1,4 +1,4 @@
-package matrix
+package matrix_test
 
 import (
 	"fmt"
@@ -6,6 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/dlcompat/dlcompat/matrix"
+	"github.com/dlcompat/dlcompat/matrix/internal/synth"
 )
 
 // Benchmarks at the sizes of a large fleet (scripts/bench-reports.sh
@@ -22,17 +25,17 @@ func BenchmarkMerge1000Shards(b *testing.B) {
 	var paths []string
 	var bytes int64
 	for k := 1; k <= 1000; k++ {
-		gpu := a100(0, "550.54.15") // each machine's own gpu:0
+		gpu := synth.A100(0, "550.54.15") // each machine's own gpu:0
 		gpu.UUID = fmt.Sprintf("GPU-node-%04d", k)
-		s := synth{id: fmt.Sprintf("run-%04d", k), host: fmt.Sprintf("node-%04d", k), seed: uint64(k), limit: 100,
-			devices: []Device{cpuDevice(), gpu}}
+		s := synth.Spec{ID: fmt.Sprintf("run-%04d", k), Host: fmt.Sprintf("node-%04d", k), Seed: uint64(k), Limit: 100,
+			Devices: []matrix.Device{synth.CPU(), gpu}}
 		for f := 0; f < 7; f++ {
-			s.frameworks = append(s.frameworks, [2]string{fmt.Sprintf("fw%02d", f), "1.0"})
+			s.Frameworks = append(s.Frameworks, [2]string{fmt.Sprintf("fw%02d", f), "1.0"})
 		}
-		r := s.run()
+		r := s.Run()
 		r.Shard = fmt.Sprintf("%d/1000", k)
 		p := filepath.Join(dir, fmt.Sprintf("shard-%04d.json", k))
-		writeRun(b, p, r)
+		synth.WriteRun(b, p, r)
 		st, _ := os.Stat(p)
 		bytes += st.Size()
 		paths = append(paths, p)
@@ -41,18 +44,18 @@ func BenchmarkMerge1000Shards(b *testing.B) {
 	b.SetBytes(bytes)
 	b.ResetTimer()
 	for b.Loop() {
-		ins, err := ReadShards(paths)
+		ins, err := matrix.ReadShards(paths)
 		if err != nil {
 			b.Fatal(err)
 		}
-		m, err := Merge(ins)
+		m, err := matrix.Merge(ins)
 		if err != nil {
 			b.Fatal(err)
 		}
 		if len(m.Cells) != 100000 {
 			b.Fatalf("%d cells", len(m.Cells))
 		}
-		if err := WriteFileAtomic(out, func(w io.Writer) error { return WriteJSON(w, m) }); err != nil {
+		if err := matrix.WriteFileAtomic(out, func(w io.Writer) error { return matrix.WriteJSON(w, m) }); err != nil {
 			b.Fatal(err)
 		}
 	}

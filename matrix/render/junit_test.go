@@ -1,4 +1,4 @@
-package matrix
+package render
 
 import (
 	"bytes"
@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dlcompat/dlcompat/matrix"
+	"github.com/dlcompat/dlcompat/matrix/internal/synth"
 )
 
 // needTool returns the path of a tool a test needs. Without it the test
@@ -32,7 +35,7 @@ func needTool(t *testing.T, path, how string) string {
 }
 
 func TestJUnitStructure(t *testing.T) {
-	r := everyStatus()
+	r := synth.EveryStatus()
 	var b bytes.Buffer
 	if err := WriteJUnit(&b, r); err != nil {
 		t.Fatal(err)
@@ -75,7 +78,7 @@ func TestJUnitReadByJunitparser(t *testing.T) {
 		dir = "/opt/dlcompat-tools"
 	}
 	py := needTool(t, filepath.Join(dir, "junit-venv", "bin", "python"), "run scripts/setup.d/45-junitparser.sh (make test does)")
-	r := everyStatus()
+	r := synth.EveryStatus()
 	path := filepath.Join(t.TempDir(), "junit.xml")
 	f, err := os.Create(path)
 	if err != nil {
@@ -111,13 +114,13 @@ func TestJUnitReadByJunitparser(t *testing.T) {
 	if len(got.Cases) != len(r.Cells) {
 		t.Fatalf("junitparser read %d testcases, want one per cell (%d)", len(got.Cases), len(r.Cells))
 	}
-	kind := map[Status]string{Fail: "Failure", Error: "Error", Crash: "Error", Timeout: "Error", Unknown: "Error", Skip: "Skipped"}
+	kind := map[matrix.Status]string{matrix.Fail: "Failure", matrix.Error: "Error", matrix.Crash: "Error", matrix.Timeout: "Error", matrix.Unknown: "Error", matrix.Skip: "Skipped"}
 	for i, c := range r.Cells {
 		gc := got.Cases[i]
 		if gc.Name != c.Model+" "+c.Check || gc.Time != 0 && gc.Time < 0 {
 			t.Errorf("case %d: %q", i, gc.Name)
 		}
-		if c.Status == Pass {
+		if c.Status == matrix.Pass {
 			if len(gc.Result) != 0 {
 				t.Errorf("%s passed but junitparser sees %+v", c.CellKey, gc.Result)
 			}

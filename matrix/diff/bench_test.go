@@ -1,9 +1,14 @@
-package matrix
+package diff_test
 
 import (
 	"io"
 	"path/filepath"
 	"testing"
+
+	"github.com/dlcompat/dlcompat/matrix"
+	"github.com/dlcompat/dlcompat/matrix/diff"
+	"github.com/dlcompat/dlcompat/matrix/internal/synth"
+	"github.com/dlcompat/dlcompat/matrix/render"
 )
 
 // BenchmarkDiff100k: `dlcompat diff` of two 100,000-cell runs (500 GPUs
@@ -12,40 +17,40 @@ import (
 // alone.
 func BenchmarkDiff100k(b *testing.B) {
 	dir := b.TempDir()
-	oldRun := fleet("old", 1, 25, 500, nil)
-	newRun := fleet("new", 2, 25, 500, map[string]float64{"fw03": 1.3})
+	oldRun := synth.Fleet("old", 1, 25, 500, nil)
+	newRun := synth.Fleet("new", 2, 25, 500, map[string]float64{"fw03": 1.3})
 	if len(oldRun.Cells) != 100000 {
 		b.Fatalf("%d cells", len(oldRun.Cells))
 	}
 	op, np := filepath.Join(dir, "old.json"), filepath.Join(dir, "new.json")
-	writeRun(b, op, oldRun)
-	writeRun(b, np, newRun)
+	synth.WriteRun(b, op, oldRun)
+	synth.WriteRun(b, np, newRun)
 	b.Run("read+diff+text", func(b *testing.B) {
 		for b.Loop() {
 			// As the command does: both files at once.
-			var o *Run
+			var o *matrix.Run
 			var oerr error
 			done := make(chan struct{})
-			go func() { o, oerr = Read(op); close(done) }()
-			n, err := Read(np)
+			go func() { o, oerr = matrix.Read(op); close(done) }()
+			n, err := matrix.Read(np)
 			<-done
 			if err != nil || oerr != nil {
 				b.Fatal(err, oerr)
 			}
-			c := Diff(o, n, DefaultDiffThresholds)
+			c := diff.Compare(o, n, diff.DefaultThresholds)
 			// fw03's perf cells (500 GPUs × 2 models), and the odd false
 			// positive that α = 0.05 allows among 400,000 series.
-			if n := c.Count(Regression); n < 1000 || n > 1010 {
+			if n := c.Count(diff.Regression); n < 1000 || n > 1010 {
 				b.Fatalf("%s", c.Summary())
 			}
-			if err := WriteDiffText(io.Discard, c); err != nil {
+			if err := render.WriteDiffText(io.Discard, c); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("diff", func(b *testing.B) {
 		for b.Loop() {
-			Diff(oldRun, newRun, DefaultDiffThresholds)
+			diff.Compare(oldRun, newRun, diff.DefaultThresholds)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package matrix
+package render
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dlcompat/dlcompat/matrix"
+	"github.com/dlcompat/dlcompat/matrix/internal/synth"
 	"golang.org/x/net/html"
 )
 
@@ -55,13 +57,13 @@ func injected(dom string) bool {
 }
 
 func TestHTMLInChromium(t *testing.T) {
-	r := hostileRun()
+	r := synth.Hostile()
 	page := writeFile(t, "report.html", func(f *os.File) error { return WriteHTML(f, r) })
 
 	// The check can fail: the same payload in a page that does not escape
 	// it does run.
 	control := writeFile(t, "control.html", func(f *os.File) error {
-		_, err := f.WriteString("<!DOCTYPE html><html><head><title>control</title></head><body><p>version " + payload + "</p></body></html>")
+		_, err := f.WriteString("<!DOCTYPE html><html><head><title>control</title></head><body><p>version " + synth.Payload + "</p></body></html>")
 		return err
 	})
 	if dom := string(chromium(t, "--dump-dom", "file://"+control)); !injected(dom) {
@@ -91,7 +93,7 @@ func TestHTMLInChromium(t *testing.T) {
 	if got := strings.Count(matrixTable, `<a class="st `); got != len(r.Cells) {
 		t.Errorf("matrix shows %d checks, want every cell (%d)", got, len(r.Cells))
 	}
-	for _, s := range Statuses {
+	for _, s := range matrix.Statuses {
 		if !strings.Contains(matrixTable, `<a class="st s-`+string(s)+`"`) {
 			t.Errorf("no %s cell in the rendered matrix", s)
 		}
@@ -136,7 +138,7 @@ func TestHTMLInChromium(t *testing.T) {
 
 func TestHTMLIsSelfContained(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteHTML(&b, hostileRun()); err != nil {
+	if err := WriteHTML(&b, synth.Hostile()); err != nil {
 		t.Fatal(err)
 	}
 	s := b.String()

@@ -1,32 +1,12 @@
-package matrix
+package render
 
 import (
 	"fmt"
-	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
+
+	"github.com/dlcompat/dlcompat/matrix"
 )
-
-// Formats that Render knows.
-var Formats = []string{"text", "md", "html", "json", "junit"}
-
-// Render writes the run in one of Formats.
-func Render(w io.Writer, r *Run, format string) error {
-	switch format {
-	case "text":
-		return WriteText(w, r)
-	case "md", "markdown":
-		return WriteMarkdown(w, r)
-	case "html":
-		return WriteHTML(w, r)
-	case "json":
-		return WriteJSON(w, r)
-	case "junit":
-		return WriteJUnit(w, r)
-	}
-	return fmt.Errorf("unknown format %q (valid: %s)", format, strings.Join(Formats, ", "))
-}
 
 // table is a renderer-neutral grid: a header row and body rows.
 type table struct {
@@ -37,9 +17,9 @@ type table struct {
 type rowKey struct{ framework, version, model, check string }
 
 // statusTable lays the numeric checks out with devices as columns.
-func statusTable(r *Run) table {
+func statusTable(r *matrix.Run) table {
 	devices := deviceOrder(r)
-	byRow := map[rowKey]map[string]*Cell{}
+	byRow := map[rowKey]map[string]*matrix.Cell{}
 	var keys []rowKey
 	for i := range r.Cells {
 		c := &r.Cells[i]
@@ -48,7 +28,7 @@ func statusTable(r *Run) table {
 		}
 		k := rowKey{c.Framework, c.FrameworkVersion, c.Model, c.Check}
 		if byRow[k] == nil {
-			byRow[k] = map[string]*Cell{}
+			byRow[k] = map[string]*matrix.Cell{}
 			keys = append(keys, k)
 		}
 		byRow[k][c.Device] = c
@@ -64,7 +44,7 @@ func statusTable(r *Run) table {
 	return t
 }
 
-func deviceOrder(r *Run) []string {
+func deviceOrder(r *matrix.Run) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, d := range r.Devices {
@@ -82,7 +62,7 @@ func deviceOrder(r *Run) []string {
 	return append(out, extra...)
 }
 
-func cellText(c *Cell) string {
+func cellText(c *matrix.Cell) string {
 	if c == nil {
 		return "—"
 	}
@@ -90,7 +70,7 @@ func cellText(c *Cell) string {
 	switch {
 	case c.MaxRelErr != nil && c.MaxAbsErr != nil:
 		s += fmt.Sprintf(" (abs %.1e, rel %.1e)", float64(*c.MaxAbsErr), float64(*c.MaxRelErr))
-	case c.Status == Pass && c.Check == "determinism":
+	case c.Status == matrix.Pass && c.Check == "determinism":
 		s += " (bitwise)"
 	}
 	if c.FirstDivergingLayer != "" {
@@ -100,10 +80,10 @@ func cellText(c *Cell) string {
 }
 
 // perfTable has one row per perf cell.
-func perfTable(r *Run) table {
+func perfTable(r *matrix.Run) table {
 	t := table{header: []string{"framework", "version", "device", "model", "latency b1 median/p90/p99 ms", "throughput items/s", "train step ms", "GFLOP/s", "cv"}}
 	for _, c := range r.Cells {
-		if c.Check != "perf" || c.Status != Pass {
+		if c.Check != "perf" || c.Status != matrix.Pass {
 			continue
 		}
 		var lat, thr, train, gf, peak []string
@@ -129,7 +109,7 @@ func perfTable(r *Run) table {
 			}
 		}
 		cv := fmt.Sprintf("%.1f%%", maxCV*100)
-		if maxCV > NoisyCV {
+		if maxCV > matrix.NoisyCV {
 			cv += " noisy"
 		}
 		t.rows = append(t.rows, []string{c.Framework, c.FrameworkVersion, c.Device, c.Model,
@@ -160,7 +140,7 @@ func perfTable(r *Run) table {
 
 // computeLine says how the run's wall time compares with the time the
 // plugins report spending in the frameworks; "" when they report none.
-func computeLine(r *Run) string {
+func computeLine(r *matrix.Run) string {
 	var compute, cells float64
 	for _, c := range r.Cells {
 		compute += c.ComputeSeconds
@@ -177,7 +157,7 @@ func computeLine(r *Run) string {
 }
 
 // problems lists cells that did not pass, and warnings, as footnotes.
-func problems(r *Run) []string { return problemLines(r, false) }
+func problems(r *matrix.Run) []string { return problemLines(r, false) }
 
 // problemLines lists cells that did not pass, and warnings. Cells of one
 // framework row that share a status and a reason (a framework that is not
@@ -186,9 +166,9 @@ func problems(r *Run) []string { return problemLines(r, false) }
 // grouped by framework and reason whatever their version, as
 // "caffe: 8 cells skipped: REASON": an install hint is long, and a
 // terminal shows it once.
-func problemLines(r *Run, skipsByFramework bool) []string {
+func problemLines(r *matrix.Run, skipsByFramework bool) []string {
 	type group struct {
-		key   CellKey
+		key   matrix.CellKey
 		msg   string
 		cells int
 		skip  bool // a skipsByFramework group
@@ -197,13 +177,13 @@ func problemLines(r *Run, skipsByFramework bool) []string {
 	var groups []*group
 	byMsg := map[string]*group{}
 	for _, c := range r.Cells {
-		if c.Status == Pass {
+		if c.Status == matrix.Pass {
 			for _, w := range c.Warnings {
 				out = append(out, fmt.Sprintf("%s: warning: %s", c.CellKey, w))
 			}
 			continue
 		}
-		if skipsByFramework && c.Status == Skip {
+		if skipsByFramework && c.Status == matrix.Skip {
 			id := "skip\x00" + c.Framework + "\x00" + c.Reason
 			if g, ok := byMsg[id]; ok {
 				g.cells++
@@ -218,11 +198,11 @@ func problemLines(r *Run, skipsByFramework bool) []string {
 		if c.Reason != "" {
 			msg += ": " + c.Reason
 		}
-		if c.Worst != "" && c.Status == Fail {
+		if c.Worst != "" && c.Status == matrix.Fail {
 			msg += " (worst: " + c.Worst + ")"
 		}
 		id := c.Framework + "\x00" + c.FrameworkVersion + "\x00" + msg
-		if g, ok := byMsg[id]; ok && c.Status != Fail {
+		if g, ok := byMsg[id]; ok && c.Status != matrix.Fail {
 			g.cells++
 			continue
 		}
@@ -234,9 +214,9 @@ func problemLines(r *Run, skipsByFramework bool) []string {
 	for _, g := range groups {
 		switch {
 		case g.skip:
-			l := fmt.Sprintf("%s: %s skipped", g.key.Framework, Plural(g.cells, "cell"))
+			l := fmt.Sprintf("%s: %s skipped", g.key.Framework, matrix.Plural(g.cells, "cell"))
 			if g.cells == 1 {
-				l = fmt.Sprintf("%s: %s", g.key, Skip) // as for any other single cell
+				l = fmt.Sprintf("%s: %s", g.key, matrix.Skip) // as for any other single cell
 			}
 			if g.msg != "" {
 				l += ": " + g.msg
@@ -245,124 +225,8 @@ func problemLines(r *Run, skipsByFramework bool) []string {
 		case g.cells == 1:
 			lines = append(lines, fmt.Sprintf("%s: %s", g.key, g.msg))
 		default:
-			lines = append(lines, fmt.Sprintf("%s %s, %s: %s", g.key.Framework, g.key.FrameworkVersion, Plural(g.cells, "cell"), g.msg))
+			lines = append(lines, fmt.Sprintf("%s %s, %s: %s", g.key.Framework, g.key.FrameworkVersion, matrix.Plural(g.cells, "cell"), g.msg))
 		}
 	}
 	return append(lines, out...)
 }
-
-// WriteText renders the run for a terminal. Skipped cells are listed
-// once per framework and reason (see problemLines), and a framework whose
-// unavailability is that reason says so without repeating it.
-func WriteText(w io.Writer, r *Run) error {
-	fmt.Fprintf(w, "dlcompat run %s  (%s, %s)\n", r.RunID, r.Host.Hostname, r.Started.Format("2006-01-02 15:04:05 MST"))
-	skipReasons := map[string]bool{} // framework + reason of skipped cells
-	for _, c := range r.Cells {
-		if c.Status == Skip && c.Reason != "" {
-			skipReasons[c.Framework+"\x00"+c.Reason] = true
-		}
-	}
-	for _, f := range r.Frameworks {
-		line := fmt.Sprintf("  %s %s via %s", f.Name, f.Version, f.Executor)
-		if f.Image != "" {
-			line += " image " + f.Image
-		}
-		switch {
-		case f.Unavailable == "":
-		case skipReasons[f.Name+"\x00"+f.Unavailable]:
-			line += " — unavailable (the reason is with its skipped cells, below)"
-		default:
-			line += " — unavailable: " + f.Unavailable
-		}
-		fmt.Fprintln(w, line)
-	}
-	fmt.Fprintln(w)
-	writeTab(w, statusTable(r))
-	if pt := perfTable(r); len(pt.rows) > 0 {
-		fmt.Fprintln(w)
-		writeTab(w, pt)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, r.Summary())
-	if l := computeLine(r); l != "" {
-		fmt.Fprintln(w, l)
-	}
-	for _, p := range problemLines(r, true) {
-		fmt.Fprintln(w, "  - "+p)
-	}
-	for _, n := range append(append([]string{}, r.DeviceNotes...), r.Notes...) {
-		fmt.Fprintln(w, "  note: "+n)
-	}
-	return nil
-}
-
-func writeTab(w io.Writer, t table) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(t.header, "\t"))
-	for _, row := range t.rows {
-		fmt.Fprintln(tw, strings.Join(row, "\t"))
-	}
-	tw.Flush()
-}
-
-// WriteMarkdown renders the run as GitHub-flavoured Markdown, fit for a
-// pull-request comment.
-func WriteMarkdown(w io.Writer, r *Run) error {
-	icon := "✅"
-	if r.Failed() {
-		icon = "❌"
-	}
-	fmt.Fprintf(w, "## %s dlcompat run `%s`\n\n", icon, mdEscape(r.RunID))
-	fmt.Fprintf(w, "%s · host `%s` · started %s\n\n", r.Summary(), mdEscape(r.Host.Hostname), r.Started.Format("2006-01-02 15:04 MST"))
-	st := statusTable(r)
-	for _, row := range st.rows {
-		for i := 4; i < len(row); i++ {
-			status, _, _ := strings.Cut(row[i], " ")
-			if e, ok := mdStatusIcon[Status(status)]; ok {
-				row[i] = e + " " + row[i]
-			}
-		}
-	}
-	writeMDTable(w, st)
-	if pt := perfTable(r); len(pt.rows) > 0 {
-		fmt.Fprint(w, "\n### Performance\n\n")
-		writeMDTable(w, pt)
-	}
-	if ps := problems(r); len(ps) > 0 {
-		fmt.Fprint(w, "\n### Problems\n\n")
-		for _, p := range ps {
-			fmt.Fprintln(w, "- "+mdEscape(p))
-		}
-	}
-	fmt.Fprint(w, "\n### Devices\n\n")
-	for _, d := range r.Devices {
-		fmt.Fprintf(w, "- `%s` %s\n", mdEscape(d.ID), mdEscape(d.Name))
-	}
-	for _, n := range r.DeviceNotes {
-		fmt.Fprintf(w, "- note: %s\n", mdEscape(n))
-	}
-	return nil
-}
-
-func writeMDTable(w io.Writer, t table) {
-	esc := func(row []string) []string {
-		out := make([]string, len(row))
-		for i, s := range row {
-			out[i] = mdEscape(s)
-		}
-		return out
-	}
-	fmt.Fprintln(w, "| "+strings.Join(esc(t.header), " | ")+" |")
-	fmt.Fprintln(w, "|"+strings.Repeat(" --- |", len(t.header)))
-	for _, row := range t.rows {
-		fmt.Fprintln(w, "| "+strings.Join(esc(row), " | ")+" |")
-	}
-}
-
-// mdStatusIcon marks statuses in Markdown, where a comment has no CSS:
-// the word stays beside it, for readers without colour.
-var mdStatusIcon = map[Status]string{Pass: "✅", Fail: "❌", Error: "⚠️", Crash: "💥", Timeout: "⏱️", Skip: "⏭️", Unknown: "❓"}
-
-var mdReplacer = strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;", "`", "'")
-
-func mdEscape(s string) string { return mdReplacer.Replace(s) }
