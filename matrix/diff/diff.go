@@ -47,7 +47,7 @@ var DefaultThresholds = Thresholds{Alpha: 0.05, MinChange: 0.05, MinChangeCPU: 0
 
 // minChangeFor is the MinChange for a device of this kind.
 func (t Thresholds) minChangeFor(kind string) float64 {
-	if kind == "cpu" {
+	if kind == matrix.KindCPU {
 		return t.MinChangeCPU
 	}
 	return t.MinChange
@@ -516,7 +516,7 @@ func deviceKind(k keyedCell) string {
 		return k.device.Kind
 	}
 	if k.cell.Device == "cpu" || strings.HasPrefix(k.cell.Device, "cpu@") {
-		return "cpu"
+		return matrix.KindCPU
 	}
 	return ""
 }
