@@ -8,14 +8,14 @@ import (
 	"testing"
 
 	"github.com/dlcompat/dlcompat/matrix"
-	"github.com/dlcompat/dlcompat/matrix/internal/synth"
+	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
 )
 
-// Benchmarks at the sizes of a large fleet (scripts/bench-reports.sh
-// prints them): merging 1,000 shard files of 100 cells each, diffing two
-// 100,000-cell runs, and rendering the HTML report of 10,000 cells. The
-// cells are shaped like real ones (synth): numeric cells with per-tensor
-// errors, perf cells with four series of 20 raw samples.
+// Benchmarks at the sizes of a large fleet, which
+// scripts/bench-reports.sh prints with matrix/diff's BenchmarkDiff100k and
+// matrix/render's BenchmarkHTML10k. The cells are shaped like real ones
+// (matrixtest.Spec): numeric cells with per-tensor errors, perf cells with
+// four series of 20 raw samples.
 
 // BenchmarkMerge1000Shards: `dlcompat merge` of 1,000 files (each a
 // machine with its own gpu:0 and the CPU, 100 cells) into one document:
@@ -25,17 +25,17 @@ func BenchmarkMerge1000Shards(b *testing.B) {
 	var paths []string
 	var bytes int64
 	for k := 1; k <= 1000; k++ {
-		gpu := synth.A100(0, "550.54.15") // each machine's own gpu:0
+		gpu := matrixtest.A100(0, "550.54.15") // each machine's own gpu:0
 		gpu.UUID = fmt.Sprintf("GPU-node-%04d", k)
-		s := synth.Spec{ID: fmt.Sprintf("run-%04d", k), Host: fmt.Sprintf("node-%04d", k), Seed: uint64(k), Limit: 100,
-			Devices: []matrix.Device{synth.CPU(), gpu}}
+		s := matrixtest.Spec{ID: fmt.Sprintf("run-%04d", k), Host: fmt.Sprintf("node-%04d", k), Seed: uint64(k), Limit: 100,
+			Devices: []matrix.Device{matrixtest.CPU(), gpu}}
 		for f := 0; f < 7; f++ {
 			s.Frameworks = append(s.Frameworks, [2]string{fmt.Sprintf("fw%02d", f), "1.0"})
 		}
 		r := s.Run()
 		r.Shard = fmt.Sprintf("%d/1000", k)
 		p := filepath.Join(dir, fmt.Sprintf("shard-%04d.json", k))
-		synth.WriteRun(b, p, r)
+		matrixtest.WriteRun(b, p, r)
 		st, _ := os.Stat(p)
 		bytes += st.Size()
 		paths = append(paths, p)

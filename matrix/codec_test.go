@@ -9,14 +9,14 @@ import (
 	"testing"
 
 	"github.com/dlcompat/dlcompat/matrix"
-	"github.com/dlcompat/dlcompat/matrix/internal/synth"
+	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
 )
 
 // TestCodecRoundTrip: what WriteJSON writes, Read gives back exactly, by
 // the fast path and the plain one alike; and documents of any JSON
 // layout read the same.
 func TestCodecRoundTrip(t *testing.T) {
-	r := synth.Hostile() // strings with quotes, brackets, braces, escapes
+	r := matrixtest.Hostile() // strings with quotes, brackets, braces, escapes
 	r.Cells[0].Reason = `a "quoted" [bracket] {brace} \ backslash , comma "cells": null`
 	r.Cells[1].MaxRelErr = matrix.F(math.Inf(1)) // survives as "Infinity"
 	r.Config = json.RawMessage(`{"cells": null, "nested": {"cells": [1, 2]}}`)
@@ -55,7 +55,7 @@ func TestCodecRoundTrip(t *testing.T) {
 			t.Errorf("%s: %v", desc, err)
 		}
 	}
-	empty := &matrix.Run{SchemaVersion: matrix.SchemaVersion, RunID: "empty", Started: synth.Start} // a shard with no cells
+	empty := &matrix.Run{SchemaVersion: matrix.SchemaVersion, RunID: "empty", Started: matrixtest.Start} // a shard with no cells
 	b.Reset()
 	matrix.WriteJSON(&b, empty)
 	if got, err := matrix.Decode("empty", b.Bytes()); err != nil || got.RunID != "empty" || len(got.Cells) != 0 {

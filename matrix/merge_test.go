@@ -8,13 +8,13 @@ import (
 	"testing"
 
 	"github.com/dlcompat/dlcompat/matrix"
-	"github.com/dlcompat/dlcompat/matrix/internal/synth"
+	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
 )
 
 // shardOf is one machine's shard: gpu:0 (its own GPU) and the frameworks
 // given.
 func shardOf(k, n int, host string, gpu matrix.Device, frameworks ...string) *matrix.Run {
-	s := synth.Spec{ID: "run-" + host, Host: host, Seed: uint64(k), Devices: []matrix.Device{gpu}}
+	s := matrixtest.Spec{ID: "run-" + host, Host: host, Seed: uint64(k), Devices: []matrix.Device{gpu}}
 	for _, f := range frameworks {
 		s.Frameworks = append(s.Frameworks, [2]string{f, "1.0"})
 	}
@@ -24,8 +24,8 @@ func shardOf(k, n int, host string, gpu matrix.Device, frameworks ...string) *ma
 }
 
 func TestMergeJoinsShardsOfSeveralMachines(t *testing.T) {
-	g := synth.A100(0, "550.54.15")
-	other := synth.A100(0, "550.54.15")
+	g := matrixtest.A100(0, "550.54.15")
+	other := matrixtest.A100(0, "550.54.15")
 	other.UUID = "GPU-other-machine"
 	a := shardOf(2, 2, "node-b", other, "pytorch")
 	b := shardOf(1, 2, "node-a", g, "tensorflow", "keras")
@@ -74,7 +74,7 @@ func TestMergeJoinsShardsOfSeveralMachines(t *testing.T) {
 func withShard(r *matrix.Run, s string) *matrix.Run { r.Shard = s; return r }
 
 func TestMergeRefusesOverlapsAndNotesGaps(t *testing.T) {
-	g := synth.A100(0, "550.54.15")
+	g := matrixtest.A100(0, "550.54.15")
 	a := shardOf(1, 3, "node-a", g, "pytorch")
 	b := shardOf(2, 3, "node-a", g, "pytorch")
 	_, err := matrix.Merge([]matrix.MergeInput{{"a.json", a}, {"b.json", b}})
@@ -85,7 +85,7 @@ func TestMergeRefusesOverlapsAndNotesGaps(t *testing.T) {
 	if !errors.Is(err, matrix.ErrOverlap) || !strings.Contains(err.Error(), "both shard 1/3") {
 		t.Errorf("same shard twice: %v", err)
 	}
-	c := shardOf(3, 3, "node-c", synth.A100(0, "x"), "keras")
+	c := shardOf(3, 3, "node-c", matrixtest.A100(0, "x"), "keras")
 	c.ConfigHash = "another"
 	m, err := matrix.Merge([]matrix.MergeInput{{"a.json", a}, {"c.json", c}})
 	if err != nil {
@@ -101,7 +101,7 @@ func TestReadShardsRefusesMixedSchemas(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "a.json")
 	f, _ := os.Create(good)
-	matrix.WriteJSON(f, shardOf(1, 2, "node-a", synth.A100(0, "1"), "pytorch"))
+	matrix.WriteJSON(f, shardOf(1, 2, "node-a", matrixtest.A100(0, "1"), "pytorch"))
 	f.Close()
 	future := filepath.Join(dir, "b.json")
 	os.WriteFile(future, []byte(`{"schema_version": 2, "cells": []}`), 0o644)

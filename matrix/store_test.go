@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/dlcompat/dlcompat/matrix"
-	"github.com/dlcompat/dlcompat/matrix/internal/synth"
+	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
 )
 
 func TestFloatSurvivesJSON(t *testing.T) {
@@ -59,7 +59,7 @@ func TestJournalSurvivesATornWrite(t *testing.T) {
 func TestReadRefusesWhatIsNotARunDocument(t *testing.T) {
 	dir := t.TempDir()
 	doc := func(edit func(r *matrix.Run)) []byte {
-		r := synth.EveryStatus()
+		r := matrixtest.EveryStatus()
 		if edit != nil {
 			edit(r)
 		}
@@ -72,11 +72,11 @@ func TestReadRefusesWhatIsNotARunDocument(t *testing.T) {
 	whole := doc(nil)
 	// A journal, as an unfinished run leaves it.
 	journal := filepath.Join(dir, "journal.jsonl")
-	j, err := matrix.CreateJournal(journal, synth.EveryStatus())
+	j, err := matrix.CreateJournal(journal, matrixtest.EveryStatus())
 	if err != nil {
 		t.Fatal(err)
 	}
-	j.Add(synth.EveryStatus().Cells[0])
+	j.Add(matrixtest.EveryStatus().Cells[0])
 	j.Close()
 	journalBytes, _ := os.ReadFile(journal)
 	for _, tc := range []struct {
@@ -132,17 +132,17 @@ func TestReadRefusesWhatIsNotARunDocument(t *testing.T) {
 // writes reads back: a whole run, an interrupted one (unknown cells), a
 // shard with no cells, a merged run, in any JSON layout.
 func TestReadAcceptsWhatDlcompatWrites(t *testing.T) {
-	interrupted := synth.EveryStatus()
+	interrupted := matrixtest.EveryStatus()
 	for i := range interrupted.Cells[3:] {
 		interrupted.Cells[3+i].Status, interrupted.Cells[3+i].Reason = matrix.Unknown, "not run: the run was interrupted"
 	}
 	interrupted.Finished = time.Time{}
-	emptyShard := &matrix.Run{SchemaVersion: matrix.SchemaVersion, RunID: "20261120T020000Z-abcdef", Started: synth.Start, Shard: "3/3", Cells: []matrix.Cell{}}
-	merged, err := matrix.Merge([]matrix.MergeInput{{"a.json", shardOf(1, 3, "node-a", synth.A100(0, "1"), "pytorch")}, {"c.json", emptyShard}})
+	emptyShard := &matrix.Run{SchemaVersion: matrix.SchemaVersion, RunID: "20261120T020000Z-abcdef", Started: matrixtest.Start, Shard: "3/3", Cells: []matrix.Cell{}}
+	merged, err := matrix.Merge([]matrix.MergeInput{{"a.json", shardOf(1, 3, "node-a", matrixtest.A100(0, "1"), "pytorch")}, {"c.json", emptyShard}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for desc, r := range map[string]*matrix.Run{"every status": synth.EveryStatus(), "interrupted": interrupted, "a shard with no cells": emptyShard, "merged": merged} {
+	for desc, r := range map[string]*matrix.Run{"every status": matrixtest.EveryStatus(), "interrupted": interrupted, "a shard with no cells": emptyShard, "merged": merged} {
 		var b bytes.Buffer
 		if err := matrix.WriteJSON(&b, r); err != nil {
 			t.Fatal(err)

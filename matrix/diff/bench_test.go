@@ -7,7 +7,7 @@ import (
 
 	"github.com/dlcompat/dlcompat/matrix"
 	"github.com/dlcompat/dlcompat/matrix/diff"
-	"github.com/dlcompat/dlcompat/matrix/internal/synth"
+	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
 	"github.com/dlcompat/dlcompat/matrix/render"
 )
 
@@ -17,14 +17,14 @@ import (
 // alone.
 func BenchmarkDiff100k(b *testing.B) {
 	dir := b.TempDir()
-	oldRun := synth.Fleet("old", 1, 25, 500, nil)
-	newRun := synth.Fleet("new", 2, 25, 500, map[string]float64{"fw03": 1.3})
+	oldRun := matrixtest.Fleet("old", 1, 25, 500, nil)
+	newRun := matrixtest.Fleet("new", 2, 25, 500, map[string]float64{"fw03": 1.3})
 	if len(oldRun.Cells) != 100000 {
 		b.Fatalf("%d cells", len(oldRun.Cells))
 	}
 	op, np := filepath.Join(dir, "old.json"), filepath.Join(dir, "new.json")
-	synth.WriteRun(b, op, oldRun)
-	synth.WriteRun(b, np, newRun)
+	matrixtest.WriteRun(b, op, oldRun)
+	matrixtest.WriteRun(b, np, newRun)
 	b.Run("read+diff+text", func(b *testing.B) {
 		for b.Loop() {
 			// As the command does: both files at once.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/dlcompat/dlcompat/matrix"
 	"github.com/dlcompat/dlcompat/matrix/diff"
-	"github.com/dlcompat/dlcompat/matrix/internal/synth"
+	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
 	"github.com/dlcompat/dlcompat/matrix/render"
 )
 
@@ -24,8 +24,8 @@ func findDiff(t *testing.T, c *diff.Comparison, framework, deviceModel, model, c
 
 func TestDiffIdenticalConfigurationFlagsNothing(t *testing.T) {
 	// Two runs of the same configuration: the same medians, fresh noise.
-	oldRun := synth.Base("old", 1).Run()
-	newRun := synth.Base("new", 2).Run()
+	oldRun := matrixtest.Base("old", 1).Run()
+	newRun := matrixtest.Base("new", 2).Run()
 	c := diff.Compare(oldRun, newRun, diff.DefaultThresholds)
 	if n := c.Count(diff.Unchanged); n != len(oldRun.Cells) {
 		t.Errorf("%d unchanged of %d; summary %s", n, len(oldRun.Cells), c.Summary())
@@ -60,68 +60,68 @@ func TestDiffClassifiesChanges(t *testing.T) {
 		reason string
 	}{
 		{"pass that fails is a regression", func(o, n *matrix.Run) {
-			c := synth.CellAt(n, "gorgonia", "cpu", "cnn", "forward")
+			c := matrixtest.CellAt(n, "gorgonia", "cpu", "cnn", "forward")
 			c.Status, c.Reason = matrix.Fail, "logits differ"
 		}, [4]string{"gorgonia", "Test CPU", "cnn", "forward"}, diff.Regression, "pass → fail"},
 		{"pass that became skip is a regression too", func(o, n *matrix.Run) {
-			synth.CellAt(n, "gorgonia", "cpu", "cnn", "forward").Status = matrix.Skip
+			matrixtest.CellAt(n, "gorgonia", "cpu", "cnn", "forward").Status = matrix.Skip
 		}, [4]string{"gorgonia", "Test CPU", "cnn", "forward"}, diff.Regression, "pass → skip"},
 		{"fail that passes is an improvement", func(o, n *matrix.Run) {
-			synth.CellAt(o, "pytorch", "gpu:0", "lstm", "backward").Status = matrix.Fail
+			matrixtest.CellAt(o, "pytorch", "gpu:0", "lstm", "backward").Status = matrix.Fail
 		}, [4]string{"pytorch", "NVIDIA A100-SXM4-40GB", "lstm", "backward"}, diff.Improvement, "fail → pass"},
 		{"error that crashes is a change", func(o, n *matrix.Run) {
-			synth.CellAt(o, "pytorch", "gpu:0", "lstm", "forward").Status = matrix.Error
-			synth.CellAt(n, "pytorch", "gpu:0", "lstm", "forward").Status = matrix.Crash
+			matrixtest.CellAt(o, "pytorch", "gpu:0", "lstm", "forward").Status = matrix.Error
+			matrixtest.CellAt(n, "pytorch", "gpu:0", "lstm", "forward").Status = matrix.Crash
 		}, [4]string{"pytorch", "NVIDIA A100-SXM4-40GB", "lstm", "forward"}, diff.Changed, "error → crash"},
 		{"error grown 30× is a regression", func(o, n *matrix.Run) {
-			c := synth.CellAt(n, "pytorch", "gpu:0", "cnn", "forward")
-			c.MaxRelErr = matrix.F(float64(*synth.CellAt(o, "pytorch", "gpu:0", "cnn", "forward").MaxRelErr) * 30)
+			c := matrixtest.CellAt(n, "pytorch", "gpu:0", "cnn", "forward")
+			c.MaxRelErr = matrix.F(float64(*matrixtest.CellAt(o, "pytorch", "gpu:0", "cnn", "forward").MaxRelErr) * 30)
 		}, [4]string{"pytorch", "NVIDIA A100-SXM4-40GB", "cnn", "forward"}, diff.Regression, "max rel error"},
 		{"error grown 5× is not flagged", func(o, n *matrix.Run) {
-			c := synth.CellAt(n, "pytorch", "gpu:0", "cnn", "forward")
-			c.MaxAbsErr = matrix.F(float64(*synth.CellAt(o, "pytorch", "gpu:0", "cnn", "forward").MaxAbsErr) * 5)
+			c := matrixtest.CellAt(n, "pytorch", "gpu:0", "cnn", "forward")
+			c.MaxAbsErr = matrix.F(float64(*matrixtest.CellAt(o, "pytorch", "gpu:0", "cnn", "forward").MaxAbsErr) * 5)
 		}, [4]string{"pytorch", "NVIDIA A100-SXM4-40GB", "cnn", "forward"}, diff.Unchanged, ""},
 		{"2× slower is a regression with its p-value", func(o, n *matrix.Run) {
-			for i := range synth.CellAt(n, "gorgonia", "cpu", "lstm", "perf").Timings {
-				t := &synth.CellAt(n, "gorgonia", "cpu", "lstm", "perf").Timings[i]
+			for i := range matrixtest.CellAt(n, "gorgonia", "cpu", "lstm", "perf").Timings {
+				t := &matrixtest.CellAt(n, "gorgonia", "cpu", "lstm", "perf").Timings[i]
 				for j := range t.Samples {
 					t.Samples[j] *= 2
 				}
 			}
 		}, [4]string{"gorgonia", "Test CPU", "lstm", "perf"}, diff.Regression, "% slower (p="},
 		{"faster is an improvement", func(o, n *matrix.Run) {
-			t := &synth.CellAt(n, "gorgonia", "cpu", "cnn", "perf").Timings[1]
+			t := &matrixtest.CellAt(n, "gorgonia", "cpu", "cnn", "perf").Timings[1]
 			for j := range t.Samples {
 				t.Samples[j] *= 0.5
 			}
 		}, [4]string{"gorgonia", "Test CPU", "cnn", "perf"}, diff.Improvement, "% faster (p="},
 		{"a significant 2% change is under the threshold", func(o, n *matrix.Run) {
-			ot := synth.CellAt(o, "gorgonia", "cpu", "cnn", "perf").Timings[0]
-			t := &synth.CellAt(n, "gorgonia", "cpu", "cnn", "perf").Timings[0]
+			ot := matrixtest.CellAt(o, "gorgonia", "cpu", "cnn", "perf").Timings[0]
+			t := &matrixtest.CellAt(n, "gorgonia", "cpu", "cnn", "perf").Timings[0]
 			for j := range t.Samples {
 				t.Samples[j] = ot.Samples[j]*1.02 + 1e-12
 			}
 		}, [4]string{"gorgonia", "Test CPU", "cnn", "perf"}, diff.Unchanged, ""},
 		{"a significant 12% change on a CPU is under the CPU threshold", func(o, n *matrix.Run) {
-			ot := synth.CellAt(o, "gorgonia", "cpu", "cnn", "perf").Timings[0]
-			t := &synth.CellAt(n, "gorgonia", "cpu", "cnn", "perf").Timings[0]
+			ot := matrixtest.CellAt(o, "gorgonia", "cpu", "cnn", "perf").Timings[0]
+			t := &matrixtest.CellAt(n, "gorgonia", "cpu", "cnn", "perf").Timings[0]
 			for j := range t.Samples {
 				t.Samples[j] = ot.Samples[j] * 1.12
 			}
 		}, [4]string{"gorgonia", "Test CPU", "cnn", "perf"}, diff.Unchanged, ""},
 		{"the same 12% on a GPU is a regression", func(o, n *matrix.Run) {
-			ot := synth.CellAt(o, "pytorch", "gpu:0", "cnn", "perf").Timings[0]
-			t := &synth.CellAt(n, "pytorch", "gpu:0", "cnn", "perf").Timings[0]
+			ot := matrixtest.CellAt(o, "pytorch", "gpu:0", "cnn", "perf").Timings[0]
+			t := &matrixtest.CellAt(n, "pytorch", "gpu:0", "cnn", "perf").Timings[0]
 			for j := range t.Samples {
 				t.Samples[j] = ot.Samples[j] * 1.12
 			}
 		}, [4]string{"pytorch", "NVIDIA A100-SXM4-40GB", "cnn", "perf"}, diff.Regression, "% slower (p="},
 		{"three samples cannot tell", func(o, n *matrix.Run) {
-			t := &synth.CellAt(n, "gorgonia", "cpu", "cnn", "perf").Timings[0]
+			t := &matrixtest.CellAt(n, "gorgonia", "cpu", "cnn", "perf").Timings[0]
 			t.Samples = []float64{9, 9, 9}
 		}, [4]string{"gorgonia", "Test CPU", "cnn", "perf"}, diff.Unchanged, ""},
 	} {
-		o, n := synth.Base("old", 1).Run(), synth.Base("new", 2).Run()
+		o, n := matrixtest.Base("old", 1).Run(), matrixtest.Base("new", 2).Run()
 		tc.edit(o, n)
 		c := diff.Compare(o, n, diff.DefaultThresholds)
 		check(tc.desc, findDiff(t, c, tc.cell[0], tc.cell[1], tc.cell[2], tc.cell[3]), tc.want, tc.reason)
@@ -135,13 +135,13 @@ func TestDiffClassifiesChanges(t *testing.T) {
 }
 
 func TestDiffKeysOnDeviceModelAcrossDrivers(t *testing.T) {
-	old := synth.Base("old", 1)
-	old.Devices = []matrix.Device{synth.A100(0, "550.54.15"), synth.A100(1, "550.54.15")}
-	nw := synth.Base("new", 2)
+	old := matrixtest.Base("old", 1)
+	old.Devices = []matrix.Device{matrixtest.A100(0, "550.54.15"), matrixtest.A100(1, "550.54.15")}
+	nw := matrixtest.Base("new", 2)
 	// Another machine: the A100s are gpu:2 and gpu:5 with other UUIDs,
 	// under a newer driver.
-	g2, g5 := synth.A100(2, "555.42.02"), synth.A100(5, "555.42.02")
-	nw.Devices = []matrix.Device{synth.CPU(), g2, g5}
+	g2, g5 := matrixtest.A100(2, "555.42.02"), matrixtest.A100(5, "555.42.02")
+	nw.Devices = []matrix.Device{matrixtest.CPU(), g2, g5}
 	o, n := old.Run(), nw.Run()
 	c := diff.Compare(o, n, diff.DefaultThresholds)
 	if got := strings.Join(c.DeviceChanges, "|"); got != "NVIDIA A100-SXM4-40GB: driver 550.54.15 → 555.42.02" {
@@ -165,8 +165,8 @@ func TestDiffKeysOnDeviceModelAcrossDrivers(t *testing.T) {
 }
 
 func TestDiffFrameworkUpgradeStillCompares(t *testing.T) {
-	o := synth.Base("old", 1).Run()
-	nw := synth.Base("new", 2)
+	o := matrixtest.Base("old", 1).Run()
+	nw := matrixtest.Base("new", 2)
 	nw.Frameworks = [][2]string{{"gorgonia", "v0.9.18"}, {"pytorch", "2.4.0"}}
 	c := diff.Compare(o, nw.Run(), diff.DefaultThresholds)
 	d := findDiff(t, c, "pytorch", "Test CPU", "cnn", "forward")
@@ -179,12 +179,12 @@ func TestDiffFrameworkUpgradeStillCompares(t *testing.T) {
 }
 
 func TestDiffAddedAndRemoved(t *testing.T) {
-	o := synth.Base("old", 1).Run()
-	nw := synth.Base("new", 2)
+	o := matrixtest.Base("old", 1).Run()
+	nw := matrixtest.Base("new", 2)
 	nw.Frameworks = [][2]string{{"gorgonia", "v0.9.18"}, {"tensorflow", "2.21.0"}}
 	// pytorch is gone from the new run: its passes are regressions, its
 	// one failure is only removed.
-	synth.CellAt(o, "pytorch", "cpu", "cnn", "forward").Status = matrix.Fail
+	matrixtest.CellAt(o, "pytorch", "cpu", "cnn", "forward").Status = matrix.Fail
 	c := diff.Compare(o, nw.Run(), diff.DefaultThresholds)
 	if c.Count(diff.Removed) != 1 || c.Count(diff.Added) != 16 || c.Count(diff.Regression) != 15 {
 		t.Errorf("summary %s", c.Summary())

@@ -3,13 +3,13 @@ package render
 import (
 	"testing"
 
-	"github.com/dlcompat/dlcompat/matrix/internal/synth"
+	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
 )
 
 // BenchmarkHTML10k renders the report of a 10,000-cell run (50 GPUs × 25
 // frameworks × 2 models × 4 checks), charts and per-cell details included.
 func BenchmarkHTML10k(b *testing.B) {
-	r := synth.Fleet("html", 1, 25, 50, nil)
+	r := matrixtest.Fleet("html", 1, 25, 50, nil)
 	if len(r.Cells) != 10000 {
 		b.Fatalf("%d cells", len(r.Cells))
 	}

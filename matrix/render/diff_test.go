@@ -9,8 +9,7 @@ import (
 
 	"github.com/dlcompat/dlcompat/matrix"
 	"github.com/dlcompat/dlcompat/matrix/diff"
-	"github.com/dlcompat/dlcompat/matrix/internal/golden"
-	"github.com/dlcompat/dlcompat/matrix/internal/synth"
+	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
 )
 
 // TestDiffWarnsAboutSuspiciousArguments: one run compared with itself,
@@ -26,7 +25,7 @@ func TestDiffWarnsAboutSuspiciousArguments(t *testing.T) {
 		{"a run with itself", func(o, n *matrix.Run) { n.RunID = o.RunID }, "OLD and NEW have the same run_id old: this compares a run with itself"},
 		{"swapped", func(o, n *matrix.Run) { o.Started = n.Started.Add(24 * time.Hour) }, "NEW started 2026-11-20T02:00:00Z, before OLD (2026-11-21T02:00:00Z): if OLD is the baseline, the arguments may be swapped"},
 	} {
-		o, n := synth.Base("old", 1).Run(), synth.Base("new", 2).Run()
+		o, n := matrixtest.Base("old", 1).Run(), matrixtest.Base("new", 2).Run()
 		tc.edit(o, n)
 		c := diff.Compare(o, n, diff.DefaultThresholds)
 		got := strings.Join(c.Warnings, "\n")
@@ -60,12 +59,12 @@ func TestDiffWarnsAboutSuspiciousArguments(t *testing.T) {
 }
 
 func TestDiffRenderings(t *testing.T) {
-	o := synth.Base("20261120T020000Z-aaaaaa", 1).Run()
-	nw := synth.Base("20261121T020000Z-bbbbbb", 2)
-	nw.Devices = []matrix.Device{synth.CPU(), synth.A100(0, "555.42.02")}
+	o := matrixtest.Base("20261120T020000Z-aaaaaa", 1).Run()
+	nw := matrixtest.Base("20261121T020000Z-bbbbbb", 2)
+	nw.Devices = []matrix.Device{matrixtest.CPU(), matrixtest.A100(0, "555.42.02")}
 	nw.Slow = map[string]float64{"pytorch": 1.3}
 	n := nw.Run()
-	c := synth.CellAt(n, "gorgonia", "gpu:0", "lstm", "forward")
+	c := matrixtest.CellAt(n, "gorgonia", "gpu:0", "lstm", "forward")
 	c.Status, c.Reason = matrix.Fail, "logits: 12 of 80 values outside rtol 1e-4, atol 1e-5 | <b>not bold</b>"
 	c.MaxAbsErr, c.MaxRelErr = matrix.F(3e-3), matrix.F(0.4)
 	cmp := diff.Compare(o, n, diff.DefaultThresholds)
@@ -75,7 +74,7 @@ func TestDiffRenderings(t *testing.T) {
 		if err := Diff(&b, cmp, f); err != nil {
 			t.Fatal(err)
 		}
-		golden.Check(t, "diff."+f+".golden", b.Bytes())
+		matrixtest.Golden(t, "diff."+f+".golden", b.Bytes())
 	}
 	var h bytes.Buffer
 	if err := Diff(&h, cmp, "html"); err != nil {

@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/dlcompat/dlcompat/matrix/internal/golden"
-	"github.com/dlcompat/dlcompat/matrix/internal/synth"
+	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
 )
 
 // TestReportGolden renders the fixed run in every report format, so a
 // change in any report is a visible diff of testdata/report.*.golden
 // (go test ./matrix/render -update rewrites them).
 func TestReportGolden(t *testing.T) {
-	r := synth.Report()
+	r := matrixtest.Report()
 	for _, name := range RunFormats() {
 		write, err := ForRun(name)
 		if err != nil {
@@ -22,7 +21,7 @@ func TestReportGolden(t *testing.T) {
 		if err := write(&b, r); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		golden.Check(t, "report."+name+".golden", b.Bytes())
+		matrixtest.Golden(t, "report."+name+".golden", b.Bytes())
 	}
 }
 

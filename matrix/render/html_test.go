@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/dlcompat/dlcompat/matrix"
-	"github.com/dlcompat/dlcompat/matrix/internal/synth"
+	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
 	"golang.org/x/net/html"
 )
 
@@ -57,13 +57,13 @@ func injected(dom string) bool {
 }
 
 func TestHTMLInChromium(t *testing.T) {
-	r := synth.Hostile()
+	r := matrixtest.Hostile()
 	page := writeFile(t, "report.html", func(f *os.File) error { return WriteHTML(f, r) })
 
 	// The check can fail: the same payload in a page that does not escape
 	// it does run.
 	control := writeFile(t, "control.html", func(f *os.File) error {
-		_, err := f.WriteString("<!DOCTYPE html><html><head><title>control</title></head><body><p>version " + synth.Payload + "</p></body></html>")
+		_, err := f.WriteString("<!DOCTYPE html><html><head><title>control</title></head><body><p>version " + matrixtest.Payload + "</p></body></html>")
 		return err
 	})
 	if dom := string(chromium(t, "--dump-dom", "file://"+control)); !injected(dom) {
@@ -138,7 +138,7 @@ func TestHTMLInChromium(t *testing.T) {
 
 func TestHTMLIsSelfContained(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteHTML(&b, synth.Hostile()); err != nil {
+	if err := WriteHTML(&b, matrixtest.Hostile()); err != nil {
 		t.Fatal(err)
 	}
 	s := b.String()

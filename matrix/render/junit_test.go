@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/dlcompat/dlcompat/matrix"
-	"github.com/dlcompat/dlcompat/matrix/internal/synth"
+	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
 )
 
 // needTool returns the path of a tool a test needs. Without it the test
@@ -35,7 +35,7 @@ func needTool(t *testing.T, path, how string) string {
 }
 
 func TestJUnitStructure(t *testing.T) {
-	r := synth.EveryStatus()
+	r := matrixtest.EveryStatus()
 	var b bytes.Buffer
 	if err := WriteJUnit(&b, r); err != nil {
 		t.Fatal(err)
@@ -78,7 +78,7 @@ func TestJUnitReadByJunitparser(t *testing.T) {
 		dir = "/opt/dlcompat-tools"
 	}
 	py := needTool(t, filepath.Join(dir, "junit-venv", "bin", "python"), "run scripts/setup.d/45-junitparser.sh (make test does)")
-	r := synth.EveryStatus()
+	r := matrixtest.EveryStatus()
 	path := filepath.Join(t.TempDir(), "junit.xml")
 	f, err := os.Create(path)
 	if err != nil {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/dlcompat/dlcompat/matrix"
 	"github.com/dlcompat/dlcompat/matrix/diff"
-	"github.com/dlcompat/dlcompat/matrix/internal/synth"
+	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
 )
 
 // TestCountsAreGrammatical: one cell, one device, one sample read as
@@ -36,12 +36,12 @@ func TestCountsAreGrammatical(t *testing.T) {
 		}
 	}
 
-	one := synth.EveryStatus()
+	one := matrixtest.EveryStatus()
 	one.Cells = one.Cells[:1]
 	if got := one.Summary(); got != "1 cell: 1 pass" {
 		t.Errorf("one cell: %q", got)
 	}
-	empty := &matrix.Run{RunID: "r", Started: synth.Start, Cells: []matrix.Cell{}}
+	empty := &matrix.Run{RunID: "r", Started: matrixtest.Start, Cells: []matrix.Cell{}}
 	if got := empty.Summary(); got != "0 cells" {
 		t.Errorf("no cells: %q", got)
 	}
@@ -52,12 +52,12 @@ func TestCountsAreGrammatical(t *testing.T) {
 	}
 
 	// One short timing series: "1 timing series has".
-	o, n := synth.Base("old", 1).Run(), synth.Base("new", 2).Run()
-	synth.CellAt(n, "gorgonia", "cpu", "cnn", "perf").Timings[0].Samples = []float64{1, 2, 3}
+	o, n := matrixtest.Base("old", 1).Run(), matrixtest.Base("new", 2).Run()
+	matrixtest.CellAt(n, "gorgonia", "cpu", "cnn", "perf").Timings[0].Samples = []float64{1, 2, 3}
 	check("one short series", strings.Join(diff.Compare(o, n, diff.DefaultThresholds).Warnings, "\n"), "1 timing series has fewer than 4 samples")
 
 	// A host with one CPU, a device with one core, a series of one sample.
-	r := synth.Base("r", 1).Run()
+	r := matrixtest.Base("r", 1).Run()
 	r.Host.CPUs = 1
 	r.Devices[0].Cores = 1
 	for i := range r.Cells {
@@ -88,8 +88,8 @@ func TestTextShowsASkipReasonOncePerFramework(t *testing.T) {
 	hint := "caffe is not installed for python3: install it with scripts/build-images.sh caffe-cpu (Caffe runs in its bullseye image; " +
 		"then run with --executor docker) or pip install caffe in a Python 3.9 environment with protobuf<4 and numpy<2, then rerun " +
 		"dlcompat run --frameworks caffe; see README.md, Frameworks, for the images and interpreters each framework is looked for in"
-	s := synth.Spec{ID: "r", Host: "node-a", Seed: 1, Frameworks: [][2]string{{"gorgonia", "v0.9.18"}, {"caffe", "not installed"}},
-		Devices: []matrix.Device{synth.CPU(), synth.A100(0, "550.54.15")}, Checks: []string{"forward", "backward"}}
+	s := matrixtest.Spec{ID: "r", Host: "node-a", Seed: 1, Frameworks: [][2]string{{"gorgonia", "v0.9.18"}, {"caffe", "not installed"}},
+		Devices: []matrix.Device{matrixtest.CPU(), matrixtest.A100(0, "550.54.15")}, Checks: []string{"forward", "backward"}}
 	r := s.Run()
 	for i := range r.Cells {
 		if c := &r.Cells[i]; c.Framework == "caffe" {
@@ -97,9 +97,9 @@ func TestTextShowsASkipReasonOncePerFramework(t *testing.T) {
 		}
 	}
 	r.Frameworks[1].Unavailable = hint
-	g := synth.CellAt(r, "gorgonia", "gpu:0", "lstm", "backward")
+	g := matrixtest.CellAt(r, "gorgonia", "gpu:0", "lstm", "backward")
 	g.Status, g.Reason = matrix.Error, "RuntimeError: CUDA error"
-	one := synth.CellAt(r, "gorgonia", "gpu:0", "lstm", "forward")
+	one := matrixtest.CellAt(r, "gorgonia", "gpu:0", "lstm", "forward")
 	one.Status, one.Reason = matrix.Skip, "gorgonia cannot use gpu:0 (it offers: cpu)"
 
 	var b bytes.Buffer

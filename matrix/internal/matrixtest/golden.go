@@ -1,4 +1,4 @@
-package golden
+package matrixtest
 
 import (
 	"bytes"
@@ -10,9 +10,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// Check compares got with testdata/name; -update rewrites it, and a
+// Golden compares got with testdata/name; -update rewrites it, and a
 // mismatch leaves testdata/name.got to diff.
-func Check(t *testing.T, name string, got []byte) {
+func Golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
