@@ -1,4 +1,4 @@
-package matrix
+package matrix_test
 
 import (
 	"bytes"
@@ -7,35 +7,38 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/dlcompat/dlcompat/matrix"
+	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
 )
 
 // TestCodecRoundTrip: what WriteJSON writes, Read gives back exactly, by
 // the fast path and the plain one alike; and documents of any JSON
 // layout read the same.
 func TestCodecRoundTrip(t *testing.T) {
-	r := hostileRun() // strings with quotes, brackets, braces, escapes
+	r := matrixtest.Hostile() // strings with quotes, brackets, braces, escapes
 	r.Cells[0].Reason = `a "quoted" [bracket] {brace} \ backslash , comma "cells": null`
-	r.Cells[1].MaxRelErr = F(math.Inf(1)) // survives as "Infinity"
+	r.Cells[1].MaxRelErr = matrix.F(math.Inf(1)) // survives as "Infinity"
 	r.Config = json.RawMessage(`{"cells": null, "nested": {"cells": [1, 2]}}`)
 	var b bytes.Buffer
-	if err := WriteJSON(&b, r); err != nil {
+	if err := matrix.WriteJSON(&b, r); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(b.String(), "\n    {\"framework\""); n != len(r.Cells) {
 		t.Errorf("%d cell lines, want one per cell (%d)", n, len(r.Cells))
 	}
-	fast, ok := decodeRunFast(b.Bytes())
+	fast, ok := matrix.DecodeRunFast(b.Bytes())
 	if !ok {
 		t.Fatal("the fast path refused WriteJSON's own output")
 	}
 	// Both splits find the same elements; the line split is the one
 	// WriteJSON's layout takes.
-	s1, e1, lines, ok1 := splitCellLines(b.Bytes())
-	s2, e2, scanned, ok2 := splitCells(b.Bytes())
+	s1, e1, lines, ok1 := matrix.SplitCellLines(b.Bytes())
+	s2, e2, scanned, ok2 := matrix.SplitCells(b.Bytes())
 	if !ok1 || !ok2 || s1 != s2 || e1 != e2 || !reflect.DeepEqual(lines, scanned) || len(lines) != len(r.Cells) {
 		t.Errorf("splits differ: lines %v %d-%d (%d), scan %v %d-%d (%d)", ok1, s1, e1, len(lines), ok2, s2, e2, len(scanned))
 	}
-	var plain Run
+	var plain matrix.Run
 	if err := json.Unmarshal(b.Bytes(), &plain); err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +47,7 @@ func TestCodecRoundTrip(t *testing.T) {
 	}
 	indented, _ := json.MarshalIndent(r, "", "\t")
 	for desc, doc := range map[string][]byte{"fully indented": indented, "compact": mustMarshal(t, r)} {
-		got, err := Decode(desc, doc)
+		got, err := matrix.Decode(desc, doc)
 		if err == nil {
 			got.Config = plain.Config // raw JSON: the same value, laid out otherwise
 		}
@@ -52,10 +55,10 @@ func TestCodecRoundTrip(t *testing.T) {
 			t.Errorf("%s: %v", desc, err)
 		}
 	}
-	empty := &Run{SchemaVersion: SchemaVersion, RunID: "empty", Started: synthStart} // a shard with no cells
+	empty := &matrix.Run{SchemaVersion: matrix.SchemaVersion, RunID: "empty", Started: matrixtest.Start} // a shard with no cells
 	b.Reset()
-	WriteJSON(&b, empty)
-	if got, err := Decode("empty", b.Bytes()); err != nil || got.RunID != "empty" || len(got.Cells) != 0 {
+	matrix.WriteJSON(&b, empty)
+	if got, err := matrix.Decode("empty", b.Bytes()); err != nil || got.RunID != "empty" || len(got.Cells) != 0 {
 		t.Errorf("empty run: %v %+v", err, got)
 	}
 	// Shapes the split must refuse, leaving the plain decoder to explain.
@@ -68,7 +71,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		"{\n  \"cells\": [\n    {\"status\": \"pass\"},\n    {\"status\": \"pass\"},\n  ]\n}",
 		"{\n  \"cells\": [\n    {\"status\": \"pass\"}\n    {\"status\": \"pass\"}\n  ]\n}",
 	} {
-		if _, ok := decodeRunFast([]byte(doc)); ok {
+		if _, ok := matrix.DecodeRunFast([]byte(doc)); ok {
 			t.Errorf("fast path accepted %s", doc)
 		}
 	}

@@ -1,4 +1,4 @@
-package matrix
+package matrix_test
 
 import (
 	"errors"
@@ -6,27 +6,30 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dlcompat/dlcompat/matrix"
+	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
 )
 
 // shardOf is one machine's shard: gpu:0 (its own GPU) and the frameworks
 // given.
-func shardOf(k, n int, host string, gpu Device, frameworks ...string) *Run {
-	s := synth{id: "run-" + host, host: host, seed: uint64(k), devices: []Device{gpu}}
+func shardOf(k, n int, host string, gpu matrix.Device, frameworks ...string) *matrix.Run {
+	s := matrixtest.Spec{ID: "run-" + host, Host: host, Seed: uint64(k), Devices: []matrix.Device{gpu}}
 	for _, f := range frameworks {
-		s.frameworks = append(s.frameworks, [2]string{f, "1.0"})
+		s.Frameworks = append(s.Frameworks, [2]string{f, "1.0"})
 	}
-	r := s.run()
-	r.Shard = (Shard{K: k, N: n}).String()
+	r := s.Run()
+	r.Shard = (matrix.Shard{K: k, N: n}).String()
 	return r
 }
 
 func TestMergeJoinsShardsOfSeveralMachines(t *testing.T) {
-	g := a100(0, "550.54.15")
-	other := a100(0, "550.54.15")
+	g := matrixtest.A100(0, "550.54.15")
+	other := matrixtest.A100(0, "550.54.15")
 	other.UUID = "GPU-other-machine"
 	a := shardOf(2, 2, "node-b", other, "pytorch")
 	b := shardOf(1, 2, "node-a", g, "tensorflow", "keras")
-	m, err := Merge([]MergeInput{{"b.json", a}, {"a.json", b}})
+	m, err := matrix.Merge([]matrix.MergeInput{{"b.json", a}, {"a.json", b}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +62,7 @@ func TestMergeJoinsShardsOfSeveralMachines(t *testing.T) {
 	// The same GPU in two shards (fewer devices than shards, one machine)
 	// stays one device.
 	c := shardOf(1, 2, "node-a", g, "caffe")
-	m2, err := Merge([]MergeInput{{"a.json", b}, {"c.json", withShard(c, "2/2")}})
+	m2, err := matrix.Merge([]matrix.MergeInput{{"a.json", b}, {"c.json", withShard(c, "2/2")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,23 +71,23 @@ func TestMergeJoinsShardsOfSeveralMachines(t *testing.T) {
 	}
 }
 
-func withShard(r *Run, s string) *Run { r.Shard = s; return r }
+func withShard(r *matrix.Run, s string) *matrix.Run { r.Shard = s; return r }
 
 func TestMergeRefusesOverlapsAndNotesGaps(t *testing.T) {
-	g := a100(0, "550.54.15")
+	g := matrixtest.A100(0, "550.54.15")
 	a := shardOf(1, 3, "node-a", g, "pytorch")
 	b := shardOf(2, 3, "node-a", g, "pytorch")
-	_, err := Merge([]MergeInput{{"a.json", a}, {"b.json", b}})
-	if !errors.Is(err, ErrOverlap) || !strings.Contains(err.Error(), "a.json and b.json both hold the cell pytorch 1.0 × gpu:0") {
+	_, err := matrix.Merge([]matrix.MergeInput{{"a.json", a}, {"b.json", b}})
+	if !errors.Is(err, matrix.ErrOverlap) || !strings.Contains(err.Error(), "a.json and b.json both hold the cell pytorch 1.0 × gpu:0") {
 		t.Errorf("overlapping cells: %v", err)
 	}
-	_, err = Merge([]MergeInput{{"a.json", a}, {"a-again.json", shardOf(1, 3, "node-a", g, "keras")}})
-	if !errors.Is(err, ErrOverlap) || !strings.Contains(err.Error(), "both shard 1/3") {
+	_, err = matrix.Merge([]matrix.MergeInput{{"a.json", a}, {"a-again.json", shardOf(1, 3, "node-a", g, "keras")}})
+	if !errors.Is(err, matrix.ErrOverlap) || !strings.Contains(err.Error(), "both shard 1/3") {
 		t.Errorf("same shard twice: %v", err)
 	}
-	c := shardOf(3, 3, "node-c", a100(0, "x"), "keras")
+	c := shardOf(3, 3, "node-c", matrixtest.A100(0, "x"), "keras")
 	c.ConfigHash = "another"
-	m, err := Merge([]MergeInput{{"a.json", a}, {"c.json", c}})
+	m, err := matrix.Merge([]matrix.MergeInput{{"a.json", a}, {"c.json", c}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,21 +101,21 @@ func TestReadShardsRefusesMixedSchemas(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "a.json")
 	f, _ := os.Create(good)
-	WriteJSON(f, shardOf(1, 2, "node-a", a100(0, "1"), "pytorch"))
+	matrix.WriteJSON(f, shardOf(1, 2, "node-a", matrixtest.A100(0, "1"), "pytorch"))
 	f.Close()
 	future := filepath.Join(dir, "b.json")
 	os.WriteFile(future, []byte(`{"schema_version": 2, "cells": []}`), 0o644)
-	_, err := ReadShards([]string{good, future})
-	if !errors.Is(err, ErrMixedSchema) || !strings.Contains(err.Error(), "a.json has schema_version 1") || !strings.Contains(err.Error(), "b.json has schema_version 2") {
+	_, err := matrix.ReadShards([]string{good, future})
+	if !errors.Is(err, matrix.ErrMixedSchema) || !strings.Contains(err.Error(), "a.json has schema_version 1") || !strings.Contains(err.Error(), "b.json has schema_version 2") {
 		t.Errorf("mixed schemas: %v", err)
 	}
-	ins, err := ReadShards([]string{good})
+	ins, err := matrix.ReadShards([]string{good})
 	if err != nil || len(ins) != 1 || len(ins[0].Run.Cells) != 8 {
 		t.Errorf("one good file: %v", err)
 	}
 	notJSON := filepath.Join(dir, "c.json")
 	os.WriteFile(notJSON, []byte("hello"), 0o644)
-	if _, err := ReadShards([]string{good, notJSON}); !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), "c.json") {
+	if _, err := matrix.ReadShards([]string{good, notJSON}); !errors.Is(err, matrix.ErrSchema) || !strings.Contains(err.Error(), "c.json") {
 		t.Errorf("not JSON: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -69,38 +70,6 @@ type Host struct {
 	Arch     string `json:"arch"`
 	CPUs     int    `json:"cpus"`
 	Go       string `json:"go"`
-}
-
-// Device is one device of the inventory (see core/device for the meaning
-// of each field).
-type Device struct {
-	ID                      string  `json:"id"`
-	Kind                    string  `json:"kind"`
-	Name                    string  `json:"name"`
-	Brand                   string  `json:"brand,omitempty"`
-	Architecture            string  `json:"architecture,omitempty"`
-	UUID                    string  `json:"uuid,omitempty"`
-	PCIBusID                string  `json:"pci_bus_id,omitempty"`
-	MemoryTotalBytes        uint64  `json:"memory_total_bytes,omitempty"`
-	MemoryBusWidthBits      uint32  `json:"memory_bus_width_bits,omitempty"`
-	MaxSMClockMHz           uint32  `json:"max_sm_clock_mhz,omitempty"`
-	MaxMemClockMHz          uint32  `json:"max_mem_clock_mhz,omitempty"`
-	TheoreticalBandwidthGBs float64 `json:"theoretical_bandwidth_gbs,omitempty"`
-	ComputeCapability       string  `json:"compute_capability,omitempty"`
-	MIGMode                 string  `json:"mig_mode,omitempty"`
-	ECC                     string  `json:"ecc,omitempty"`
-	PowerLimitW             float64 `json:"power_limit_w,omitempty"`
-	DriverVersion           string  `json:"driver_version,omitempty"`
-	CUDADriverVersion       string  `json:"cuda_driver_version,omitempty"`
-	Cores                   int     `json:"cores,omitempty"`
-	// CUDACores is NVML's count of the GPU's CUDA cores, and PeakFP32GFLOPs
-	// the FP32 peak that follows from it: CUDACores × 2 FLOPs (one fused
-	// multiply-add) × MaxSMClockMHz. Tensor cores are not counted, since
-	// the strict fp32 checks run with TF32 off. Zero when unknown (always
-	// for the CPU).
-	CUDACores      int      `json:"cuda_cores,omitempty"`
-	PeakFP32GFLOPs float64  `json:"peak_fp32_gflops,omitempty"`
-	Notes          []string `json:"notes,omitempty"`
 }
 
 // Framework is one framework-version row source: a plugin as it described
@@ -279,4 +248,29 @@ func (r *Run) Failed() bool {
 		}
 	}
 	return false
+}
+
+// Plural counts a noun: "1 cell", "0 cells", "2 cells". A noun that
+// ends in s is the same in the plural ("1 series", "3 series").
+func Plural(n int, noun string) string {
+	if n == 1 || strings.HasSuffix(noun, "s") {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// Summary is the run's tally: "40 cells: 32 pass, 8 skip", or "0 cells".
+func (r *Run) Summary() string {
+	counts := r.Counts()
+	var parts []string
+	for _, s := range Statuses {
+		if counts[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+		}
+	}
+	total := Plural(len(r.Cells), "cell")
+	if len(parts) == 0 {
+		return total
+	}
+	return total + ": " + strings.Join(parts, ", ")
 }

@@ -1,4 +1,4 @@
-package matrix
+package matrix_test
 
 import (
 	"bytes"
@@ -11,15 +11,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dlcompat/dlcompat/matrix"
+	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
 )
 
 func TestFloatSurvivesJSON(t *testing.T) {
 	for _, v := range []float64{0, 1.5e-7, math.NaN(), math.Inf(1), math.Inf(-1)} {
-		b, err := json.Marshal(F(v))
+		b, err := json.Marshal(matrix.F(v))
 		if err != nil {
 			t.Fatalf("%v: %v", v, err)
 		}
-		var back Float
+		var back matrix.Float
 		if err := json.Unmarshal(b, &back); err != nil {
 			t.Fatalf("%s: %v", b, err)
 		}
@@ -31,12 +34,12 @@ func TestFloatSurvivesJSON(t *testing.T) {
 
 func TestJournalSurvivesATornWrite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "journal.jsonl")
-	j, err := CreateJournal(path, &Run{SchemaVersion: SchemaVersion, RunID: "r1"})
+	j, err := matrix.CreateJournal(path, &matrix.Run{SchemaVersion: matrix.SchemaVersion, RunID: "r1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []Status{Pass, Fail} {
-		if err := j.Add(Cell{CellKey: CellKey{Framework: "f", Check: string(s)}, Status: s}); err != nil {
+	for _, s := range []matrix.Status{matrix.Pass, matrix.Fail} {
+		if err := j.Add(matrix.Cell{CellKey: matrix.CellKey{Framework: "f", Check: string(s)}, Status: s}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -44,7 +47,7 @@ func TestJournalSurvivesATornWrite(t *testing.T) {
 	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString(`{"cell":{"framework":"f","sta`) // killed mid-write
 	f.Close()
-	h, cells, err := ReadJournal(path)
+	h, cells, err := matrix.ReadJournal(path)
 	if err != nil || h.RunID != "r1" || len(cells) != 2 {
 		t.Fatalf("header %+v, %d cells, err %v", h, len(cells), err)
 	}
@@ -55,13 +58,13 @@ func TestJournalSurvivesATornWrite(t *testing.T) {
 // there is one, the fix.
 func TestReadRefusesWhatIsNotARunDocument(t *testing.T) {
 	dir := t.TempDir()
-	doc := func(edit func(r *Run)) []byte {
-		r := everyStatus()
+	doc := func(edit func(r *matrix.Run)) []byte {
+		r := matrixtest.EveryStatus()
 		if edit != nil {
 			edit(r)
 		}
 		var b bytes.Buffer
-		if err := WriteJSON(&b, r); err != nil {
+		if err := matrix.WriteJSON(&b, r); err != nil {
 			t.Fatal(err)
 		}
 		return b.Bytes()
@@ -69,11 +72,11 @@ func TestReadRefusesWhatIsNotARunDocument(t *testing.T) {
 	whole := doc(nil)
 	// A journal, as an unfinished run leaves it.
 	journal := filepath.Join(dir, "journal.jsonl")
-	j, err := CreateJournal(journal, everyStatus())
+	j, err := matrix.CreateJournal(journal, matrixtest.EveryStatus())
 	if err != nil {
 		t.Fatal(err)
 	}
-	j.Add(everyStatus().Cells[0])
+	j.Add(matrixtest.EveryStatus().Cells[0])
 	j.Close()
 	journalBytes, _ := os.ReadFile(journal)
 	for _, tc := range []struct {
@@ -94,22 +97,22 @@ func TestReadRefusesWhatIsNotARunDocument(t *testing.T) {
 		{"two documents", append(append([]byte{}, whole...), whole...), []string{"more than one JSON value"}},
 		{"nothing but the version", []byte(`{"schema_version":1}`), []string{"incomplete results document: no run_id, no started time and no cells array"}},
 		{"cells null", []byte(`{"schema_version":1,"run_id":"r","started":"2026-11-20T02:00:00Z","cells":null}`), []string{"no cells array"}},
-		{"a zero start", doc(func(r *Run) { r.Started = time.Time{} }), []string{"no started time"}},
+		{"a zero start", doc(func(r *matrix.Run) { r.Started = time.Time{} }), []string{"no started time"}},
 		{"a start that is not a time", []byte(`{"schema_version":1,"run_id":"r","started":5,"cells":[]}`), []string{"started must be an RFC 3339 time string", "got a number"}},
-		{"an unknown status", doc(func(r *Run) { r.Cells[1].Status = "passed"; r.Cells[2].Status = "ok" }), []string{
+		{"an unknown status", doc(func(r *matrix.Run) { r.Cells[1].Status = "passed"; r.Cells[2].Status = "ok" }), []string{
 			`cell 2 (gorgonia v0.9.18 × cpu × cnn × backward, precision fp32) has unknown status "passed" (2 cells in all); valid statuses: pass, fail, error, crash, timeout, skip, unknown`}},
-		{"no status", doc(func(r *Run) { r.Cells[0].Status = "" }), []string{"cell 1 (gorgonia v0.9.18 × cpu × cnn × forward, precision fp32) has no status; valid statuses: pass"}},
+		{"no status", doc(func(r *matrix.Run) { r.Cells[0].Status = "" }), []string{"cell 1 (gorgonia v0.9.18 × cpu × cnn × forward, precision fp32) has no status; valid statuses: pass"}},
 		{"a status that is not a string", []byte(`{"schema_version":1,"run_id":"r","started":"2026-11-20T02:00:00Z","cells":[{"status":5}]}`), []string{"cells.status must be a string, got a number"}},
 	} {
 		p := filepath.Join(dir, "x.json")
 		os.WriteFile(p, tc.body, 0o644)
-		_, err := Read(p)
+		_, err := matrix.Read(p)
 		if err == nil {
 			t.Errorf("%s: read without error", tc.desc)
 			continue
 		}
 		msg := err.Error()
-		if !errors.Is(err, ErrSchema) || !strings.HasPrefix(msg, p) {
+		if !errors.Is(err, matrix.ErrSchema) || !strings.HasPrefix(msg, p) {
 			t.Errorf("%s: %v: want ErrSchema, naming the file first", tc.desc, err)
 		}
 		for _, w := range tc.want {
@@ -129,24 +132,24 @@ func TestReadRefusesWhatIsNotARunDocument(t *testing.T) {
 // writes reads back: a whole run, an interrupted one (unknown cells), a
 // shard with no cells, a merged run, in any JSON layout.
 func TestReadAcceptsWhatDlcompatWrites(t *testing.T) {
-	interrupted := everyStatus()
+	interrupted := matrixtest.EveryStatus()
 	for i := range interrupted.Cells[3:] {
-		interrupted.Cells[3+i].Status, interrupted.Cells[3+i].Reason = Unknown, "not run: the run was interrupted"
+		interrupted.Cells[3+i].Status, interrupted.Cells[3+i].Reason = matrix.Unknown, "not run: the run was interrupted"
 	}
 	interrupted.Finished = time.Time{}
-	emptyShard := &Run{SchemaVersion: SchemaVersion, RunID: "20261120T020000Z-abcdef", Started: synthStart, Shard: "3/3", Cells: []Cell{}}
-	merged, err := Merge([]MergeInput{{"a.json", shardOf(1, 3, "node-a", a100(0, "1"), "pytorch")}, {"c.json", emptyShard}})
+	emptyShard := &matrix.Run{SchemaVersion: matrix.SchemaVersion, RunID: "20261120T020000Z-abcdef", Started: matrixtest.Start, Shard: "3/3", Cells: []matrix.Cell{}}
+	merged, err := matrix.Merge([]matrix.MergeInput{{"a.json", shardOf(1, 3, "node-a", matrixtest.A100(0, "1"), "pytorch")}, {"c.json", emptyShard}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for desc, r := range map[string]*Run{"every status": everyStatus(), "interrupted": interrupted, "a shard with no cells": emptyShard, "merged": merged} {
+	for desc, r := range map[string]*matrix.Run{"every status": matrixtest.EveryStatus(), "interrupted": interrupted, "a shard with no cells": emptyShard, "merged": merged} {
 		var b bytes.Buffer
-		if err := WriteJSON(&b, r); err != nil {
+		if err := matrix.WriteJSON(&b, r); err != nil {
 			t.Fatal(err)
 		}
 		indented, _ := json.MarshalIndent(r, "", "\t")
 		for layout, body := range map[string][]byte{"as written": b.Bytes(), "indented": indented} {
-			got, err := Decode(desc+".json", body)
+			got, err := matrix.Decode(desc+".json", body)
 			if err != nil || got.RunID != r.RunID || len(got.Cells) != len(r.Cells) {
 				t.Errorf("%s, %s: %v", desc, layout, err)
 			}
@@ -155,11 +158,11 @@ func TestReadAcceptsWhatDlcompatWrites(t *testing.T) {
 }
 
 func TestSummarize(t *testing.T) {
-	s := Summarize([]float64{5, 1, 4, 2, 3})
+	s := matrix.Summarize([]float64{5, 1, 4, 2, 3})
 	if s.N != 5 || s.Median != 3 || s.Min != 1 || s.Max != 5 || math.Abs(s.P90-4.6) > 1e-12 || math.Abs(s.CV-math.Sqrt(2.5)/3) > 1e-12 {
 		t.Fatalf("%+v", s)
 	}
-	if (Summarize(nil) != Summary{}) {
+	if (matrix.Summarize(nil) != matrix.Summary{}) {
 		t.Fatal("empty summary")
 	}
 }

@@ -2,6 +2,7 @@ package matrix
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -220,7 +221,7 @@ func validate(name string, r *Run) error {
 		for i, s := range Statuses {
 			valid[i] = string(s)
 		}
-		return docErrorf(name, "cell %d (%s, precision %s) has %s%s; valid statuses: %s", first+1, c.CellKey, orDash(c.Precision), what, more, strings.Join(valid, ", "))
+		return docErrorf(name, "cell %d (%s, precision %s) has %s%s; valid statuses: %s", first+1, c.CellKey, cmp.Or(c.Precision, "-"), what, more, strings.Join(valid, ", "))
 	}
 	return nil
 }

@@ -18,7 +18,7 @@ FRAMEWORKS="${FRAMEWORKS:-gorgonia}"
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "# $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs); load average $(load)"
 echo "# go test -bench, count=$COUNT"
-go test -run '^$' -bench 'Merge1000Shards|Diff100k|HTML10k' -benchtime 1x -count "$COUNT" ./matrix | grep -E '^Benchmark' |
+go test -run '^$' -bench 'Merge1000Shards|Diff100k|HTML10k' -benchtime 1x -count "$COUNT" ./matrix/... | grep -E '^Benchmark' |
 	awk '{printf "%-45s %8.2f s", $1, $3/1e9; for (i = 5; i < NF; i += 2) printf "  %s %s", $i, $(i+1); printf "\n"}'
 echo "# load average after the benchmarks: $(load)"
 

@@ -23,6 +23,7 @@ import (
 	"github.com/dlcompat/dlcompat/core/runner"
 	"github.com/dlcompat/dlcompat/core/runspec"
 	"github.com/dlcompat/dlcompat/matrix"
+	"github.com/dlcompat/dlcompat/matrix/render"
 )
 
 var devicesCmd = command{
@@ -270,7 +271,7 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 	}
 	// The terminal gets the matrix first: on a full disk it is the one
 	// copy the user still sees.
-	if rerr := matrix.WriteText(e.stdout, run); rerr != nil {
+	if rerr := render.WriteText(e.stdout, run); rerr != nil {
 		return rerr
 	}
 	var written []string
@@ -278,7 +279,7 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 		written = append(written, filepath.Join(spec.OutDir, runner.RunFile))
 	}
 	md := filepath.Join(spec.OutDir, "run.md")
-	mdErr := matrix.WriteFileAtomic(md, func(w io.Writer) error { return matrix.WriteMarkdown(w, run) })
+	mdErr := matrix.WriteFileAtomic(md, func(w io.Writer) error { return render.WriteMarkdown(w, run) })
 	if mdErr == nil {
 		written = append(written, md)
 	}
@@ -382,20 +383,13 @@ func requestedButUnavailable(run *matrix.Run, requested []string) error {
 var reportCmd = command{
 	name:  "report",
 	short: "render a results file as text, Markdown, HTML, JSON or JUnit XML",
-	usage: `Usage: dlcompat report RUN.json [--format text|md|html|json|junit] [-o FILE]
+	usage: "Usage: dlcompat report RUN.json [--format " + strings.Join(render.RunFormats(), "|") + `] [-o FILE]
 
 Renders a results document written by 'dlcompat run' or 'dlcompat merge'.
 A document of another schema version is refused (exit 2) rather than
 misread.
 
-  text   the matrix for a terminal
-  md     GitHub-flavoured Markdown, fit for a pull-request comment
-  html   one self-contained page (inline CSS and SVG charts, no script,
-         no network): status matrix with the measured errors, performance
-         table and charts per model, devices, frameworks, per-cell details
-  json   the results document itself
-  junit  JUnit XML for CI test reports: a testcase per cell
-
+` + reportFormatHelp() + `
 Examples:
   dlcompat report results/run.json
   dlcompat report results/run.json --format md -o matrix.md
@@ -403,7 +397,7 @@ Examples:
   dlcompat report results/run.json --format junit -o junit.xml
 `,
 	run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-		format := fs.String("format", "text", "output format: "+strings.Join(matrix.Formats, ", "))
+		format := fs.String("format", "text", "output format: "+strings.Join(render.RunFormats(), ", "))
 		out := fs.String("o", "", "write to FILE (atomically) instead of stdout")
 		pos, err := parse(fs, args)
 		if err != nil {
@@ -412,8 +406,9 @@ Examples:
 		if len(pos) != 1 {
 			return usagef("report takes one results file, got %d arguments", len(pos))
 		}
-		if !pluginapi.Has(append(matrix.Formats, "markdown"), *format) {
-			return usagef("--format: unknown format %q (valid: %s)", *format, strings.Join(matrix.Formats, ", "))
+		write, err := render.ForRun(*format)
+		if err != nil {
+			return usagef("--format: %v", err)
 		}
 		if err := checkOutFile(*out, "report."+*format); err != nil {
 			return err
@@ -423,10 +418,22 @@ Examples:
 			return usageError{err}
 		}
 		if *out == "" {
-			return matrix.Render(e.stdout, run, *format)
+			return write(e.stdout, run)
 		}
-		return matrix.WriteFileAtomic(*out, func(w io.Writer) error { return matrix.Render(w, run, *format) })
+		return matrix.WriteFileAtomic(*out, func(w io.Writer) error { return write(w, run) })
 	},
+}
+
+// reportFormatHelp lists report's formats, from the registry, one a
+// paragraph: "  md     GitHub-flavoured Markdown, …".
+func reportFormatHelp() string {
+	var b strings.Builder
+	for _, f := range render.Formats() {
+		if f.Run != nil {
+			fmt.Fprintf(&b, "  %-6s %s\n", f.Name, strings.ReplaceAll(f.About, "\n", "\n"+strings.Repeat(" ", 9)))
+		}
+	}
+	return b.String()
 }
 
 var genReferenceCmd = command{

@@ -9,12 +9,14 @@ import (
 
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/matrix"
+	"github.com/dlcompat/dlcompat/matrix/diff"
+	"github.com/dlcompat/dlcompat/matrix/render"
 )
 
 var diffCmd = command{
 	name:  "diff",
 	short: "compare two results files: status changes, error growth, speed (Mann-Whitney U)",
-	usage: `Usage: dlcompat diff OLD.json NEW.json [--format text|md|html|json] [-o FILE]
+	usage: "Usage: dlcompat diff OLD.json NEW.json [--format " + strings.Join(render.DiffFormats(), "|") + `] [-o FILE]
                      [--fail-on regression] [--alpha 0.05] [--min-change 0.05]
 
 Compares two runs cell by cell. Cells are matched by framework, device
@@ -49,8 +51,8 @@ Examples:
 var failOnKinds = []string{"none", "regression", "status", "errors", "speed", "removed"}
 
 func runDiff(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-	th := matrix.DefaultDiffThresholds
-	format := fs.String("format", "text", "output format: "+strings.Join(matrix.DiffFormats, ", "))
+	th := diff.DefaultThresholds
+	format := fs.String("format", "text", "output format: "+strings.Join(render.DiffFormats(), ", "))
 	out := fs.String("o", "", "write to FILE (atomically) instead of stdout")
 	failOn := fs.String("fail-on", "none", "exit 1 when a cell has one of these changes (comma-separated): "+strings.Join(failOnKinds, ", "))
 	fs.Float64Var(&th.Alpha, "alpha", th.Alpha, "significance level of the Mann-Whitney U test")
@@ -65,8 +67,9 @@ func runDiff(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error
 	if len(pos) != 2 {
 		return usagef("diff takes two results files, OLD and NEW; got %d arguments", len(pos))
 	}
-	if !pluginapi.Has(append(matrix.DiffFormats, "markdown"), *format) {
-		return usagef("--format: unknown format %q (valid: %s)", *format, strings.Join(matrix.DiffFormats, ", "))
+	write, err := render.ForDiff(*format)
+	if err != nil {
+		return usagef("--format: %v", err)
 	}
 	if err := checkOutFile(*out, "diff."+*format); err != nil {
 		return err
@@ -95,12 +98,12 @@ func runDiff(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error
 			return usageError{err}
 		}
 	}
-	cmp := matrix.Diff(oldRun, newRun, th)
+	cmp := diff.Compare(oldRun, newRun, th)
 	cmp.Old.File, cmp.New.File = pos[0], pos[1]
 	if *out == "" {
-		err = matrix.RenderDiff(e.stdout, cmp, *format)
+		err = write(e.stdout, cmp)
 	} else {
-		err = matrix.WriteFileAtomic(*out, func(w io.Writer) error { return matrix.RenderDiff(w, cmp, *format) })
+		err = matrix.WriteFileAtomic(*out, func(w io.Writer) error { return write(w, cmp) })
 	}
 	if err != nil {
 		return err
@@ -129,7 +132,7 @@ func parseFailOn(s string) (map[string]bool, error) {
 }
 
 // failing counts the cells whose change --fail-on rejects.
-func failing(c *matrix.Comparison, kinds map[string]bool) int {
+func failing(c *diff.Comparison, kinds map[string]bool) int {
 	n := 0
 	for _, d := range c.Cells {
 		if (kinds["status"] && d.StatusRegression) || (kinds["errors"] && d.ErrorRegression) ||

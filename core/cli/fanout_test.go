@@ -13,6 +13,8 @@ import (
 
 	"github.com/dlcompat/dlcompat/core/runner"
 	"github.com/dlcompat/dlcompat/matrix"
+	"github.com/dlcompat/dlcompat/matrix/diff"
+	"github.com/dlcompat/dlcompat/matrix/render"
 )
 
 func runArgs(out string, extra ...string) []string {
@@ -83,7 +85,7 @@ func TestShardMergeReportDiff(t *testing.T) {
 	}
 
 	// Every report format of the merged run.
-	for _, f := range matrix.Formats {
+	for _, f := range render.RunFormats() {
 		code, stdout, stderr := runCLI(t, "report", all, "--format", f)
 		if code != ExitOK || len(stdout) < 100 {
 			t.Errorf("report --format %s: exit %d, %d bytes: %s", f, code, len(stdout), stderr)
@@ -103,7 +105,7 @@ func TestShardMergeReportDiff(t *testing.T) {
 	f, _ := os.Create(broken)
 	matrix.WriteJSON(f, r)
 	f.Close()
-	for _, format := range matrix.DiffFormats {
+	for _, format := range render.DiffFormats() {
 		code, stdout, _ := runCLI(t, "diff", all, broken, "--format", format, "--fail-on", "regression")
 		if code != ExitFailed || !strings.Contains(stdout, "regression") {
 			t.Errorf("diff --format %s of a crashed cell: exit %d\n%s", format, code, stdout)
@@ -115,10 +117,10 @@ func TestShardMergeReportDiff(t *testing.T) {
 	if code, _, _ := runCLI(t, "diff", all, broken, "--fail-on", "speed"); code != ExitOK {
 		t.Errorf("diff --fail-on speed of a status change: exit %d, want 0", code)
 	}
-	var cmp matrix.Comparison
+	var cmp diff.Comparison
 	_, js, _ := runCLI(t, "diff", all, broken, "--format", "json")
-	if err := json.Unmarshal([]byte(js), &cmp); err != nil || cmp.Count(matrix.Regression) != 1 {
-		t.Errorf("diff JSON: %v, %d regressions", err, cmp.Count(matrix.Regression))
+	if err := json.Unmarshal([]byte(js), &cmp); err != nil || cmp.Count(diff.Regression) != 1 {
+		t.Errorf("diff JSON: %v, %d regressions", err, cmp.Count(diff.Regression))
 	}
 	for _, bad := range [][]string{{"diff", all}, {"diff", all, broken, "--format", "pdf"}, {"diff", all, broken, "--fail-on", "sometimes"}, {"diff", all, future}} {
 		if code, _, _ := runCLI(t, bad...); code != ExitUsage {

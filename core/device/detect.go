@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
+	"github.com/dlcompat/dlcompat/matrix"
 )
 
 // DetectSystem detects the devices of this machine through the system's
@@ -27,7 +28,7 @@ func DetectSystem(ctx context.Context) Inventory {
 // ERROR_NOT_SUPPORTED, noted on the device. Detect never fails: problems are
 // in the notes. When ctx is done it stops between GPUs and says so.
 func Detect(ctx context.Context, lib nvml.Interface) (inv Inventory) {
-	inv.Devices = []Device{detectCPU()}
+	inv.Devices = []matrix.Device{detectCPU()}
 	if lib == nil {
 		inv.Notes = append(inv.Notes, "no NVIDIA GPU: no NVML library was given")
 		return inv
@@ -114,8 +115,8 @@ func Detect(ctx context.Context, lib nvml.Interface) (inv Inventory) {
 }
 
 // detectGPU asks NVML everything about one GPU; p collects the notes.
-func detectGPU(h nvml.Device, p *prober) Device {
-	d := Device{Kind: KindGPU}
+func detectGPU(h nvml.Device, p *prober) matrix.Device {
+	d := matrix.Device{Kind: matrix.KindGPU}
 	p.query("name", "GetName", func() (r nvml.Return) {
 		d.Name, r = h.GetName()
 		return r
@@ -403,8 +404,8 @@ func cString(cs []int8) string {
 }
 
 // detectCPU describes the host CPU from /proc/cpuinfo and /proc/meminfo.
-func detectCPU() Device {
-	d := Device{ID: CPUID, Kind: KindCPU, Name: runtime.GOARCH, Cores: runtime.NumCPU()}
+func detectCPU() matrix.Device {
+	d := matrix.Device{ID: CPUID, Kind: matrix.KindCPU, Name: runtime.GOARCH, Cores: runtime.NumCPU()}
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
 		if name := cpuModelName(f); name != "" {
 			d.Name = name

@@ -4,89 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-)
 
-// Kind is the kind of a device.
-type Kind string
-
-// Device kinds.
-const (
-	KindCPU Kind = "cpu"
-	KindGPU Kind = "gpu"
+	"github.com/dlcompat/dlcompat/matrix"
 )
 
 // CPUID is the ID of the host CPU, the first device of every inventory.
 const CPUID = "cpu"
 
-// Device describes one device. A field left at its zero value is one that
-// does not apply to the device or that could not be found out; in the latter
-// case, unless NVML said the device does not support the query, Notes says
-// why.
-type Device struct {
-	// ID is "cpu" or "gpu:N", N being the index NVML gives the GPU.
-	ID   string `json:"id"`
-	Kind Kind   `json:"kind"`
-	// Name is the GPU's NVML name ("NVIDIA A100-SXM4-40GB") or the CPU's
-	// model name from /proc/cpuinfo, runtime.GOARCH when that has none.
-	Name string `json:"name"`
-	// Brand is the GPU's product brand (GeForce, Quadro, Tesla, NVIDIA...).
-	Brand string `json:"brand,omitempty"`
-	// Architecture is the GPU's architecture ("Ampere", "Hopper"...).
-	Architecture string `json:"architecture,omitempty"`
-	UUID         string `json:"uuid,omitempty"`
-	PCIBusID     string `json:"pci_bus_id,omitempty"`
-	// MemoryTotalBytes is the GPU's memory, or for the CPU the host's
-	// MemTotal from /proc/meminfo.
-	MemoryTotalBytes   uint64 `json:"memory_total_bytes,omitempty"`
-	MemoryBusWidthBits uint32 `json:"memory_bus_width_bits,omitempty"`
-	MaxSMClockMHz      uint32 `json:"max_sm_clock_mhz,omitempty"`
-	MaxMemClockMHz     uint32 `json:"max_mem_clock_mhz,omitempty"`
-	// TheoreticalBandwidthGBs is the peak memory bandwidth in GB/s (10^9
-	// bytes per second), computed as
-	//
-	//	MaxMemClockMHz × 10^6 × 2 × MemoryBusWidthBits / 8 / 10^9
-	//
-	// The factor 2 is for double data rate: NVML reports the memory clock
-	// such that two transfers happen per cycle, for HBM and GDDR alike
-	// (A100-SXM4-40GB: 1215 MHz × 2 × 5120 bits / 8 = 1555 GB/s). Zero when
-	// either the clock or the bus width is unknown.
-	TheoreticalBandwidthGBs float64 `json:"theoretical_bandwidth_gbs,omitempty"`
-	// ComputeCapability is the CUDA compute capability, "major.minor".
-	ComputeCapability string `json:"compute_capability,omitempty"`
-	// MIGMode is "enabled", "disabled" or "unsupported" (current mode).
-	MIGMode string `json:"mig_mode,omitempty"`
-	// ECC is "enabled", "disabled" or "unsupported" (current mode).
-	ECC string `json:"ecc,omitempty"`
-	// PowerLimitW is the power limit the driver enforces, in watts.
-	PowerLimitW float64 `json:"power_limit_w,omitempty"`
-	// DriverVersion is the NVIDIA driver version ("550.54.15").
-	DriverVersion string `json:"driver_version,omitempty"`
-	// CUDADriverVersion is the CUDA version the driver supports ("12.4").
-	CUDADriverVersion string `json:"cuda_driver_version,omitempty"`
-	// Cores is, for the CPU, the number of logical cores this process may
-	// use (runtime.NumCPU); 0 for a GPU.
-	Cores int `json:"cores,omitempty"`
-	// CUDACores is the GPU's number of CUDA cores (NVML GetNumGpuCores).
-	CUDACores int `json:"cuda_cores,omitempty"`
-	// PeakFP32GFLOPs is the GPU's FP32 peak in GFLOP/s (10^9 per second):
-	//
-	//	CUDACores × 2 × MaxSMClockMHz / 1000
-	//
-	// 2 for one fused multiply-add per core per clock. It is the peak of
-	// the CUDA cores, the one that applies to the strict fp32 checks (TF32
-	// off); tensor cores are not counted. An A100-SXM4 gives 6912 × 2 ×
-	// 1410 MHz = 19,492 GFLOP/s, NVIDIA's 19.5 TFLOPS; an H100 SXM5 16896 ×
-	// 2 × 1980 MHz = 66.9 TFLOPS. Zero when either input is unknown.
-	PeakFP32GFLOPs float64 `json:"peak_fp32_gflops,omitempty"`
-	// Notes are this device's problems: each names a field NVML could not
-	// report and the NVML error.
-	Notes []string `json:"notes,omitempty"`
-}
-
 // Inventory is the devices of this machine.
 type Inventory struct {
 	// Devices holds the CPU first, then the GPUs by NVML index.
-	Devices []Device `json:"devices"`
+	Devices []matrix.Device `json:"devices"`
 	// Notes are run-level problems, such as why there is no GPU and how to
 	// fix it.
 	Notes []string `json:"notes,omitempty"`
@@ -103,9 +31,9 @@ var (
 )
 
 // Summary returns the device on one line, for logs and messages.
-func (d Device) Summary() string {
+func Summary(d matrix.Device) string {
 	var parts []string
-	if d.Kind == KindCPU {
+	if d.Kind == matrix.KindCPU {
 		if d.Cores > 0 {
 			parts = append(parts, fmt.Sprintf("%d logical cores", d.Cores))
 		}
@@ -147,13 +75,13 @@ func (d Device) Summary() string {
 }
 
 // Find returns the device with the given ID.
-func (inv Inventory) Find(id string) (Device, bool) {
+func (inv Inventory) Find(id string) (matrix.Device, bool) {
 	for _, d := range inv.Devices {
 		if d.ID == id {
 			return d, true
 		}
 	}
-	return Device{}, false
+	return matrix.Device{}, false
 }
 
 // Select returns the devices a spec names, in inventory order (CPU first,
@@ -165,7 +93,7 @@ func (inv Inventory) Find(id string) (Device, bool) {
 // IDs; "gpu", or a gpu:N, without any GPU is an [ErrNoGPU] error carrying
 // the inventory's notes, which say why; an empty spec or element is
 // [ErrBadSpec].
-func (inv Inventory) Select(spec string) ([]Device, error) {
+func (inv Inventory) Select(spec string) ([]matrix.Device, error) {
 	if strings.TrimSpace(spec) == "" {
 		return nil, fmt.Errorf("%w: empty; want %s", ErrBadSpec, inv.validSpecs())
 	}
@@ -179,10 +107,10 @@ func (inv Inventory) Select(spec string) ([]Device, error) {
 			for _, d := range inv.Devices {
 				want[d.ID] = true
 			}
-		case string(KindGPU):
+		case string(matrix.KindGPU):
 			n := 0
 			for _, d := range inv.Devices {
-				if d.Kind == KindGPU {
+				if d.Kind == matrix.KindGPU {
 					want[d.ID] = true
 					n++
 				}
@@ -192,7 +120,7 @@ func (inv Inventory) Select(spec string) ([]Device, error) {
 			}
 		default:
 			if _, ok := inv.Find(elem); !ok {
-				if strings.HasPrefix(elem, string(KindGPU)+":") && !inv.hasGPU() {
+				if strings.HasPrefix(elem, string(matrix.KindGPU)+":") && !inv.hasGPU() {
 					return nil, inv.noGPU(spec) // say why there is none, not just which ids exist
 				}
 				return nil, fmt.Errorf("device spec %q: %w %q; want %s", spec, ErrUnknownDevice, elem, inv.validSpecs())
@@ -200,7 +128,7 @@ func (inv Inventory) Select(spec string) ([]Device, error) {
 			want[elem] = true
 		}
 	}
-	var out []Device
+	var out []matrix.Device
 	for _, d := range inv.Devices {
 		if want[d.ID] {
 			out = append(out, d)
@@ -222,7 +150,7 @@ func (inv Inventory) noGPU(spec string) error {
 
 func (inv Inventory) hasGPU() bool {
 	for _, d := range inv.Devices {
-		if d.Kind == KindGPU {
+		if d.Kind == matrix.KindGPU {
 			return true
 		}
 	}
@@ -236,7 +164,7 @@ func (inv Inventory) validSpecs() string {
 	hasGPU := false
 	for _, d := range inv.Devices {
 		ids = append(ids, d.ID)
-		hasGPU = hasGPU || d.Kind == KindGPU
+		hasGPU = hasGPU || d.Kind == matrix.KindGPU
 	}
 	if hasGPU {
 		words = append(words, "gpu")
@@ -250,7 +178,7 @@ func formatBytes(b uint64) string {
 }
 
 // driverString renders the driver and CUDA driver versions together.
-func driverString(d Device) string {
+func driverString(d matrix.Device) string {
 	switch {
 	case d.DriverVersion != "" && d.CUDADriverVersion != "":
 		return d.DriverVersion + " (CUDA " + d.CUDADriverVersion + ")"

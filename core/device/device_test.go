@@ -16,6 +16,7 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/dgxa100"
+	"github.com/dlcompat/dlcompat/matrix"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -81,7 +82,7 @@ func checkCPUFirst(t *testing.T, inv Inventory) {
 		t.Fatal("inventory has no device; want the CPU at least")
 	}
 	cpu := inv.Devices[0]
-	if cpu.ID != "cpu" || cpu.Kind != KindCPU {
+	if cpu.ID != "cpu" || cpu.Kind != matrix.KindCPU {
 		t.Errorf("first device = %s (%s), want cpu", cpu.ID, cpu.Kind)
 	}
 	if cpu.Name == "" {
@@ -106,7 +107,7 @@ func TestDetectDGXA100(t *testing.T) {
 	uuids := map[string]bool{}
 	for i, d := range inv.Devices[1:] {
 		want := "gpu:" + string(rune('0'+i))
-		if d.ID != want || d.Kind != KindGPU {
+		if d.ID != want || d.Kind != matrix.KindGPU {
 			t.Errorf("device %d = %s (%s), want %s (gpu)", i+1, d.ID, d.Kind, want)
 		}
 		if !strings.Contains(d.Name, "A100-SXM4-40GB") {
@@ -177,9 +178,6 @@ func TestDetectFieldResults(t *testing.T) {
 				}
 				if d.CUDACores != 6912 || d.PeakFP32GFLOPs != 19491.84 {
 					t.Errorf("CUDA cores %d, FP32 peak %v GFLOP/s; want 6912 and 19491.84 (6912 × 2 × 1410 MHz, NVIDIA's 19.5 TFLOPS)", d.CUDACores, d.PeakFP32GFLOPs)
-				}
-				if m := d.Matrix(); m.CUDACores != d.CUDACores || m.PeakFP32GFLOPs != d.PeakFP32GFLOPs {
-					t.Errorf("Matrix() drops the peak: %d, %v", m.CUDACores, m.PeakFP32GFLOPs)
 				}
 				if d.ECC != "enabled" || d.MIGMode != "enabled" || d.PowerLimitW != 400 {
 					t.Errorf("ECC %q, MIG %q, power %v W; want enabled, enabled, 400", d.ECC, d.MIGMode, d.PowerLimitW)
@@ -404,7 +402,7 @@ func TestDetectSystem(t *testing.T) {
 	inv := DetectSystem(context.Background())
 	checkCPUFirst(t, inv)
 	for _, d := range inv.Devices[1:] {
-		t.Logf("found %s", d.Summary())
+		t.Logf("found %s", Summary(d))
 	}
 	if len(inv.Devices) == 1 && len(inv.Notes) == 0 {
 		t.Error("no GPU and no note saying why")
@@ -419,24 +417,24 @@ func TestDetectSystem(t *testing.T) {
 
 func testInventory() Inventory {
 	return Inventory{
-		Devices: []Device{
-			{ID: "cpu", Kind: KindCPU, Name: "Intel(R) Xeon(R) Processor", MemoryTotalBytes: 24 << 30, Cores: 2},
-			{ID: "gpu:0", Kind: KindGPU, Name: "NVIDIA A100-SXM4-40GB", Brand: "NVIDIA", Architecture: "Ampere",
+		Devices: []matrix.Device{
+			{ID: "cpu", Kind: matrix.KindCPU, Name: "Intel(R) Xeon(R) Processor", MemoryTotalBytes: 24 << 30, Cores: 2},
+			{ID: "gpu:0", Kind: matrix.KindGPU, Name: "NVIDIA A100-SXM4-40GB", Brand: "NVIDIA", Architecture: "Ampere",
 				UUID: "GPU-00000000-0000-0000-0000-000000000000", MemoryTotalBytes: 40 << 30,
 				MaxMemClockMHz: 1215, MemoryBusWidthBits: 5120, TheoreticalBandwidthGBs: 1555.2,
 				ComputeCapability: "8.0", MIGMode: "disabled", ECC: "enabled", PowerLimitW: 400,
 				DriverVersion: "550.54.15", CUDADriverVersion: "12.4"},
-			{ID: "gpu:1", Kind: KindGPU, Name: "NVIDIA A100-SXM4-40GB", UUID: "GPU-11111111-1111-1111-1111-111111111111",
+			{ID: "gpu:1", Kind: matrix.KindGPU, Name: "NVIDIA A100-SXM4-40GB", UUID: "GPU-11111111-1111-1111-1111-111111111111",
 				ComputeCapability: "8.0", DriverVersion: "550.54.15", CUDADriverVersion: "12.4",
 				Notes: []string{"memory_total_bytes: NVML GetMemoryInfo: ERROR_UNKNOWN"}},
-			{ID: "gpu:3", Kind: KindGPU, Name: "NVIDIA H100 80GB HBM3", ComputeCapability: "9.0"},
+			{ID: "gpu:3", Kind: matrix.KindGPU, Name: "NVIDIA H100 80GB HBM3", ComputeCapability: "9.0"},
 		},
 		Notes: []string{"gpu:2 skipped: NVML DeviceGetHandleByIndex: ERROR_GPU_IS_LOST"},
 	}
 }
 
 func TestSelect(t *testing.T) {
-	ids := func(ds []Device) string {
+	ids := func(ds []matrix.Device) string {
 		var s []string
 		for _, d := range ds {
 			s = append(s, d.ID)
@@ -444,7 +442,7 @@ func TestSelect(t *testing.T) {
 		return strings.Join(s, ",")
 	}
 	cpuOnly := Inventory{
-		Devices: []Device{{ID: "cpu", Kind: KindCPU}},
+		Devices: []matrix.Device{{ID: "cpu", Kind: matrix.KindCPU}},
 		Notes:   []string{"no NVIDIA GPU: libnvidia-ml.so not found (NVML ERROR_LIBRARY_NOT_FOUND); install the NVIDIA driver to test GPUs"},
 	}
 	tests := []struct {
@@ -522,21 +520,21 @@ func TestSummary(t *testing.T) {
 	inv := testInventory()
 	tests := []struct {
 		desc string
-		d    Device
+		d    matrix.Device
 		want string
 	}{
 		{desc: "cpu", d: inv.Devices[0], want: "cpu Intel(R) Xeon(R) Processor (2 logical cores, 24.0 GiB)"},
 		{desc: "full gpu", d: inv.Devices[1],
 			want: "gpu:0 NVIDIA A100-SXM4-40GB (Ampere, compute 8.0, 40.0 GiB, 1555 GB/s, driver 550.54.15, CUDA 12.4)"},
 		{desc: "sparse gpu", d: inv.Devices[3], want: "gpu:3 NVIDIA H100 80GB HBM3 (compute 9.0)"},
-		{desc: "nameless", d: Device{ID: "gpu:9", Kind: KindGPU}, want: "gpu:9 unknown gpu"},
+		{desc: "nameless", d: matrix.Device{ID: "gpu:9", Kind: matrix.KindGPU}, want: "gpu:9 unknown gpu"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			if got := tt.d.Summary(); got != tt.want {
+			if got := Summary(tt.d); got != tt.want {
 				t.Errorf("Summary() = %q, want %q", got, tt.want)
 			}
-			if strings.Contains(tt.d.Summary(), "\n") {
+			if strings.Contains(Summary(tt.d), "\n") {
 				t.Error("Summary() spans lines")
 			}
 		})

@@ -7,12 +7,16 @@
 //     driver versions) in an [Inventory], as far as NVML can report it;
 //   - explain, as data, what it could not find out: run-level problems (no
 //     NVML library, no driver) in [Inventory.Notes], a field NVML could not
-//     report in [Device.Notes]. [Detect] never fails and never panics on
-//     account of NVML;
+//     report in [matrix.Device.Notes]. [Detect] never fails and never
+//     panics on account of NVML;
 //   - select devices from a user's spec ("all", "cpu", "gpu",
 //     "cpu,gpu:0,gpu:3") with [Inventory.Select];
 //   - render an inventory as a text table ([WriteText]); JSON is
 //     json.Marshal of [Inventory].
+//
+// A device is a [matrix.Device], the result model's own type, so what is
+// detected goes into a run document as it is, with no copy to keep in
+// step.
 //
 // It does not:
 //   - load a framework, allocate memory on a device or run anything on it:

@@ -9,6 +9,7 @@ import (
 	"github.com/dlcompat/dlcompat/core/exec"
 	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/core/runner"
+	"github.com/dlcompat/dlcompat/matrix"
 )
 
 // ParseModels reads model names.
@@ -30,7 +31,7 @@ type Resolved struct {
 	Executors Executors
 	// Executor is the default one, Spec.Executor's.
 	Executor exec.Executor
-	Devices  []device.Device
+	Devices  []matrix.Device
 	Plugins  []exec.Spec
 }
 
@@ -107,8 +108,6 @@ func (s *Spec) Options(r Resolved, notes []string, version string, progress io.W
 	}
 	perf := s.Perf
 	o.Perf = &perf
-	for _, d := range r.Devices {
-		o.Devices = append(o.Devices, d.Matrix())
-	}
+	o.Devices = append(o.Devices, r.Devices...)
 	return o
 }

@@ -1,10 +1,12 @@
-package matrix
+package render
 
 import (
 	"encoding/xml"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/dlcompat/dlcompat/matrix"
 )
 
 // JUnit XML, the de facto schema CI systems ingest (Jenkins, GitLab,
@@ -61,13 +63,13 @@ type junitResult struct {
 }
 
 // WriteJUnit renders the run as JUnit XML.
-func WriteJUnit(w io.Writer, r *Run) error {
+func WriteJUnit(w io.Writer, r *matrix.Run) error {
 	type suiteKey struct{ framework, version, device string }
-	devs := map[string]Device{}
+	devs := map[string]matrix.Device{}
 	for _, d := range r.Devices {
 		devs[d.ID] = d
 	}
-	fws := map[[2]string]Framework{}
+	fws := map[[2]string]matrix.Framework{}
 	for _, f := range r.Frameworks {
 		fws[[2]string{f.Name, f.Version}] = f
 	}
@@ -107,11 +109,11 @@ func WriteJUnit(w io.Writer, r *Run) error {
 		}
 		body := cellFailureText(c)
 		switch c.Status {
-		case Pass:
-		case Fail:
+		case matrix.Pass:
+		case matrix.Fail:
 			tc.Failure = &junitResult{Message: msg, Type: string(c.Status), Text: body}
 			s.Failures++
-		case Skip:
+		case matrix.Skip:
 			tc.Skipped = &junitResult{Message: msg}
 			s.Skipped++
 		default: // error, crash, timeout, unknown
@@ -145,7 +147,7 @@ func WriteJUnit(w io.Writer, r *Run) error {
 	return err
 }
 
-func suiteProperties(r *Run, d Device, f Framework) []junitProperty {
+func suiteProperties(r *matrix.Run, d matrix.Device, f matrix.Framework) []junitProperty {
 	var ps []junitProperty
 	add := func(name, value string) {
 		if value != "" {
@@ -176,13 +178,8 @@ func classPart(s string) string {
 	}, s)
 }
 
-func firstLineOf(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
-}
-
 // cellSummary is what a cell measured, for <system-out>.
-func cellSummary(c *Cell) string {
+func cellSummary(c *matrix.Cell) string {
 	var lines []string
 	if c.MaxAbsErr != nil && c.MaxRelErr != nil {
 		l := fmt.Sprintf("max abs err %.3g, max rel err %.3g", float64(*c.MaxAbsErr), float64(*c.MaxRelErr))
@@ -221,7 +218,7 @@ func cellSummary(c *Cell) string {
 }
 
 // cellFailureText is the body of a <failure> or <error>.
-func cellFailureText(c *Cell) string {
+func cellFailureText(c *matrix.Cell) string {
 	var b strings.Builder
 	b.WriteString(c.CellKey.String() + ": " + string(c.Status) + "\n")
 	if c.Reason != "" {
@@ -234,38 +231,4 @@ func cellFailureText(c *Cell) string {
 		b.WriteString(s + "\n")
 	}
 	return b.String()
-}
-
-func fmtSeconds(s float64) string {
-	switch {
-	case s == 0:
-		return "0"
-	case s < 1e-3:
-		return fmt.Sprintf("%.3gµs", s*1e6)
-	case s < 1:
-		return fmt.Sprintf("%.3gms", s*1e3)
-	}
-	return fmt.Sprintf("%.3gs", s)
-}
-
-func fmtBytes(b int64) string {
-	const unit = 1024
-	if b < unit {
-		return fmt.Sprintf("%d B", b)
-	}
-	div, exp := int64(unit), 0
-	for n := b / unit; n >= unit; n /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
-}
-
-// fmtRate prints a rate with four significant digits, without an
-// exponent for the rates a device reaches (12630, not 1.263e+04).
-func fmtRate(v float64) string {
-	if v >= 1000 && v < 1e15 {
-		return fmt.Sprintf("%.0f", v)
-	}
-	return fmt.Sprintf("%.4g", v)
 }

@@ -1,9 +1,13 @@
-package matrix
+package render
 
 import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/dlcompat/dlcompat/matrix"
+	"github.com/dlcompat/dlcompat/matrix/diff"
+	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
 )
 
 // TestCountsAreGrammatical: one cell, one device, one sample read as
@@ -27,17 +31,17 @@ func TestCountsAreGrammatical(t *testing.T) {
 		{"a noun ending in s", 1, "timing series", "1 timing series"},
 		{"many of a noun ending in s", 3, "timing series", "3 timing series"},
 	} {
-		if got := Plural(tc.n, tc.noun); got != tc.want {
+		if got := matrix.Plural(tc.n, tc.noun); got != tc.want {
 			t.Errorf("%s: Plural(%d, %q) = %q, want %q", tc.desc, tc.n, tc.noun, got, tc.want)
 		}
 	}
 
-	one := everyStatus()
+	one := matrixtest.EveryStatus()
 	one.Cells = one.Cells[:1]
 	if got := one.Summary(); got != "1 cell: 1 pass" {
 		t.Errorf("one cell: %q", got)
 	}
-	empty := &Run{RunID: "r", Started: synthStart, Cells: []Cell{}}
+	empty := &matrix.Run{RunID: "r", Started: matrixtest.Start, Cells: []matrix.Cell{}}
 	if got := empty.Summary(); got != "0 cells" {
 		t.Errorf("no cells: %q", got)
 	}
@@ -48,19 +52,19 @@ func TestCountsAreGrammatical(t *testing.T) {
 	}
 
 	// One short timing series: "1 timing series has".
-	o, n := baseSynth("old", 1).run(), baseSynth("new", 2).run()
-	cellAt(n, "gorgonia", "cpu", "cnn", "perf").Timings[0].Samples = []float64{1, 2, 3}
-	check("one short series", strings.Join(Diff(o, n, DefaultDiffThresholds).Warnings, "\n"), "1 timing series has fewer than 4 samples")
+	o, n := matrixtest.Base("old", 1).Run(), matrixtest.Base("new", 2).Run()
+	matrixtest.CellAt(n, "gorgonia", "cpu", "cnn", "perf").Timings[0].Samples = []float64{1, 2, 3}
+	check("one short series", strings.Join(diff.Compare(o, n, diff.DefaultThresholds).Warnings, "\n"), "1 timing series has fewer than 4 samples")
 
 	// A host with one CPU, a device with one core, a series of one sample.
-	r := baseSynth("r", 1).run()
+	r := matrixtest.Base("r", 1).Run()
 	r.Host.CPUs = 1
 	r.Devices[0].Cores = 1
 	for i := range r.Cells {
 		for j := range r.Cells[i].Timings {
 			tm := &r.Cells[i].Timings[j]
 			tm.Samples = tm.Samples[:1]
-			tm.Summary = Summarize(tm.Samples)
+			tm.Summary = matrix.Summarize(tm.Samples)
 		}
 	}
 	var h bytes.Buffer
@@ -84,19 +88,19 @@ func TestTextShowsASkipReasonOncePerFramework(t *testing.T) {
 	hint := "caffe is not installed for python3: install it with scripts/build-images.sh caffe-cpu (Caffe runs in its bullseye image; " +
 		"then run with --executor docker) or pip install caffe in a Python 3.9 environment with protobuf<4 and numpy<2, then rerun " +
 		"dlcompat run --frameworks caffe; see README.md, Frameworks, for the images and interpreters each framework is looked for in"
-	s := synth{id: "r", host: "node-a", seed: 1, frameworks: [][2]string{{"gorgonia", "v0.9.18"}, {"caffe", "not installed"}},
-		devices: []Device{cpuDevice(), a100(0, "550.54.15")}, checks: []string{"forward", "backward"}}
-	r := s.run()
+	s := matrixtest.Spec{ID: "r", Host: "node-a", Seed: 1, Frameworks: [][2]string{{"gorgonia", "v0.9.18"}, {"caffe", "not installed"}},
+		Devices: []matrix.Device{matrixtest.CPU(), matrixtest.A100(0, "550.54.15")}, Checks: []string{"forward", "backward"}}
+	r := s.Run()
 	for i := range r.Cells {
 		if c := &r.Cells[i]; c.Framework == "caffe" {
-			c.Status, c.Reason, c.MaxAbsErr, c.MaxRelErr = Skip, hint, nil, nil
+			c.Status, c.Reason, c.MaxAbsErr, c.MaxRelErr = matrix.Skip, hint, nil, nil
 		}
 	}
 	r.Frameworks[1].Unavailable = hint
-	g := cellAt(r, "gorgonia", "gpu:0", "lstm", "backward")
-	g.Status, g.Reason = Error, "RuntimeError: CUDA error"
-	one := cellAt(r, "gorgonia", "gpu:0", "lstm", "forward")
-	one.Status, one.Reason = Skip, "gorgonia cannot use gpu:0 (it offers: cpu)"
+	g := matrixtest.CellAt(r, "gorgonia", "gpu:0", "lstm", "backward")
+	g.Status, g.Reason = matrix.Error, "RuntimeError: CUDA error"
+	one := matrixtest.CellAt(r, "gorgonia", "gpu:0", "lstm", "forward")
+	one.Status, one.Reason = matrix.Skip, "gorgonia cannot use gpu:0 (it offers: cpu)"
 
 	var b bytes.Buffer
 	if err := WriteText(&b, r); err != nil {

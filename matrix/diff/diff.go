@@ -1,17 +1,20 @@
-package matrix
+package diff
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/dlcompat/dlcompat/matrix"
 )
 
-// DiffThresholds steer Diff. A zero field takes its value from
-// DefaultDiffThresholds, so fields can be added without breaking callers.
-type DiffThresholds struct {
+// Thresholds steer Compare. A zero field takes its value from
+// DefaultThresholds, so fields can be added without breaking callers.
+type Thresholds struct {
 	// Alpha is the significance level of the Mann-Whitney U test on the
 	// raw samples: a speed change with p > Alpha is "~", the data cannot
 	// tell. Default 0.05.
@@ -39,19 +42,19 @@ type DiffThresholds struct {
 	ErrorFloor float64 `json:"error_floor"`
 }
 
-// DefaultDiffThresholds are the thresholds `dlcompat diff` uses unless told.
-var DefaultDiffThresholds = DiffThresholds{Alpha: 0.05, MinChange: 0.05, MinChangeCPU: 0.20, MinSamples: 4, ErrorGrowth: 10, ErrorFloor: 1e-10}
+// DefaultThresholds are the thresholds `dlcompat diff` uses unless told.
+var DefaultThresholds = Thresholds{Alpha: 0.05, MinChange: 0.05, MinChangeCPU: 0.20, MinSamples: 4, ErrorGrowth: 10, ErrorFloor: 1e-10}
 
 // minChangeFor is the MinChange for a device of this kind.
-func (t DiffThresholds) minChangeFor(kind string) float64 {
-	if kind == "cpu" {
+func (t Thresholds) minChangeFor(kind string) float64 {
+	if kind == matrix.KindCPU {
 		return t.MinChangeCPU
 	}
 	return t.MinChange
 }
 
-func (t DiffThresholds) withDefaults() DiffThresholds {
-	d := DefaultDiffThresholds
+func (t Thresholds) withDefaults() Thresholds {
+	d := DefaultThresholds
 	if t.Alpha == 0 {
 		t.Alpha = d.Alpha
 	}
@@ -108,9 +111,9 @@ type TimingDiff struct {
 	Delta float64 `json:"delta"`
 	// P is the Mann-Whitney U p-value; absent when the series was not
 	// tested (too few samples).
-	P *Float `json:"p,omitempty"`
+	P *matrix.Float `json:"p,omitempty"`
 	// MinChange is the threshold this series was judged with (its
-	// device's: DiffThresholds.MinChange or MinChangeCPU).
+	// device's: Thresholds.MinChange or MinChangeCPU).
 	MinChange float64 `json:"min_change"`
 	// Verdict is Slower, Faster or Same; Note says why it is Same.
 	Verdict string `json:"verdict"`
@@ -122,13 +125,13 @@ func (t TimingDiff) Series() string { return fmt.Sprintf("%s b%d", t.Name, t.Bat
 
 // ErrorDiff compares the measured errors of two numeric cells.
 type ErrorDiff struct {
-	OldAbs Float `json:"old_max_abs_err"`
-	NewAbs Float `json:"new_max_abs_err"`
-	OldRel Float `json:"old_max_rel_err"`
-	NewRel Float `json:"new_max_rel_err"`
+	OldAbs matrix.Float `json:"old_max_abs_err"`
+	NewAbs matrix.Float `json:"new_max_abs_err"`
+	OldRel matrix.Float `json:"old_max_rel_err"`
+	NewRel matrix.Float `json:"new_max_rel_err"`
 	// Factor is the larger growth factor of the two (after ErrorFloor).
-	Factor Float `json:"factor"`
-	Grew   bool  `json:"grew"`
+	Factor matrix.Float `json:"factor"`
+	Grew   bool         `json:"grew"`
 }
 
 // CellDiff is one cell of the old run against its counterpart in the new.
@@ -140,14 +143,14 @@ type CellDiff struct {
 	NewVersion string `json:"new_version,omitempty"`
 	// DeviceModel is the device's name ("NVIDIA A100-SXM4-40GB"), which is
 	// what cells are matched on; OldDevice and NewDevice are the IDs.
-	DeviceModel string `json:"device_model"`
-	OldDevice   string `json:"old_device,omitempty"`
-	NewDevice   string `json:"new_device,omitempty"`
-	Model       string `json:"model"`
-	Check       string `json:"check"`
-	Precision   string `json:"precision"`
-	OldStatus   Status `json:"old_status,omitempty"`
-	NewStatus   Status `json:"new_status,omitempty"`
+	DeviceModel string        `json:"device_model"`
+	OldDevice   string        `json:"old_device,omitempty"`
+	NewDevice   string        `json:"new_device,omitempty"`
+	Model       string        `json:"model"`
+	Check       string        `json:"check"`
+	Precision   string        `json:"precision"`
+	OldStatus   matrix.Status `json:"old_status,omitempty"`
+	NewStatus   matrix.Status `json:"new_status,omitempty"`
 	// NewReason is the new cell's reason when it did not pass.
 	NewReason string `json:"new_reason,omitempty"`
 	Change    Change `json:"change"`
@@ -179,20 +182,20 @@ func (d CellDiff) Name() string {
 
 // RunRef identifies one side of a comparison.
 type RunRef struct {
-	File     string    `json:"file"`
-	RunID    string    `json:"run_id"`
-	Hostname string    `json:"hostname"`
-	Started  time.Time `json:"started"`
-	Version  string    `json:"dlcompat_version"`
-	Devices  []Device  `json:"devices"`
+	File     string          `json:"file"`
+	RunID    string          `json:"run_id"`
+	Hostname string          `json:"hostname"`
+	Started  time.Time       `json:"started"`
+	Version  string          `json:"dlcompat_version"`
+	Devices  []matrix.Device `json:"devices"`
 }
 
-// Comparison is the result of Diff.
+// Comparison is the result of Compare.
 type Comparison struct {
-	Old        RunRef         `json:"old"`
-	New        RunRef         `json:"new"`
-	Thresholds DiffThresholds `json:"thresholds"`
-	Cells      []CellDiff     `json:"cells"`
+	Old        RunRef     `json:"old"`
+	New        RunRef     `json:"new"`
+	Thresholds Thresholds `json:"thresholds"`
+	Cells      []CellDiff `json:"cells"`
 	// DeviceChanges says, per device model, what changed underneath it
 	// (driver, CUDA version).
 	DeviceChanges []string `json:"device_changes,omitempty"`
@@ -221,7 +224,7 @@ func (c *Comparison) Summary() string {
 			continue
 		}
 		if ch == Regression || ch == Improvement {
-			parts = append(parts, Plural(n, string(ch)))
+			parts = append(parts, matrix.Plural(n, string(ch)))
 		} else {
 			parts = append(parts, fmt.Sprintf("%d %s", n, ch)) // adjectives: "2 changed"
 		}
@@ -240,22 +243,22 @@ type diffKey struct {
 }
 
 type keyedCell struct {
-	cell     *Cell
-	device   *Device
+	cell     *matrix.Cell
+	device   *matrix.Device
 	devOrder int
 }
 
 // deviceModel is the name cells are matched on: the device's name, or its
 // ID when the run does not describe it.
-func deviceModel(d *Device, id string) string {
+func deviceModel(d *matrix.Device, id string) string {
 	if d != nil && d.Name != "" {
 		return d.Name
 	}
 	return id
 }
 
-func group(r *Run) (map[diffKey][]keyedCell, []diffKey) {
-	devs := map[string]*Device{}
+func group(r *matrix.Run) (map[diffKey][]keyedCell, []diffKey) {
+	devs := map[string]*matrix.Device{}
 	order := map[string]int{}
 	for i := range r.Devices {
 		devs[r.Devices[i].ID] = &r.Devices[i]
@@ -290,13 +293,13 @@ func group(r *Run) (map[diffKey][]keyedCell, []diffKey) {
 	return groups, keys
 }
 
-// Diff compares two runs cell by cell. Cells are matched by framework,
+// Compare compares two runs cell by cell. Cells are matched by framework,
 // device model (the device's name, so the same GPU model compares across
 // driver versions and machines), model, check and precision; where a run
 // has several such cells (several GPUs of one model), they pair up in
 // device order, same framework version first. Speed is judged on the raw
 // samples of every timing series with a two-sided Mann-Whitney U test.
-func Diff(oldRun, newRun *Run, th DiffThresholds) *Comparison {
+func Compare(oldRun, newRun *matrix.Run, th Thresholds) *Comparison {
 	th = th.withDefaults()
 	cmp := &Comparison{Old: ref(oldRun), New: ref(newRun), Thresholds: th}
 	og, okeys := group(oldRun)
@@ -335,7 +338,7 @@ func Diff(oldRun, newRun *Run, th DiffThresholds) *Comparison {
 		if short == 1 {
 			verb = "has"
 		}
-		cmp.Warnings = append(cmp.Warnings, fmt.Sprintf("%s %s fewer than %d samples on a side and were not compared; run with --perf-iterations 20 or more", Plural(short, "timing series"), verb, th.MinSamples))
+		cmp.Warnings = append(cmp.Warnings, fmt.Sprintf("%s %s fewer than %d samples on a side and were not compared; run with --perf-iterations 20 or more", matrix.Plural(short, "timing series"), verb, th.MinSamples))
 	}
 	cmp.DeviceChanges = deviceChanges(oldRun, newRun)
 	return cmp
@@ -343,7 +346,7 @@ func Diff(oldRun, newRun *Run, th DiffThresholds) *Comparison {
 
 // runWarnings says when the two runs look like the wrong ones to
 // compare: one run twice, or NEW older than OLD.
-func runWarnings(o, n *Run) []string {
+func runWarnings(o, n *matrix.Run) []string {
 	switch {
 	case o.RunID != "" && o.RunID == n.RunID:
 		return []string{fmt.Sprintf("OLD and NEW have the same run_id %s: this compares a run with itself (or with a copy of it)", o.RunID)}
@@ -354,7 +357,7 @@ func runWarnings(o, n *Run) []string {
 	return nil
 }
 
-func ref(r *Run) RunRef {
+func ref(r *matrix.Run) RunRef {
 	return RunRef{RunID: r.RunID, Hostname: r.Host.Hostname, Started: r.Started, Version: r.DlcompatVersion, Devices: r.Devices}
 }
 
@@ -401,7 +404,7 @@ func loneCell(k diffKey, o, n *keyedCell) CellDiff {
 		d.OldVersion, d.OldDevice, d.OldStatus = o.cell.FrameworkVersion, o.cell.Device, o.cell.Status
 		d.Change = Removed
 		d.Reasons = []string{fmt.Sprintf("only in the old run (%s there)", o.cell.Status)}
-		if o.cell.Status == Pass {
+		if o.cell.Status == matrix.Pass {
 			// A pass that became anything else is a regression, and
 			// gone is something else: a plugin or a shard that vanished
 			// must not pass CI.
@@ -412,20 +415,20 @@ func loneCell(k diffKey, o, n *keyedCell) CellDiff {
 		d.NewVersion, d.NewDevice, d.NewStatus = n.cell.FrameworkVersion, n.cell.Device, n.cell.Status
 		d.Change = Added
 		d.Reasons = []string{fmt.Sprintf("only in the new run (%s)", n.cell.Status)}
-		if n.cell.Status != Pass {
+		if n.cell.Status != matrix.Pass {
 			d.NewReason = n.cell.Reason
 		}
 	}
 	return d
 }
 
-func compareCells(k diffKey, o, n keyedCell, th DiffThresholds) CellDiff {
+func compareCells(k diffKey, o, n keyedCell, th Thresholds) CellDiff {
 	oc, nc := o.cell, n.cell
 	d := baseDiff(k)
 	d.OldVersion, d.NewVersion = oc.FrameworkVersion, nc.FrameworkVersion
 	d.OldDevice, d.NewDevice = oc.Device, nc.Device
 	d.OldStatus, d.NewStatus = oc.Status, nc.Status
-	if nc.Status != Pass {
+	if nc.Status != matrix.Pass {
 		d.NewReason = nc.Reason
 	}
 	var improved bool
@@ -434,10 +437,10 @@ func compareCells(k diffKey, o, n keyedCell, th DiffThresholds) CellDiff {
 	}
 	switch {
 	case oc.Status == nc.Status:
-	case oc.Status == Pass:
+	case oc.Status == matrix.Pass:
 		d.StatusRegression = true
 		d.Reasons = append(d.Reasons, fmt.Sprintf("%s → %s", oc.Status, nc.Status))
-	case nc.Status == Pass:
+	case nc.Status == matrix.Pass:
 		improved = true
 		d.Reasons = append(d.Reasons, fmt.Sprintf("%s → %s", oc.Status, nc.Status))
 	default:
@@ -447,7 +450,7 @@ func compareCells(k diffKey, o, n keyedCell, th DiffThresholds) CellDiff {
 		e := &ErrorDiff{OldAbs: *oc.MaxAbsErr, NewAbs: *nc.MaxAbsErr, OldRel: *oc.MaxRelErr, NewRel: *nc.MaxRelErr}
 		fa := growth(float64(e.OldAbs), float64(e.NewAbs), th.ErrorFloor)
 		fr := growth(float64(e.OldRel), float64(e.NewRel), th.ErrorFloor)
-		e.Factor = Float(math.Max(fa, fr))
+		e.Factor = matrix.Float(math.Max(fa, fr))
 		if float64(e.Factor) > th.ErrorGrowth {
 			e.Grew = true
 			d.ErrorRegression = true
@@ -513,18 +516,18 @@ func deviceKind(k keyedCell) string {
 		return k.device.Kind
 	}
 	if k.cell.Device == "cpu" || strings.HasPrefix(k.cell.Device, "cpu@") {
-		return "cpu"
+		return matrix.KindCPU
 	}
 	return ""
 }
 
-func compareTiming(o, n Timing, th DiffThresholds, minChange float64) TimingDiff {
+func compareTiming(o, n matrix.Timing, th Thresholds, minChange float64) TimingDiff {
 	t := TimingDiff{Name: o.Name, Batch: o.Batch, Unit: o.Unit, OldN: len(o.Samples), NewN: len(n.Samples), MinChange: minChange}
 	xs, ys := slices.Clone(o.Samples), slices.Clone(n.Samples)
 	slices.Sort(xs)
 	slices.Sort(ys)
 	if len(xs) > 0 && len(ys) > 0 {
-		t.OldMedian, t.NewMedian = Quantile(xs, 0.5), Quantile(ys, 0.5)
+		t.OldMedian, t.NewMedian = matrix.Quantile(xs, 0.5), matrix.Quantile(ys, 0.5)
 	}
 	if t.OldMedian > 0 {
 		t.Delta = (t.NewMedian - t.OldMedian) / t.OldMedian
@@ -535,7 +538,7 @@ func compareTiming(o, n Timing, th DiffThresholds, minChange float64) TimingDiff
 		return t
 	}
 	mw := mannWhitneySorted(xs, ys)
-	t.P = F(mw.P)
+	t.P = matrix.F(mw.P)
 	switch {
 	case mw.P > th.Alpha:
 		t.Note = fmt.Sprintf("p=%.2g > α=%g", mw.P, th.Alpha)
@@ -557,9 +560,9 @@ func compareTiming(o, n Timing, th DiffThresholds, minChange float64) TimingDiff
 
 // deviceChanges lists, per device model in both runs, the driver and
 // CUDA versions that changed.
-func deviceChanges(o, n *Run) []string {
+func deviceChanges(o, n *matrix.Run) []string {
 	type sw struct{ driver, cuda string }
-	collect := func(r *Run) map[string]sw {
+	collect := func(r *matrix.Run) map[string]sw {
 		m := map[string]sw{}
 		for _, d := range r.Devices {
 			m[deviceModel(&d, d.ID)] = sw{d.DriverVersion, d.CUDADriverVersion}
@@ -575,10 +578,10 @@ func deviceChanges(o, n *Run) []string {
 		}
 		var parts []string
 		if a.driver != b.driver {
-			parts = append(parts, fmt.Sprintf("driver %s → %s", orDash(a.driver), orDash(b.driver)))
+			parts = append(parts, fmt.Sprintf("driver %s → %s", cmp.Or(a.driver, "-"), cmp.Or(b.driver, "-")))
 		}
 		if a.cuda != b.cuda {
-			parts = append(parts, fmt.Sprintf("CUDA %s → %s", orDash(a.cuda), orDash(b.cuda)))
+			parts = append(parts, fmt.Sprintf("CUDA %s → %s", cmp.Or(a.cuda, "-"), cmp.Or(b.cuda, "-")))
 		}
 		if len(parts) > 0 {
 			out = append(out, name+": "+strings.Join(parts, ", "))
@@ -586,11 +589,4 @@ func deviceChanges(o, n *Run) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

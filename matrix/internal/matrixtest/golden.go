@@ -1,4 +1,4 @@
-package matrix
+package matrixtest
 
 import (
 	"bytes"
@@ -10,9 +10,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// golden compares got with testdata/name; -update rewrites it, and a
+// Golden compares got with testdata/name; -update rewrites it, and a
 // mismatch leaves testdata/name.got to diff.
-func golden(t *testing.T, name string, got []byte) {
+func Golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
@@ -26,7 +26,7 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test ./matrix -run %s -update to create it)", err, t.Name())
+		t.Fatalf("%v (run go test ./matrix/... -run %s -update to create it)", err, t.Name())
 	}
 	if !bytes.Equal(got, want) {
 		os.WriteFile(path+".got", got, 0o644)

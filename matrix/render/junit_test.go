@@ -1,4 +1,4 @@
-package matrix
+package render
 
 import (
 	"bytes"
@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dlcompat/dlcompat/matrix"
+	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
 )
 
 // needTool returns the path of a tool a test needs. Without it the test
@@ -31,35 +34,8 @@ func needTool(t *testing.T, path, how string) string {
 	return ""
 }
 
-// everyStatus is a run with one cell of each status, and text that XML
-// and HTML must carry safely.
-func everyStatus() *Run {
-	s := synth{id: "20261120T020000Z-abcdef", host: "node-a", seed: 3, frameworks: [][2]string{{"gorgonia", "v0.9.18"}},
-		devices: []Device{cpuDevice()}, models: []string{"cnn"}}
-	r := s.run()
-	r.Cells = r.Cells[:4]
-	add := func(check string, st Status, reason, stderr string) {
-		c := Cell{CellKey: CellKey{Framework: "gorgonia", FrameworkVersion: "v0.9.18", Device: "cpu", Model: "lstm", Check: check, Precision: "fp32"},
-			Status: st, Reason: reason, StderrTail: stderr, Seconds: 1.5}
-		r.Cells = append(r.Cells, c)
-	}
-	fail := r.Cells[0]
-	fail.Model, fail.Status, fail.Reason, fail.FirstDivergingLayer = "lstm", Fail, "logits: 3 of 80 values outside rtol 1e-4 & atol 1e-5 <b>", "layers.1"
-	r.Cells = append(r.Cells, fail)
-	add("backward", Error, "RuntimeError: CUDA error: an illegal memory access\nsecond line", "Traceback (most recent call last):\n  File \"worker.py\"")
-	add("determinism", Crash, "plugin process died: EOF", "panic: runtime error\x1b[31m red \x00 nul\ngoroutine 1 [running]:")
-	add("perf", Timeout, "no result within 30m0s; the plugin was killed", "")
-	c := r.Cells[0]
-	c.Device, c.Status, c.Reason = "gpu:0", Skip, "gorgonia cannot use gpu:0 (it offers: cpu)"
-	c.MaxAbsErr, c.MaxRelErr = nil, nil
-	r.Cells = append(r.Cells, c)
-	c.Check, c.Status, c.Reason = "backward", Unknown, "not run: the run was interrupted"
-	r.Cells = append(r.Cells, c)
-	return r
-}
-
 func TestJUnitStructure(t *testing.T) {
-	r := everyStatus()
+	r := matrixtest.EveryStatus()
 	var b bytes.Buffer
 	if err := WriteJUnit(&b, r); err != nil {
 		t.Fatal(err)
@@ -102,7 +78,7 @@ func TestJUnitReadByJunitparser(t *testing.T) {
 		dir = "/opt/dlcompat-tools"
 	}
 	py := needTool(t, filepath.Join(dir, "junit-venv", "bin", "python"), "run scripts/setup.d/45-junitparser.sh (make test does)")
-	r := everyStatus()
+	r := matrixtest.EveryStatus()
 	path := filepath.Join(t.TempDir(), "junit.xml")
 	f, err := os.Create(path)
 	if err != nil {
@@ -138,13 +114,13 @@ func TestJUnitReadByJunitparser(t *testing.T) {
 	if len(got.Cases) != len(r.Cells) {
 		t.Fatalf("junitparser read %d testcases, want one per cell (%d)", len(got.Cases), len(r.Cells))
 	}
-	kind := map[Status]string{Fail: "Failure", Error: "Error", Crash: "Error", Timeout: "Error", Unknown: "Error", Skip: "Skipped"}
+	kind := map[matrix.Status]string{matrix.Fail: "Failure", matrix.Error: "Error", matrix.Crash: "Error", matrix.Timeout: "Error", matrix.Unknown: "Error", matrix.Skip: "Skipped"}
 	for i, c := range r.Cells {
 		gc := got.Cases[i]
 		if gc.Name != c.Model+" "+c.Check || gc.Time != 0 && gc.Time < 0 {
 			t.Errorf("case %d: %q", i, gc.Name)
 		}
-		if c.Status == Pass {
+		if c.Status == matrix.Pass {
 			if len(gc.Result) != 0 {
 				t.Errorf("%s passed but junitparser sees %+v", c.CellKey, gc.Result)
 			}

@@ -1,4 +1,4 @@
-package matrix
+package render
 
 import (
 	"bytes"
@@ -12,34 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dlcompat/dlcompat/matrix"
+	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
 	"golang.org/x/net/html"
 )
-
-// payload is what a hostile or broken plugin could put in a framework
-// version, a device name, a reason or its stderr. If any of it ran, the
-// page's title would change or an element with id "injected" would
-// appear in the DOM.
-const payload = `"><img src=x onerror="document.title='pwned'"><script>document.title='pwned';` +
-	`document.body.insertAdjacentHTML('beforeend','<div id=injected></div>')</script>`
-
-func hostileRun() *Run {
-	r := everyStatus()
-	r.Devices = append(r.Devices, Device{ID: "gpu:0", Kind: "gpu", Name: "GPU " + payload, DriverVersion: payload})
-	r.Frameworks = append(r.Frameworks, Framework{Name: "evil", Version: payload, Executor: "local", Image: payload,
-		Build: map[string]string{"cuda": payload}, Warnings: []string{payload}})
-	for _, c := range append([]Cell(nil), r.Cells[:4]...) {
-		c.Framework, c.FrameworkVersion = "evil", payload
-		c.Reason, c.StderrTail, c.Worst = payload, payload, payload
-		c.Warnings = []string{payload}
-		if c.Check == "forward" {
-			c.Status = Fail
-		}
-		r.Cells = append(r.Cells, c)
-	}
-	r.Notes = append(r.Notes, payload)
-	r.Host.Hostname = payload
-	return r
-}
 
 // chromium runs Debian's headless Chromium with the flags that work as
 // root in a container, and a fresh profile.
@@ -81,13 +57,13 @@ func injected(dom string) bool {
 }
 
 func TestHTMLInChromium(t *testing.T) {
-	r := hostileRun()
+	r := matrixtest.Hostile()
 	page := writeFile(t, "report.html", func(f *os.File) error { return WriteHTML(f, r) })
 
 	// The check can fail: the same payload in a page that does not escape
 	// it does run.
 	control := writeFile(t, "control.html", func(f *os.File) error {
-		_, err := f.WriteString("<!DOCTYPE html><html><head><title>control</title></head><body><p>version " + payload + "</p></body></html>")
+		_, err := f.WriteString("<!DOCTYPE html><html><head><title>control</title></head><body><p>version " + matrixtest.Payload + "</p></body></html>")
 		return err
 	})
 	if dom := string(chromium(t, "--dump-dom", "file://"+control)); !injected(dom) {
@@ -117,7 +93,7 @@ func TestHTMLInChromium(t *testing.T) {
 	if got := strings.Count(matrixTable, `<a class="st `); got != len(r.Cells) {
 		t.Errorf("matrix shows %d checks, want every cell (%d)", got, len(r.Cells))
 	}
-	for _, s := range Statuses {
+	for _, s := range matrix.Statuses {
 		if !strings.Contains(matrixTable, `<a class="st s-`+string(s)+`"`) {
 			t.Errorf("no %s cell in the rendered matrix", s)
 		}
@@ -162,7 +138,7 @@ func TestHTMLInChromium(t *testing.T) {
 
 func TestHTMLIsSelfContained(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteHTML(&b, hostileRun()); err != nil {
+	if err := WriteHTML(&b, matrixtest.Hostile()); err != nil {
 		t.Fatal(err)
 	}
 	s := b.String()

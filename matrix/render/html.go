@@ -1,4 +1,4 @@
-package matrix
+package render
 
 import (
 	"embed"
@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/dlcompat/dlcompat/matrix"
 )
 
 // The HTML report is one self-contained file: inline CSS, inline SVG,
@@ -22,7 +24,7 @@ var templateFS embed.FS
 var htmlTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"css":    func() template.CSS { return template.CSS(mustRead("templates/style.css")) },
 	"num":    func(v float64) string { return fmt.Sprintf("%.1f", v) },
-	"plural": Plural,
+	"plural": matrix.Plural,
 }).ParseFS(templateFS, "templates/*.tmpl"))
 
 func mustRead(name string) string {
@@ -35,17 +37,17 @@ func mustRead(name string) string {
 
 // statusLook is how a status is drawn: a symbol and a CSS class whose
 // pattern differs per status, so the matrix reads in grayscale too.
-var statusLook = map[Status]struct{ symbol, class string }{
-	Pass:    {"✓", "s-pass"},
-	Fail:    {"✗", "s-fail"},
-	Error:   {"!", "s-error"},
-	Crash:   {"☠", "s-crash"},
-	Timeout: {"◔", "s-timeout"},
-	Skip:    {"–", "s-skip"},
-	Unknown: {"?", "s-unknown"},
+var statusLook = map[matrix.Status]struct{ symbol, class string }{
+	matrix.Pass:    {"✓", "s-pass"},
+	matrix.Fail:    {"✗", "s-fail"},
+	matrix.Error:   {"!", "s-error"},
+	matrix.Crash:   {"☠", "s-crash"},
+	matrix.Timeout: {"◔", "s-timeout"},
+	matrix.Skip:    {"–", "s-skip"},
+	matrix.Unknown: {"?", "s-unknown"},
 }
 
-func look(s Status) (string, string) {
+func look(s matrix.Status) (string, string) {
 	l, ok := statusLook[s]
 	if !ok {
 		return "?", "s-unknown"
@@ -67,7 +69,7 @@ type htmlColumn struct {
 // htmlCell is one check of one (framework version, device, model).
 type htmlCell struct {
 	Check                                string
-	Status                               Status
+	Status                               matrix.Status
 	Symbol, Class, Detail, Title, Anchor string
 }
 
@@ -85,12 +87,12 @@ type htmlPerfRow struct {
 }
 
 type htmlDevice struct {
-	Device
+	matrix.Device
 	Memory, Bandwidth, Peak string
 }
 
 type htmlFramework struct {
-	Framework
+	matrix.Framework
 	BuildList []string
 }
 
@@ -109,8 +111,8 @@ type htmlTiming struct {
 type htmlDetail struct {
 	Anchor, Symbol, Class string
 	Open                  bool
-	Cell                  *Cell
-	Device                Device
+	Cell                  *matrix.Cell
+	Device                matrix.Device
 	Framework             htmlFramework
 	Seconds, Compute      string
 	Errors, Memory        string
@@ -125,7 +127,7 @@ type htmlChartPair struct {
 
 type htmlReport struct {
 	Title, Started, Duration, SummaryLine string
-	Run                                   *Run
+	Run                                   *matrix.Run
 	Legend                                []legendItem
 	Columns                               []htmlColumn
 	Rows                                  []htmlRow
@@ -136,21 +138,21 @@ type htmlReport struct {
 	Charts                                []htmlChartPair
 	Devices                               []htmlDevice
 	Frameworks                            []htmlFramework
-	Shards                                []ShardInfo
+	Shards                                []matrix.ShardInfo
 	Notes                                 []string
 	Details                               []htmlDetail
 }
 
 // WriteHTML renders the run as one self-contained HTML page.
-func WriteHTML(w io.Writer, r *Run) error {
+func WriteHTML(w io.Writer, r *matrix.Run) error {
 	return htmlTemplates.ExecuteTemplate(w, "report", buildHTMLReport(r))
 }
 
 func cellAnchor(i int) string { return fmt.Sprintf("cell-%d", i) }
 
-func buildHTMLReport(r *Run) *htmlReport {
+func buildHTMLReport(r *matrix.Run) *htmlReport {
 	h := &htmlReport{Run: r, Title: "dlcompat " + r.RunID, SummaryLine: r.Summary(), Shards: r.Shards,
-		NoisyCV: fmt.Sprintf("%.0f%%", 100*NoisyCV), LatencyBatch: 1}
+		NoisyCV: fmt.Sprintf("%.0f%%", 100*matrix.NoisyCV), LatencyBatch: 1}
 	if !r.Started.IsZero() {
 		h.Started = r.Started.UTC().Format("2006-01-02 15:04:05 UTC")
 		if !r.Finished.IsZero() {
@@ -158,12 +160,12 @@ func buildHTMLReport(r *Run) *htmlReport {
 		}
 	}
 	counts := r.Counts()
-	for _, s := range Statuses {
+	for _, s := range matrix.Statuses {
 		sym, class := look(s)
 		h.Legend = append(h.Legend, legendItem{Symbol: sym, Class: class, Label: string(s), Count: counts[s]})
 	}
 
-	devs := map[string]Device{}
+	devs := map[string]matrix.Device{}
 	for _, d := range r.Devices {
 		devs[d.ID] = d
 	}
@@ -210,15 +212,15 @@ func buildHTMLReport(r *Run) *htmlReport {
 		switch {
 		case c.MaxAbsErr != nil && c.MaxRelErr != nil:
 			hc.Detail = fmt.Sprintf("abs %.1e · rel %.1e", float64(*c.MaxAbsErr), float64(*c.MaxRelErr))
-		case c.Status == Pass && c.Check == "determinism":
+		case c.Status == matrix.Pass && c.Check == "determinism":
 			hc.Detail = "bitwise"
-		case c.Status == Pass && len(c.Timings) > 0:
+		case c.Status == matrix.Pass && len(c.Timings) > 0:
 			hc.Detail = perfBrief(c)
 		}
 		if c.FirstDivergingLayer != "" {
 			hc.Detail += " @" + c.FirstDivergingLayer
 		}
-		if c.Status != Pass && c.Reason != "" {
+		if c.Status != matrix.Pass && c.Reason != "" {
 			hc.Title += ": " + firstLineOf(c.Reason)
 		}
 		g := group[[2]string{c.Device, c.Model}]
@@ -227,7 +229,7 @@ func buildHTMLReport(r *Run) *htmlReport {
 
 	for i := range r.Cells {
 		c := &r.Cells[i]
-		if c.Check == "perf" && c.Status == Pass && len(c.Timings) > 0 {
+		if c.Check == "perf" && c.Status == matrix.Pass && len(c.Timings) > 0 {
 			row := perfRowHTML(c)
 			h.HasPeak = h.HasPeak || len(row.Peak) > 0
 			h.Perf = append(h.Perf, row)
@@ -259,7 +261,7 @@ func buildHTMLReport(r *Run) *htmlReport {
 	for i := range r.Cells {
 		c := &r.Cells[i]
 		sym, class := look(c.Status)
-		d := htmlDetail{Anchor: cellAnchor(i), Symbol: sym, Class: class, Open: c.Status != Pass && c.Status != Skip, Cell: c,
+		d := htmlDetail{Anchor: cellAnchor(i), Symbol: sym, Class: class, Open: c.Status != matrix.Pass && c.Status != matrix.Skip, Cell: c,
 			Device: devs[c.Device], Framework: fws[[2]string{c.Framework, c.FrameworkVersion}],
 			Seconds: fmtSeconds(c.Seconds)}
 		if c.ComputeSeconds > 0 {
@@ -300,7 +302,7 @@ func buildHTMLReport(r *Run) *htmlReport {
 }
 
 // perfMethod describes the perf options from the samples themselves.
-func perfMethod(r *Run) string {
+func perfMethod(r *matrix.Run) string {
 	n := 0
 	for _, c := range r.Cells {
 		for _, t := range c.Timings {
@@ -309,10 +311,10 @@ func perfMethod(r *Run) string {
 			}
 		}
 	}
-	return fmt.Sprintf("up to %s per series, after untimed warm-ups", Plural(n, "timed iteration"))
+	return fmt.Sprintf("up to %s per series, after untimed warm-ups", matrix.Plural(n, "timed iteration"))
 }
 
-func perfBrief(c *Cell) string {
+func perfBrief(c *matrix.Cell) string {
 	for _, t := range c.Timings {
 		if t.Name == "latency" {
 			return fmt.Sprintf("b%d %s", t.Batch, fmtSeconds(t.Summary.Median))
@@ -321,7 +323,7 @@ func perfBrief(c *Cell) string {
 	return ""
 }
 
-func perfRowHTML(c *Cell) htmlPerfRow {
+func perfRowHTML(c *matrix.Cell) htmlPerfRow {
 	row := htmlPerfRow{Framework: c.Framework, Version: c.FrameworkVersion, Device: c.Device, Model: c.Model}
 	var thr, train, gf, peak []string
 	maxCV := 0.0
@@ -446,12 +448,12 @@ func fmtTick(v float64) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.6f", v), "0"), ".")
 }
 
-func perfCharts(r *Run) []htmlChartPair {
-	byModel := map[string][]*Cell{}
+func perfCharts(r *matrix.Run) []htmlChartPair {
+	byModel := map[string][]*matrix.Cell{}
 	var models []string
 	for i := range r.Cells {
 		c := &r.Cells[i]
-		if c.Check != "perf" || c.Status != Pass || len(c.Timings) == 0 {
+		if c.Check != "perf" || c.Status != matrix.Pass || len(c.Timings) == 0 {
 			continue
 		}
 		if _, ok := byModel[c.Model]; !ok {
@@ -466,9 +468,11 @@ func perfCharts(r *Run) []htmlChartPair {
 	return out
 }
 
-func rowLabel(c *Cell) string { return c.Framework + " " + c.FrameworkVersion + " · " + c.Device }
+func rowLabel(c *matrix.Cell) string {
+	return c.Framework + " " + c.FrameworkVersion + " · " + c.Device
+}
 
-func throughputChart(model string, cells []*Cell) svgChart {
+func throughputChart(model string, cells []*matrix.Cell) svgChart {
 	ch := svgChart{Title: model + ": throughput (items/s, higher is better)", Unit: "items per second (batch / median time)",
 		Width: chartWidth, PlotX: chartPlotX, LabelX: chartPlotX - 8, Top: chartTop}
 	batchSet := map[int]bool{}
@@ -529,7 +533,7 @@ func throughputChart(model string, cells []*Cell) svgChart {
 	return ch
 }
 
-func latencyChart(model string, cells []*Cell) svgChart {
+func latencyChart(model string, cells []*matrix.Cell) svgChart {
 	ch := svgChart{Title: model + ": latency at batch 1 (ms, lower is better): bar = median, red = p90, dashed = p99, dots = raw samples",
 		Unit: "milliseconds", Width: chartWidth, PlotX: chartPlotX, LabelX: chartPlotX - 8, Top: chartTop}
 	// The scale fits every p90 with room to spare; a p99 or a sample
@@ -555,7 +559,7 @@ func latencyChart(model string, cells []*Cell) svgChart {
 			}
 			s := t.Summary
 			bar := svgBar{Class: "lat", X: ch.PlotX, Y: y, W: scale(s.Median*1e3) - ch.PlotX, H: h,
-				Title: fmt.Sprintf("%s: median %s, p90 %s, p99 %s over %s", rowLabel(c), fmtSeconds(s.Median), fmtSeconds(s.P90), fmtSeconds(s.P99), Plural(s.N, "sample")),
+				Title: fmt.Sprintf("%s: median %s, p90 %s, p99 %s over %s", rowLabel(c), fmtSeconds(s.Median), fmtSeconds(s.P90), fmtSeconds(s.P99), matrix.Plural(s.N, "sample")),
 				Text:  fmt.Sprintf("%.3g ms (p90 %.3g, p99 %.3g)", s.Median*1e3, s.P90*1e3, s.P99*1e3)}
 			bar.TextX, bar.TextY = scale(s.P99*1e3)+6, y+h-5
 			if s.P99*1e3 > top {

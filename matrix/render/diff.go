@@ -1,4 +1,4 @@
-package matrix
+package render
 
 import (
 	"encoding/json"
@@ -6,36 +6,11 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/dlcompat/dlcompat/matrix/diff"
 )
 
-// DiffFormats are the formats RenderDiff knows.
-var DiffFormats = []string{"text", "md", "html", "json"}
-
-// RenderDiff writes a comparison in one of DiffFormats.
-func RenderDiff(w io.Writer, c *Comparison, format string) error {
-	switch format {
-	case "text":
-		return WriteDiffText(w, c)
-	case "md", "markdown":
-		return WriteDiffMarkdown(w, c)
-	case "html":
-		return WriteDiffHTML(w, c)
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(c)
-	}
-	return fmt.Errorf("unknown format %q (valid: %s)", format, strings.Join(DiffFormats, ", "))
-}
-
-func fmtP(p *Float) string {
-	if p == nil {
-		return ""
-	}
-	return fmt.Sprintf("p=%.3g", float64(*p))
-}
-
-func fmtDelta(t TimingDiff) string {
+func fmtDelta(t diff.TimingDiff) string {
 	if t.OldMedian == 0 {
 		return "?"
 	}
@@ -44,9 +19,9 @@ func fmtDelta(t TimingDiff) string {
 
 // speedCell is a timing's verdict as benchstat shows it: the change and
 // its p-value, or "~" and the p-value when the data cannot tell.
-func speedCell(t TimingDiff, th DiffThresholds) string {
+func speedCell(t diff.TimingDiff, th diff.Thresholds) string {
 	switch t.Verdict {
-	case Slower, Faster:
+	case diff.Slower, diff.Faster:
 		return fmt.Sprintf("%s %s (%s)", fmtDelta(t), t.Verdict, fmtP(t.P))
 	}
 	switch {
@@ -58,8 +33,8 @@ func speedCell(t TimingDiff, th DiffThresholds) string {
 	return fmt.Sprintf("~ (%s)", fmtP(t.P))
 }
 
-func header(c *Comparison) []string {
-	side := func(label string, r RunRef) string {
+func header(c *diff.Comparison) []string {
+	side := func(label string, r diff.RunRef) string {
 		s := fmt.Sprintf("%s: %s", label, r.RunID)
 		if r.File != "" {
 			s += " (" + r.File + ")"
@@ -75,7 +50,7 @@ func header(c *Comparison) []string {
 	return []string{side("old", c.Old), side("new", c.New)}
 }
 
-func thresholdsLine(c *Comparison) string {
+func thresholdsLine(c *diff.Comparison) string {
 	t := c.Thresholds
 	return fmt.Sprintf("speed: Mann-Whitney U on the raw samples, α=%g, changes under %g%% ignored (%g%% on CPUs), at least %d samples; errors flagged above %g× growth",
 		t.Alpha, 100*t.MinChange, 100*t.MinChangeCPU, t.MinSamples, t.ErrorGrowth)
@@ -84,7 +59,7 @@ func thresholdsLine(c *Comparison) string {
 // WriteDiffText renders a comparison for a terminal: the tally, each
 // changed cell with its reasons, then every timing series with its
 // verdict, as benchstat does.
-func WriteDiffText(w io.Writer, c *Comparison) error {
+func WriteDiffText(w io.Writer, c *diff.Comparison) error {
 	for _, h := range header(c) {
 		fmt.Fprintln(w, h)
 	}
@@ -94,7 +69,7 @@ func WriteDiffText(w io.Writer, c *Comparison) error {
 	fmt.Fprintln(w, thresholdsLine(c))
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, c.Summary())
-	for _, ch := range []Change{Regression, Improvement, Changed, Added, Removed} {
+	for _, ch := range []diff.Change{diff.Regression, diff.Improvement, diff.Changed, diff.Added, diff.Removed} {
 		first := true
 		for _, d := range c.Cells {
 			if d.Change != ch {
@@ -125,12 +100,12 @@ func WriteDiffText(w io.Writer, c *Comparison) error {
 	return nil
 }
 
-func timingRows(c *Comparison) [][]string {
+func timingRows(c *diff.Comparison) [][]string {
 	var rows [][]string
 	for _, d := range c.Cells {
 		for _, t := range d.Timings {
 			verdict := speedCell(t, c.Thresholds)
-			if t.Verdict == Slower {
+			if t.Verdict == diff.Slower {
 				verdict += " REGRESSION"
 			}
 			rows = append(rows, []string{d.Framework + " " + d.NewVersion, d.DeviceModel, d.Model, t.Series(),
@@ -142,9 +117,9 @@ func timingRows(c *Comparison) [][]string {
 
 // WriteDiffMarkdown renders a comparison for a pull-request comment:
 // the tally first, regressions in a table, everything else folded.
-func WriteDiffMarkdown(w io.Writer, c *Comparison) error {
+func WriteDiffMarkdown(w io.Writer, c *diff.Comparison) error {
 	icon := "✅"
-	if c.Count(Regression) > 0 {
+	if c.Count(diff.Regression) > 0 {
 		icon = "❌"
 	}
 	fmt.Fprintf(w, "## %s dlcompat diff: %s\n\n", icon, mdEscape(c.Summary()))
@@ -155,7 +130,7 @@ func WriteDiffMarkdown(w io.Writer, c *Comparison) error {
 		fmt.Fprintf(w, "- device: %s\n", mdEscape(d))
 	}
 	fmt.Fprintf(w, "\n_%s_\n", mdEscape(thresholdsLine(c)))
-	for _, ch := range []Change{Regression, Improvement, Changed, Added, Removed} {
+	for _, ch := range []diff.Change{diff.Regression, diff.Improvement, diff.Changed, diff.Added, diff.Removed} {
 		var rows [][]string
 		for _, d := range c.Cells {
 			if d.Change == ch {
@@ -167,7 +142,7 @@ func WriteDiffMarkdown(w io.Writer, c *Comparison) error {
 		}
 		title := fmt.Sprintf("%s (%d)", strings.ToUpper(string(ch[:1]))+string(ch[1:]), len(rows))
 		open, close := "", ""
-		if ch != Regression {
+		if ch != diff.Regression {
 			open = fmt.Sprintf("<details><summary>%s</summary>\n\n", title)
 			close = "\n</details>\n"
 		} else {
@@ -188,7 +163,7 @@ func WriteDiffMarkdown(w io.Writer, c *Comparison) error {
 	return nil
 }
 
-func statusPair(d CellDiff) string {
+func statusPair(d diff.CellDiff) string {
 	switch {
 	case d.OldStatus == "":
 		return "— → " + string(d.NewStatus)
@@ -202,7 +177,7 @@ func statusPair(d CellDiff) string {
 
 type htmlDiffRow struct {
 	Name, Status, Why, Class, NewReason string
-	Change                              Change
+	Change                              diff.Change
 	Timings                             []htmlDiffTiming
 }
 
@@ -219,13 +194,13 @@ type htmlDiff struct {
 }
 
 // WriteDiffHTML renders a comparison as a self-contained HTML page.
-func WriteDiffHTML(w io.Writer, c *Comparison) error {
+func WriteDiffHTML(w io.Writer, c *diff.Comparison) error {
 	h := htmlDiff{Title: "dlcompat diff " + c.Old.RunID + " → " + c.New.RunID, Summary: c.Summary(), Thresholds: thresholdsLine(c),
 		Header: header(c), DeviceChanges: c.DeviceChanges, Warnings: c.Warnings}
-	for _, ch := range Changes {
+	for _, ch := range diff.Changes {
 		h.Counts = append(h.Counts, legendItem{Label: string(ch), Count: c.Count(ch), Class: "d-" + string(ch)})
 	}
-	for _, ch := range Changes {
+	for _, ch := range diff.Changes {
 		for _, d := range c.Cells {
 			if d.Change != ch {
 				continue
@@ -235,9 +210,9 @@ func WriteDiffHTML(w io.Writer, c *Comparison) error {
 				ht := htmlDiffTiming{Series: t.Series(), Old: fmtSeconds(t.OldMedian), New: fmtSeconds(t.NewMedian), Delta: fmtDelta(t),
 					Verdict: speedCell(t, c.Thresholds), N: fmt.Sprintf("%d+%d", t.OldN, t.NewN)}
 				switch t.Verdict {
-				case Slower:
+				case diff.Slower:
 					ht.Class = "d-regression"
-				case Faster:
+				case diff.Faster:
 					ht.Class = "d-improvement"
 				}
 				row.Timings = append(row.Timings, ht)
@@ -246,4 +221,11 @@ func WriteDiffHTML(w io.Writer, c *Comparison) error {
 		}
 	}
 	return htmlTemplates.ExecuteTemplate(w, "diff", h)
+}
+
+// WriteDiffJSON writes the comparison as indented JSON.
+func WriteDiffJSON(w io.Writer, c *diff.Comparison) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(c)
 }

@@ -1,0 +1,75 @@
+package matrix
+
+// The kinds of device, Device.Kind.
+const (
+	KindCPU = "cpu"
+	KindGPU = "gpu"
+)
+
+// Device describes one device, as core/device detects it (NVML for a GPU,
+// /proc for the CPU) and as a run document records it. A field left at
+// its zero value is one that
+// does not apply to the device or that could not be found out; in the latter
+// case, unless NVML said the device does not support the query, Notes says
+// why.
+type Device struct {
+	// ID is "cpu" or "gpu:N", N being the index NVML gives the GPU.
+	ID string `json:"id"`
+	// Kind is KindCPU or KindGPU.
+	Kind string `json:"kind"`
+	// Name is the GPU's NVML name ("NVIDIA A100-SXM4-40GB") or the CPU's
+	// model name from /proc/cpuinfo, runtime.GOARCH when that has none.
+	Name string `json:"name"`
+	// Brand is the GPU's product brand (GeForce, Quadro, Tesla, NVIDIA...).
+	Brand string `json:"brand,omitempty"`
+	// Architecture is the GPU's architecture ("Ampere", "Hopper"...).
+	Architecture string `json:"architecture,omitempty"`
+	UUID         string `json:"uuid,omitempty"`
+	PCIBusID     string `json:"pci_bus_id,omitempty"`
+	// MemoryTotalBytes is the GPU's memory, or for the CPU the host's
+	// MemTotal from /proc/meminfo.
+	MemoryTotalBytes   uint64 `json:"memory_total_bytes,omitempty"`
+	MemoryBusWidthBits uint32 `json:"memory_bus_width_bits,omitempty"`
+	MaxSMClockMHz      uint32 `json:"max_sm_clock_mhz,omitempty"`
+	MaxMemClockMHz     uint32 `json:"max_mem_clock_mhz,omitempty"`
+	// TheoreticalBandwidthGBs is the peak memory bandwidth in GB/s (10^9
+	// bytes per second), computed as
+	//
+	//	MaxMemClockMHz × 10^6 × 2 × MemoryBusWidthBits / 8 / 10^9
+	//
+	// The factor 2 is for double data rate: NVML reports the memory clock
+	// such that two transfers happen per cycle, for HBM and GDDR alike
+	// (A100-SXM4-40GB: 1215 MHz × 2 × 5120 bits / 8 = 1555 GB/s). Zero when
+	// either the clock or the bus width is unknown.
+	TheoreticalBandwidthGBs float64 `json:"theoretical_bandwidth_gbs,omitempty"`
+	// ComputeCapability is the CUDA compute capability, "major.minor".
+	ComputeCapability string `json:"compute_capability,omitempty"`
+	// MIGMode is "enabled", "disabled" or "unsupported" (current mode).
+	MIGMode string `json:"mig_mode,omitempty"`
+	// ECC is "enabled", "disabled" or "unsupported" (current mode).
+	ECC string `json:"ecc,omitempty"`
+	// PowerLimitW is the power limit the driver enforces, in watts.
+	PowerLimitW float64 `json:"power_limit_w,omitempty"`
+	// DriverVersion is the NVIDIA driver version ("550.54.15").
+	DriverVersion string `json:"driver_version,omitempty"`
+	// CUDADriverVersion is the CUDA version the driver supports ("12.4").
+	CUDADriverVersion string `json:"cuda_driver_version,omitempty"`
+	// Cores is, for the CPU, the number of logical cores this process may
+	// use (runtime.NumCPU); 0 for a GPU.
+	Cores int `json:"cores,omitempty"`
+	// CUDACores is the GPU's number of CUDA cores (NVML GetNumGpuCores).
+	CUDACores int `json:"cuda_cores,omitempty"`
+	// PeakFP32GFLOPs is the GPU's FP32 peak in GFLOP/s (10^9 per second):
+	//
+	//	CUDACores × 2 × MaxSMClockMHz / 1000
+	//
+	// 2 for one fused multiply-add per core per clock. It is the peak of
+	// the CUDA cores, the one that applies to the strict fp32 checks (TF32
+	// off); tensor cores are not counted. An A100-SXM4 gives 6912 × 2 ×
+	// 1410 MHz = 19,492 GFLOP/s, NVIDIA's 19.5 TFLOPS; an H100 SXM5 16896 ×
+	// 2 × 1980 MHz = 66.9 TFLOPS. Zero when either input is unknown.
+	PeakFP32GFLOPs float64 `json:"peak_fp32_gflops,omitempty"`
+	// Notes are this device's problems: each names a field NVML could not
+	// report and the NVML error.
+	Notes []string `json:"notes,omitempty"`
+}

@@ -1,0 +1,58 @@
+package render
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dlcompat/dlcompat/matrix"
+)
+
+var mdReplacer = strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;", "`", "'")
+
+func mdEscape(s string) string { return mdReplacer.Replace(s) }
+
+func firstLineOf(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+func fmtSeconds(s float64) string {
+	switch {
+	case s == 0:
+		return "0"
+	case s < 1e-3:
+		return fmt.Sprintf("%.3gµs", s*1e6)
+	case s < 1:
+		return fmt.Sprintf("%.3gms", s*1e3)
+	}
+	return fmt.Sprintf("%.3gs", s)
+}
+
+func fmtBytes(b int64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%d B", b)
+	}
+	div, exp := int64(unit), 0
+	for n := b / unit; n >= unit; n /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
+}
+
+// fmtRate prints a rate with four significant digits, without an
+// exponent for the rates a device reaches (12630, not 1.263e+04).
+func fmtRate(v float64) string {
+	if v >= 1000 && v < 1e15 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.4g", v)
+}
+
+func fmtP(p *matrix.Float) string {
+	if p == nil {
+		return ""
+	}
+	return fmt.Sprintf("p=%.3g", float64(*p))
+}
