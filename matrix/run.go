@@ -13,7 +13,7 @@ import (
 // versions rather than guess.
 const SchemaVersion = 1
 
-// Status is a cell's outcome (SPEC §4).
+// Status is a cell's outcome (docs/spec.md §5.6).
 type Status string
 
 const (
@@ -158,7 +158,7 @@ type Timing struct {
 	Samples []float64 `json:"samples"`
 	Summary Summary   `json:"summary"`
 	// ItemsPerSecond is Batch / median, and GFLOPs the achieved rate from
-	// SPEC §1's FLOP counts (0 when unknown).
+	// docs/spec.md §1.3's FLOP counts (0 when unknown).
 	ItemsPerSecond float64 `json:"items_per_second,omitempty"`
 	GFLOPs         float64 `json:"gflops,omitempty"`
 	// PercentOfPeak is GFLOPs as a percentage of the device's

@@ -441,7 +441,7 @@ var genReferenceCmd = command{
 	short: "regenerate the reference tensors and golden values (testdata/reference)",
 	usage: `Usage: dlcompat gen-reference [-o DIR] [--check]
 
-Writes the reference weights, inputs and labels (SPEC §2) and the oracle's
+Writes the reference weights, inputs and labels (docs/spec.md §2.4) and the oracle's
 float64 golden outputs, activations and gradients, with a SHA-256 MANIFEST.
 The output is deterministic: regenerating gives identical bytes.
 --check compares instead of writing, and exits 1 on any difference.

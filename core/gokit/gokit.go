@@ -58,7 +58,7 @@ func (f *framework) Describe(ctx context.Context, _ pluginapi.DescribeRequest) (
 }
 
 // failed turns a framework problem into data: status "error" with the
-// message, as DESIGN asks. The Go error stays for transport trouble.
+// message, as docs/spec.md §5.6 says. The Go error stays for transport trouble.
 func failed(format string, a ...any) (pluginapi.RunResponse, error) {
 	return pluginapi.RunResponse{Status: pluginapi.StatusError, Message: fmt.Sprintf(format, a...)}, nil
 }

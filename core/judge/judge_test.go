@@ -102,6 +102,6 @@ func TestTolerances(t *testing.T) {
 	}
 	fp32, _ := ForPrecision("fp32")
 	if fp32.Forward.RTol != 1e-4 || fp32.Forward.ATol != 1e-5 || fp32.Backward.RTol != 1e-3 || fp32.Backward.ATol != 1e-5 {
-		t.Fatalf("fp32 tolerances drifted from SPEC §4: %+v", fp32)
+		t.Fatalf("fp32 tolerances drifted from docs/spec.md §6.2: %+v", fp32)
 	}
 }

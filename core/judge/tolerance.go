@@ -15,9 +15,9 @@ type Tolerances struct {
 }
 
 // Table holds the tolerances of every precision mode: the one place they
-// live (SPEC §4). Each value carries the measurement that justifies it.
+// live (docs/spec.md §6). Each value carries the measurement that justifies it.
 var Table = map[string]Tolerances{
-	// Strict fp32 (TF32 and similar off). SPEC §4's starting point, kept:
+	// Strict fp32 (TF32 and similar off). docs/spec.md §6.3's starting point, kept:
 	// gorgonia 0.9.18 on the CPU, batch 8, against the float64 oracle
 	// measured forward max abs 1.1e-7 / max rel 7.9e-6 (cnn logits) and
 	// 1.7e-8 / 2.2e-5 (lstm); backward max abs 6.5e-8 / max rel 6.0e-4

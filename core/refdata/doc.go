@@ -1,4 +1,4 @@
-// Package refdata writes and loads the reference tensors of SPEC §2 under
+// Package refdata writes and loads the reference tensors of docs/spec.md §2.4 under
 // testdata/reference: per model the weights and the input (with labels) as
 // float32, and the oracle's float64 golden outputs, activations and
 // gradients, all as safetensors, plus a MANIFEST of SHA-256 sums in

@@ -20,7 +20,7 @@ import (
 	"github.com/dlcompat/dlcompat/matrix"
 )
 
-// Batch is the batch of the reference input (SPEC §4: checks run at N = 8).
+// Batch is the batch of the reference input (docs/spec.md §2.3: checks run at N = 8).
 const Batch = 8
 
 // ManifestName is the checksum file inside the reference directory.

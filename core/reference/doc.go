@@ -1,5 +1,5 @@
 // Package reference is the float64 oracle of dlcompat: a plain-Go
-// implementation of the two reference models of SPEC §1 (SimpleCNN and the
+// implementation of the two reference models of docs/spec.md §1 (SimpleCNN and the
 // 2-layer StackedLSTM), forward and backward, with no framework inside.
 //
 // Every plugin is judged against the values computed here, so the package
@@ -15,7 +15,7 @@
 // but the byte-identity test would say so.
 //
 // It also owns the deterministic generator of the reference tensors
-// (weights, inputs, labels; SPEC §2). It does not read or write files:
+// (weights, inputs, labels; docs/spec.md §2). It does not read or write files:
 // see core/tensor for safetensors and cmd/dlcompat's "gen-reference" for the
 // files under testdata/reference.
 package reference

@@ -4,7 +4,7 @@ import (
 	"math"
 )
 
-// The reference tensors (SPEC §2) come from one documented generator so
+// The reference tensors (docs/spec.md §2.1) come from one documented generator so
 // that any language can reproduce them bit for bit:
 //
 //   - each tensor has its own stream, seeded with the 64-bit FNV-1a hash of

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Model names a reference model of SPEC §1.
+// Model names a reference model of docs/spec.md §1.
 type Model string
 
 const (
@@ -37,7 +37,7 @@ func ModelNames() []string {
 	return out
 }
 
-// Sizes of the reference models (SPEC §1).
+// Sizes of the reference models (docs/spec.md §1).
 const (
 	Classes = 10
 
@@ -116,7 +116,7 @@ func Activations(m Model) []string {
 }
 
 // FLOPsPerSample is the forward floating-point operations of one sample
-// (2 × the multiply-accumulates of SPEC §1). A training step counts 3×.
+// (2 × the multiply-accumulates of docs/spec.md §1.3). A training step counts 3×.
 func FLOPsPerSample(m Model) float64 {
 	if m == CNN {
 		return 2 * 4692736

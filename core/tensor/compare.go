@@ -5,7 +5,7 @@ import (
 	"math"
 )
 
-// Tolerance is SPEC §4's elementwise rule |got − want| ≤ ATol + RTol·|want|.
+// Tolerance is docs/spec.md §6.1's elementwise rule |got − want| ≤ ATol + RTol·|want|.
 type Tolerance struct {
 	RTol float64 `json:"rtol"`
 	ATol float64 `json:"atol"`

@@ -3,13 +3,13 @@ through net.params, gradients through a SoftmaxWithLoss on the reference
 labels and net.backward(). Runs on BVLC Caffe 1.0 (Debian bullseye's
 python3-caffe, Python 3.9): no 3.10+ syntax here.
 
-Conversions (SPEC §1 layout traps, ENVIRONMENT's verified Caffe facts):
+Conversions (docs/spec.md §4.5 layout traps, ENVIRONMENT's verified Caffe facts):
   Convolution and InnerProduct blobs have PyTorch's shapes, and
   InnerProduct flattens C, H, W: no conversion for the CNN.
   LSTM is time-major: input [T, N, I] (from [N, T, I]) with a cont [T, N]
   blob whose first step is 0, so no state is carried over from an earlier
   forward(). Its blobs are W_xc [4H, I], b_c [4H] (one bias: b_i + b_h),
-  W_hc [4H, H], gates in the order i, f, o, g (SPEC's is i, f, g, o):
+  W_hc [4H, H], gates in the order i, f, o, g (the canonical order, docs/spec.md §1.2, is i, f, g, o):
   CAFFE_GATES below. Activations [T, N, H] go back to [N, T, H]; a b_c
   gradient is the gradient of both biases.
 Param diffs accumulate across backward() calls in Caffe: they are zeroed
@@ -26,13 +26,13 @@ import dlcompat_worker as dw
 caffe = None
 
 H = 128
-SPEC_GATES = ("i", "f", "g", "o")
+CANONICAL_GATES = ("i", "f", "g", "o")
 CAFFE_GATES = ("i", "f", "o", "g")
-GATE_PERM = [SPEC_GATES.index(g) for g in CAFFE_GATES]  # [0, 1, 3, 2]
+GATE_PERM = [CANONICAL_GATES.index(g) for g in CAFFE_GATES]  # [0, 1, 3, 2]
 
 
 def gates_to_caffe(a):
-    """Reorders the 4H gate blocks of axis 0 from SPEC to Caffe order."""
+    """Reorders the 4H gate blocks of axis 0 from the canonical order to Caffe's."""
     blocks = np.split(a, 4, axis=0)
     return np.concatenate([blocks[i] for i in GATE_PERM], axis=0)
 

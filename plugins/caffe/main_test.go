@@ -14,7 +14,7 @@ const image = "dlcompat/caffe-cpu:bullseye"
 
 // TestAgainstGoldensInItsContainer runs the real plugin in Caffe's image
 // through the docker executor and the host's runner: both models, every
-// check, and every activation and gradient within SPEC §4's tolerances —
+// check, and every activation and gradient within docs/spec.md §6.2's tolerances —
 // which proves the time-major LSTM with its cont blob, the i,f,o,g gate
 // order and the single bias on the real framework, on Python 3.9.
 func TestAgainstGoldensInItsContainer(t *testing.T) {

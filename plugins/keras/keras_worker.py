@@ -5,7 +5,7 @@ set_weights after explicit conversion. The backend comes from KERAS_BACKEND
 Gradients: tf.GradientTape on the tensorflow backend, jax.value_and_grad on
 jax. Python 3.9 compatible.
 
-Conversions (SPEC §1 layout traps), each undone for activations and
+Conversions (docs/spec.md §4.4 layout traps), each undone for activations and
 gradients:
   input        NCHW -> NHWC (channels_last, Keras's default)
   Conv2D       kernel [out, in, kh, kw] -> [kh, kw, in, out]
@@ -15,7 +15,7 @@ gradients:
   Dense        kernel = W.T
   LSTM         kernel = i2h.weight.T [in, 4H], recurrent_kernel = h2h.weight.T,
                one bias = i2h.bias + h2h.bias. Keras's gate order is
-               i, f, c, o: the same blocks as SPEC's i, f, g, o (c is the
+               i, f, c, o: the same blocks as the canonical i, f, g, o (c is the
                cell candidate g), so KERAS_GATES below is the identity and
                the conversion is transposes only. A bias gradient is the
                gradient of both biases.
@@ -31,10 +31,10 @@ keras = None
 BACKEND = None
 
 H = 128
-# SPEC's gate blocks (i, f, g, o) in the order Keras stores them (i, f, c, o).
-SPEC_GATES = ("i", "f", "g", "o")
+# The canonical gate blocks (i, f, g, o) in the order Keras stores them (i, f, c, o).
+CANONICAL_GATES = ("i", "f", "g", "o")
 KERAS_GATES = ("i", "f", "g", "o")
-GATE_PERM = [SPEC_GATES.index(g) for g in KERAS_GATES]
+GATE_PERM = [CANONICAL_GATES.index(g) for g in KERAS_GATES]
 
 CONV_TO_KERAS = (2, 3, 1, 0)
 CONV_FROM_KERAS = (3, 2, 0, 1)
@@ -44,7 +44,7 @@ POOL2 = (64, 7, 7)  # C, H, W of pool2's output
 
 
 def gates_to_keras(a):
-    """Reorders the 4H gate blocks of the last axis from SPEC to Keras order."""
+    """Reorders the 4H gate blocks of the last axis from the canonical order to Keras's."""
     blocks = np.split(a, 4, axis=-1)
     return np.concatenate([blocks[i] for i in GATE_PERM], axis=-1)
 

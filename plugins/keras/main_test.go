@@ -10,7 +10,7 @@ import (
 // TestAgainstGoldens runs the real plugin on each Keras backend the local
 // environment has (scripts/setup.d/30-python.sh installs tensorflow and
 // jax) through the host's runner: both models, every check, and every
-// activation and gradient within SPEC §4's tolerances — which proves each
+// activation and gradient within docs/spec.md §6.2's tolerances — which proves each
 // conversion (kernel transposes, the permuted fc1 kernel behind an NHWC
 // Flatten, the LSTM's gate order and single bias) on the real framework.
 func TestAgainstGoldens(t *testing.T) {

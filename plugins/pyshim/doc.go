@@ -33,11 +33,11 @@
 //   - it is installed but does not import: Run answers status "error"
 //     with the worker's own last lines;
 //   - the worker dies or writes something other than a frame mid-check:
-//     status "crash" (the framework's process died, SPEC §4) with its last
+//     status "crash" (the framework's process died, docs/spec.md §5.6) with its last
 //     lines, and the next Run starts a fresh worker;
 //   - an exception inside a check: status "error" with the exception and
 //     where it was raised; the worker lives on.
 //
 // What it does not do: judge numbers (the host does), or time anything
-// (the worker times around the framework call, SPEC §5).
+// (the worker times around the framework call, docs/spec.md §7.1).
 package pyshim

@@ -317,7 +317,7 @@ func (p *Plugin) run(ctx context.Context, req pluginapi.RunRequest, dtype string
 			return pluginapi.RunResponse{}, ctx.Err()
 		}
 		// The worker died or broke the protocol: that is a crash of the
-		// framework's process (SPEC §4), not an error it raised.
+		// framework's process (docs/spec.md §5.6), not an error it raised.
 		resp := errorResponse("%v", w.fail(fmt.Sprintf("%s %s on %s", req.Model, req.Check, req.Device), err))
 		resp.Status = pluginapi.StatusCrash
 		return resp, nil

@@ -13,7 +13,7 @@ const image = "dlcompat/pytorch-cpu:bookworm"
 // TestAgainstGoldens runs the real plugin, with the PyTorch the local
 // executor finds (Debian's python3-torch after scripts/setup.sh), through
 // the host's runner: both models, every check, every activation and
-// gradient within SPEC §4's tolerances.
+// gradient within docs/spec.md §6.2's tolerances.
 func TestAgainstGoldens(t *testing.T) {
 	plugintest.Check(t, plugintest.Spec(t, "pytorch"), plugintest.Options{})
 }

@@ -21,7 +21,7 @@ import (
 // of both models; the test logs it).
 var oracleTol = tensor.Tolerance{RTol: 1e-9, ATol: 1e-12}
 
-// TestOracleAgreesWithTorchFloat64 is SPEC §3's second, independent check
+// TestOracleAgreesWithTorchFloat64 is docs/spec.md §3.3's second, independent check
 // of the oracle: PyTorch, with every module in torch.float64, runs both
 // models forward (every activation) and backward (every gradient, through
 // autograd) on the reference tensors, and must match the golden files that

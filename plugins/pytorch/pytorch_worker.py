@@ -1,6 +1,6 @@
 """PyTorch worker: the tutorial's SimpleCNN, LSTMCell and StackedLSTM as
 nn.Modules, loaded with the reference weights, gradients through autograd,
-on the CPU or cuda:N. PyTorch's layout is the canonical one (SPEC §1), so
+on the CPU or cuda:N. PyTorch's layout is the canonical one (docs/spec.md §4.2), so
 nothing is converted: state_dict keys are the canonical parameter names.
 Python 3.9 compatible."""
 
@@ -107,7 +107,7 @@ class Net(object):
         if missing or unexpected:
             raise dw.CheckError("weights do not fit %s: missing %s, unexpected %s" % (model, missing, unexpected))
         self.m = m.to(device=self.dev, dtype=tdtype)
-        self.m.eval()  # dropout off: every check runs in eval mode (SPEC §1.2)
+        self.m.eval()  # dropout off: every check runs in eval mode (docs/spec.md §1.2)
 
     def _x(self, x):
         return torch.from_numpy(np.ascontiguousarray(x)).to(device=self.dev, dtype=self.dtype)

@@ -9,7 +9,7 @@ import (
 // TestAgainstGoldens runs the real plugin, with the TensorFlow the local
 // executor finds (the venv of scripts/setup.d/30-python.sh), through the
 // host's runner: both models, every check, and every activation and
-// gradient within SPEC §4's tolerances — which proves each layout
+// gradient within docs/spec.md §6.2's tolerances — which proves each layout
 // conversion (NHWC input, [kh,kw,in,out] kernels, C,H,W flatten,
 // transposed linear and LSTM weights) on the real framework.
 func TestAgainstGoldens(t *testing.T) {

@@ -2,14 +2,14 @@
 (tf.nn.conv2d, tf.nn.max_pool2d, matrix products, an explicit LSTM loop),
 gradients through tf.GradientTape. Python 3.9 compatible.
 
-Layouts are converted explicitly, both ways (SPEC §1 layout traps):
+Layouts are converted explicitly, both ways (docs/spec.md §4.3 layout traps):
   input        NCHW -> NHWC                    x.transpose(0, 2, 3, 1)
   conv kernel  [out, in, kh, kw] -> [kh, kw, in, out]  w.transpose(2, 3, 1, 0)
   flatten      pool2 NHWC is transposed back to NCHW before the reshape, so
                fc1 sees C, H, W order and fc1.weight is used as it is
   linear       y = x @ W.T + b: W is stored transposed, [in, out]
   LSTM         i2h/h2h weights transposed to [in, 4H]; the loop is ours, so
-               the gates stay in SPEC's order i, f, g, o; two biases
+               the gates stay in the canonical order i, f, g, o; two biases
 Activations go back to NCHW and gradients back to PyTorch layout.
 """
 
@@ -91,7 +91,7 @@ class Net(object):
             hs = []
             for t in range(steps):
                 gates = tf.matmul(inp[:, t, :], wi) + bi + tf.matmul(h, wh) + bh
-                i, f, g, o = tf.split(gates, 4, axis=1)  # SPEC order i, f, g, o
+                i, f, g, o = tf.split(gates, 4, axis=1)  # canonical order i, f, g, o
                 c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
                 h = tf.sigmoid(o) * tf.tanh(c)
                 hs.append(h)
@@ -170,7 +170,7 @@ class Backend(object):
         import tensorflow as _tf
 
         tf = _tf
-        # Strict fp32, and the same numbers twice (SPEC §4).
+        # Strict fp32, and the same numbers twice (docs/spec.md §4.3).
         tf.config.experimental.enable_tensor_float_32_execution(False)
         tf.config.experimental.enable_op_determinism()
 

@@ -1,4 +1,4 @@
-// Package engine runs the two dlcompat reference models (SPEC §1: "cnn", the
+// Package engine runs the two dlcompat reference models (docs/spec.md §1: "cnn", the
 // SimpleCNN, and "lstm", the 2-layer StackedLSTM with a linear head) in
 // gorgonia, in float32, on the CPU, forward and backward.
 //
@@ -9,7 +9,7 @@
 // bitwise-identical numbers.
 //
 // Parameters and gradients use the canonical names and PyTorch layouts of
-// SPEC §1. Internally some are held in another layout (linear weights
+// docs/spec.md §4.6. Internally some are held in another layout (linear weights
 // transposed, LSTM weights split into their four gate blocks, biases shaped
 // for broadcasting); New converts in and Backward converts the gradients
 // back, so callers never see gorgonia's layout.

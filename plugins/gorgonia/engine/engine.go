@@ -21,7 +21,7 @@ type Tensor32 struct {
 type Result struct {
 	// Logits are the model outputs, [N, 10].
 	Logits Tensor32
-	// Activations holds the per-layer outputs (names in SPEC §1 and the
+	// Activations holds the per-layer outputs (names in docs/spec.md §1.4 and the
 	// package tests) when Forward was asked for them; nil otherwise.
 	Activations map[string]Tensor32
 	// Loss is the mean cross-entropy over the batch (Backward only).

@@ -19,7 +19,7 @@ import (
 
 // testParams draws a model's parameters from PyTorch's default bounds
 // U(-1/√fan_in, 1/√fan_in), fan_in = in·kh·kw for convolutions and the
-// column count for linear maps (SPEC §2), from a seeded stream.
+// column count for linear maps (docs/spec.md §2.2), from a seeded stream.
 func testParams(t testing.TB, model string, seed uint64) map[string]Tensor32 {
 	t.Helper()
 	def, ok := models[model]
@@ -70,7 +70,7 @@ func testInput(model string, batch int, seed uint64) Tensor32 {
 	return Tensor32{Shape: shape, Data: data}
 }
 
-// testLabels are SPEC §2's labels: n mod 10.
+// testLabels are docs/spec.md §2.2's labels: n mod 10.
 func testLabels(n int) []int {
 	out := make([]int, n)
 	for i := range out {
@@ -664,7 +664,7 @@ func TestConcurrentForward(t *testing.T) {
 	}
 }
 
-// Tolerances of SPEC §4 for strict fp32, against the float64 oracle.
+// Tolerances of docs/spec.md §6.2 for strict fp32, against the float64 oracle.
 const (
 	forwardAtol, forwardRtol   = 1e-5, 1e-4
 	backwardAtol, backwardRtol = 1e-5, 1e-3
@@ -706,9 +706,9 @@ func float32Tensor(a reference.Array) Tensor32 {
 	return out
 }
 
-// TestMatchesOracle runs the reference weights and input (SPEC §2, batch 8)
+// TestMatchesOracle runs the reference weights and input (docs/spec.md §2.3, batch 8)
 // through a Net and checks logits, every activation and every gradient
-// against the float64 oracle with the strict fp32 tolerances of SPEC §4.
+// against the float64 oracle with the strict fp32 tolerances of docs/spec.md §6.2.
 // It logs the measured errors per tensor, pass or fail.
 func TestMatchesOracle(t *testing.T) {
 	const batch = 8

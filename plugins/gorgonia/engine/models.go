@@ -7,7 +7,7 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// SPEC §1.1: SimpleCNN.
+// docs/spec.md §1.1: SimpleCNN.
 var cnnDef = &modelDef{
 	params: []paramSpec{
 		{"conv1.weight", []int{32, 3, 3, 3}},
@@ -56,7 +56,7 @@ func buildCNN(b *builder) *G.Node {
 	return fc2
 }
 
-// SPEC §1.2: StackedLSTM, 2 layers, H = 128, over T = 28 steps of I = 28.
+// docs/spec.md §1.2: StackedLSTM, 2 layers, H = 128, over T = 28 steps of I = 28.
 const (
 	lstmLayers = 2
 	lstmHidden = 128

@@ -1,6 +1,6 @@
 // Package plugintest runs a real framework plugin, built from its source
 // with `go build` exactly as `make build` builds it, through the host's
-// runner against the golden files, and asserts what SPEC §4 asks of every
+// runner against the golden files, and asserts what docs/spec.md §5 asks of every
 // cell. Each framework's test calls it; it is for tests only.
 //
 // A framework that is not installed makes the test skip with the plugin's
