@@ -76,15 +76,9 @@ Examples:
 `,
 	run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
 		b := newFlagLayer(fs, runspec.Default(defaultPluginsDir(), defaultReferenceDir()))
-		b.common()
+		b.common("describe the plugins as this configuration file runs them (executor, images)")
 		asJSON := fs.Bool("json", false, "print as JSON")
-		configPath := fs.String("config", "", "describe the plugins as this configuration file runs them (executor, images)")
-		if pos, err := parse(fs, args); err != nil {
-			return err
-		} else if err := noArgs(fs, pos); err != nil {
-			return err
-		}
-		spec, err := buildSpec(b, *configPath)
+		spec, err := b.parse(args)
 		if err != nil {
 			return err
 		}
@@ -244,14 +238,8 @@ Examples:
 func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
 	b := newFlagLayer(fs, runspec.Default(defaultPluginsDir(), defaultReferenceDir()))
 	b.runFlags()
-	configPath := fs.String("config", "", "matrix configuration file (YAML): frameworks, images, executor, devices, models, checks, timeouts; flags win over it")
 	quiet := fs.Bool("quiet", false, "no progress: neither bars (on a terminal) nor a line per cell")
-	if pos, err := parse(fs, args); err != nil {
-		return err
-	} else if err := noArgs(fs, pos); err != nil {
-		return err
-	}
-	spec, err := buildSpec(b, *configPath)
+	spec, err := b.parse(args)
 	if err != nil {
 		return err
 	}

@@ -25,9 +25,10 @@ const EnvVariants = "DLCOMPAT_VARIANTS"
 // that the command line named (flag.FlagSet.Visit): a flag left out,
 // even one whose default is zero, sets nothing.
 type flagLayer struct {
-	fs    *flag.FlagSet
-	def   runspec.Spec
-	binds map[string]binding
+	fs     *flag.FlagSet
+	def    runspec.Spec
+	binds  map[string]binding
+	config *string // --config, read before the flags' layer applies
 }
 
 type binding struct {
@@ -86,9 +87,11 @@ func (b *flagLayer) Layer() runspec.Layer {
 	return l
 }
 
-// common binds the flags that run and plugins share: where plugins are,
-// which, how they start.
-func (b *flagLayer) common() {
+// common binds the flags that run and plugins share: the configuration
+// file (configUsage says what the command takes from it), where plugins
+// are, which, how they start.
+func (b *flagLayer) common(configUsage string) {
+	b.config = b.fs.String("config", "", configUsage)
 	b.str("plugins-dir", runspec.FieldPluginsDir, b.def.PluginsDir, "directory of dlcompat-plugin-* binaries (or set $"+runspec.EnvPluginsDir+")",
 		func(s *runspec.Spec, v string) error { s.PluginsDir = v; return nil })
 	b.list("frameworks", runspec.FieldFrameworks, "", "comma-separated frameworks (or framework+variant) to run (default: every plugin found)",
@@ -134,7 +137,7 @@ func parseVariants(v string) (map[string][]string, error) {
 
 // runFlags binds the flags of dlcompat run.
 func (b *flagLayer) runFlags() {
-	b.common()
+	b.common("matrix configuration file (YAML): frameworks, images, executor, devices, models, checks, timeouts, container limits; flags win over it")
 	d := b.def
 	b.list("models", runspec.FieldModels, strings.Join(reference.ModelNames(), ","), "comma-separated models: "+strings.Join(reference.ModelNames(), ", "),
 		func(s *runspec.Spec, v []string) error {
@@ -210,6 +213,17 @@ func joinInts(ns []int) string {
 		s[i] = strconv.Itoa(n)
 	}
 	return strings.Join(s, ",")
+}
+
+// parse parses the command line, which takes no arguments, and builds
+// the spec.
+func (b *flagLayer) parse(args []string) (runspec.Spec, error) {
+	if pos, err := parse(b.fs, args); err != nil {
+		return runspec.Spec{}, err
+	} else if err := noArgs(b.fs, pos); err != nil {
+		return runspec.Spec{}, err
+	}
+	return buildSpec(b, *b.config)
 }
 
 // buildSpec is the one place a command's spec is built: the defaults,

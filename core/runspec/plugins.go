@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	osexec "os/exec"
 	"path/filepath"
@@ -212,7 +213,7 @@ func (s *Spec) expandVariants(specs []exec.Spec, manifests map[string]pluginapi.
 	for fw, values := range s.Variants {
 		axis := manifests[fw].Variant
 		if _, ok := manifests[fw]; !ok {
-			return nil, usagef("--%s: there is no %s plugin (found: %s)", FieldVariants, fw, strings.Join(sortedKeys(manifests), ", "))
+			return nil, usagef("--%s: there is no %s plugin (found: %s)", FieldVariants, fw, strings.Join(slices.Sorted(maps.Keys(manifests)), ", "))
 		}
 		if axis == nil {
 			return nil, usagef("--%s: %s has no variants", FieldVariants, fw)
@@ -244,15 +245,6 @@ func (s *Spec) expandVariants(specs []exec.Spec, manifests map[string]pluginapi.
 		}
 	}
 	return out, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // variantName names the row of framework fw's variant v.
