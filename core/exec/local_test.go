@@ -27,6 +27,8 @@ import (
 const (
 	envMode    = "DLCOMPAT_EXECTEST_MODE"
 	envPidFile = "DLCOMPAT_EXECTEST_PIDFILE"
+	// envOverride is set in the host and in Spec.Env.
+	envOverride = "DLCOMPAT_EXECTEST_OVERRIDE"
 )
 
 func TestMain(m *testing.M) {
@@ -45,11 +47,11 @@ func TestMain(m *testing.M) {
 		spawnChild(true)
 		os.Exit(1)
 	case "serve": // a working plugin
-		pluginapi.Serve(stub{})
+		pluginapi.Serve(pluginapi.Manifest{Name: "stub"}, stub{})
 		os.Exit(0)
 	case "serve-with-child": // a working plugin with a child of its own
 		spawnChild(false)
-		pluginapi.Serve(stub{})
+		pluginapi.Serve(pluginapi.Manifest{Name: "stub"}, stub{})
 		os.Exit(0)
 	}
 	fmt.Fprintln(os.Stderr, "unknown", envMode)
@@ -79,7 +81,8 @@ func spawnChild(setsid bool) {
 type stub struct{}
 
 func (stub) Describe(context.Context, pluginapi.DescribeRequest) (pluginapi.DescribeResponse, error) {
-	return pluginapi.DescribeResponse{Framework: "stub", Version: "test"}, nil
+	// The version is what envOverride holds: what the plugin was given.
+	return pluginapi.DescribeResponse{Framework: "stub", Version: os.Getenv(envOverride)}, nil
 }
 
 func (stub) Run(context.Context, pluginapi.RunRequest) (pluginapi.RunResponse, error) {
@@ -91,7 +94,7 @@ func (stub) Run(context.Context, pluginapi.RunRequest) (pluginapi.RunResponse, e
 // bounds: nothing here may rely on it. It returns the client, its config
 // and the file the plugin writes its child's pid to; a child still alive
 // at the end of the test is killed.
-func helper(t *testing.T, mode string) (*plugin.Client, *plugin.ClientConfig, string) {
+func helper(t *testing.T, mode string, env ...string) (*plugin.Client, *plugin.ClientConfig, string) {
 	t.Helper()
 	if runtime.GOOS != "linux" {
 		t.Skip("process groups and Pdeathsig: Linux only")
@@ -110,7 +113,7 @@ func helper(t *testing.T, mode string) (*plugin.Client, *plugin.ClientConfig, st
 		Stderr:           io.Discard,
 		Logger:           hclog.New(&hclog.LoggerOptions{Output: io.Discard, Level: hclog.Off}),
 	}
-	spec := exec.Spec{Name: "helper", Path: self, Env: []string{envMode + "=" + mode, envPidFile + "=" + pidFile}}
+	spec := exec.Spec{Name: "helper", Path: self, Env: append([]string{envMode + "=" + mode, envPidFile + "=" + pidFile}, env...)}
 	if err := (exec.Local{}).Configure(spec, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -256,5 +259,29 @@ func TestKilledPluginLeavesNoSocket(t *testing.T) {
 	within(t, time.Minute, "Kill", client.Kill)
 	if _, err := os.Stat(sock); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the killed plugin's socket %s is left: %v", sock, err)
+	}
+}
+
+// TestSpecEnvWinsOverHost: Spec.Env (a variant such as Keras's backend)
+// is what the plugin sees, even where the host's environment has the
+// same variable (go-plugin appends the host's environment after Cmd's).
+func TestSpecEnvWinsOverHost(t *testing.T) {
+	t.Setenv(envOverride, "host")
+	client, _, _ := helper(t, "serve", envOverride+"=spec")
+	defer client.Kill()
+	rpc, err := client.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := rpc.Dispense(pluginapi.PluginName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := raw.(pluginapi.Framework).Describe(context.Background(), pluginapi.DescribeRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Version != "spec" {
+		t.Errorf("the plugin saw %s=%q, want the spec's %q", envOverride, d.Version, "spec")
 	}
 }
