@@ -13,6 +13,8 @@
 # testdata/fuzz/<Target>/ directory, where the plain `go test` then runs it
 # for ever after: commit it with the fix. The script prints each target's
 # executions and new corpus entries, and exits 1 if any target failed.
+# FUZZMINIMIZETIME bounds the minimizing of each new input (default 10s;
+# go test's 60s stalls a target whose inputs are large).
 # FUZZ_PARALLEL sets the fuzzing workers (go test -parallel; default: all
 # CPUs). FUZZ_LOG_DIR keeps each target's full output (default: a
 # temporary directory, removed at the end).
@@ -70,7 +72,7 @@ for t in "${selected[@]}"; do
 	echo "fuzz: $pkg $name for $FUZZTIME" >&2
 	start=$SECONDS
 	status=ok
-	if ! "$GO" test -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" "${par[@]}" "$pkg" >"$log" 2>&1; then
+	if ! "$GO" test -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "${FUZZMINIMIZETIME:-10s}" "${par[@]}" "$pkg" >"$log" 2>&1; then
 		status=FAIL
 		failed=1
 		sed 's/^/  /' "$log" | tail -n 40 >&2
