@@ -10,7 +10,7 @@ LDFLAGS := -X github.com/dlcompat/dlcompat/core/cli.Version=$(VERSION)
 # cgo for go-nvml.
 GO_PLUGINS := $(patsubst plugins/%/main.go,%,$(wildcard plugins/*/main.go))
 
-.PHONY: build run setup test bench bench-docker bench-reports diff-demo reference proto proto-check clean
+.PHONY: build run setup test fuzz bench bench-docker bench-reports diff-demo reference proto proto-check clean
 
 build:
 	@mkdir -p $(PLUGINS)
@@ -37,6 +37,15 @@ setup:
 test: build setup proto-check
 	$(GO) vet ./...
 	DLCOMPAT_REQUIRE=1 $(GO) test -count=1 -timeout 30m ./...
+	FUZZTIME=$(FUZZTIME_SHORT) ./scripts/fuzz.sh
+
+# Every fuzz target (found by scripts/fuzz.sh: each func FuzzXxx in a
+# _test.go), one after another, FUZZTIME each; `make test` runs them for
+# FUZZTIME_SHORT. A failing input lands in the package's testdata/fuzz/.
+FUZZTIME ?= 10m
+FUZZTIME_SHORT ?= 5s
+fuzz:
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 bench: build
 	./scripts/bench.sh

@@ -3,10 +3,12 @@ package exec
 import (
 	"context"
 	"errors"
-	"os"
+	"fmt"
 	osexec "os/exec"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
 )
 
 // Spec is a plugin to start: a binary and what to give it.
@@ -115,14 +117,41 @@ var _ Executor = Local{}
 
 func (Local) Name() string { return "local" }
 
-// Configure starts the plugin binary directly. The plugin inherits the
-// host environment (a Python-backed plugin needs PATH and friends) plus
-// spec.Env. On Linux the kernel kills it if the host dies, so a SIGKILLed
-// dlcompat leaves no plugin behind.
+// Configure starts the plugin binary directly, through a runner of this
+// package (see localRunner). The plugin inherits the host environment (a
+// Python-backed plugin needs PATH and friends) plus spec.Env, which wins.
+// The plugin runs in a process group of its own: when it exits or is
+// killed, its descendants are killed with it, and its stdout and stderr
+// are read for at most ExitDrain after that, so a descendant that escaped
+// the group cannot hold the host. Its socket lives in a directory of this
+// host process's, removed when the plugin ends (see socketDir). On Linux
+// the kernel kills the plugin if the host dies, so a SIGKILLed dlcompat
+// leaves no plugin behind (the plugin's own descendants: see doc.go).
 func (Local) Configure(spec Spec, cfg *plugin.ClientConfig) error {
-	cmd := osexec.Command(spec.Path, spec.Args...)
-	cmd.Env = append(os.Environ(), spec.Env...)
-	cmd.SysProcAttr = sysProcAttr()
-	cfg.Cmd = cmd
+	root, err := acquireSocketDir()
+	if err != nil {
+		return fmt.Errorf("%s: the plugin's socket directory: %w", spec.Name, err)
+	}
+	r := &localRunner{spec: spec, cfg: cfg, done: make(chan struct{})}
+	cfg.Cmd = nil
+	cfg.RunnerFunc = func(_ hclog.Logger, cmd *osexec.Cmd, socketDir string) (runner.Runner, error) {
+		r.init(cmd, socketDir)
+		return r, nil
+	}
+	cfg.UnixSocketConfig = &plugin.UnixSocketConfig{TempDir: root}
+	locals.Store(cfg, r)
 	return nil
+}
+
+// KillNow SIGKILLs the process tree of a plugin that Local configured
+// into cfg, at once: go-plugin's Kill first asks the plugin to shut down,
+// which a stopped or wedged plugin never answers. It reports false when
+// cfg is not a Local plugin's (then the caller kills it its own way).
+func KillNow(cfg *plugin.ClientConfig) bool {
+	v, ok := locals.Load(cfg)
+	if !ok {
+		return false
+	}
+	_ = v.(*localRunner).Kill(context.Background())
+	return true
 }

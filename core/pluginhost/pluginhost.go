@@ -153,6 +153,7 @@ type Instance struct {
 	Version int
 
 	client *plugin.Client
+	cfg    *plugin.ClientConfig
 	stderr *Tail
 }
 
@@ -209,7 +210,7 @@ func Start(ctx context.Context, ex exec.Executor, spec exec.Spec) (*Instance, er
 	if !ok {
 		return fail(fmt.Errorf("dispensed %T, not a Framework", raw))
 	}
-	inst := &Instance{Spec: spec, Executor: ex.Name(), Framework: fw, client: client, stderr: tail, Version: client.NegotiatedVersion()}
+	inst := &Instance{Spec: spec, Executor: ex.Name(), Framework: fw, client: client, cfg: cfg, stderr: tail, Version: client.NegotiatedVersion()}
 	dctx, cancel := context.WithTimeout(ctx, DescribeTimeout)
 	defer cancel()
 	inst.Desc, err = fw.Describe(dctx, pluginapi.DescribeRequest{HostCapabilities: []string{"activations", "determinism-repeat"}})
@@ -256,6 +257,10 @@ func (i *Instance) StderrTail() string { return i.stderr.String() }
 // Kill stops the plugin now, without the graceful wait: it is used on a
 // hung or finished plugin, and in both cases there is nothing to save.
 func (i *Instance) Kill() {
+	if exec.KillNow(i.cfg) { // a local plugin: its whole process group
+		i.client.Kill()
+		return
+	}
 	if rc := i.client.ReattachConfig(); rc != nil && rc.Pid > 0 && rc.ReattachFunc == nil {
 		if p, err := os.FindProcess(rc.Pid); err == nil {
 			_ = p.Kill()

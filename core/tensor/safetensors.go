@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"os"
 	"sort"
 	"strconv"
@@ -75,7 +77,11 @@ func Encode(f File) ([]byte, error) {
 		if t.DType.size() == 0 {
 			return nil, fmt.Errorf("tensor %q: unsupported dtype %q", n, t.DType)
 		}
-		if want := Numel(t.Shape) * t.DType.size(); want != len(t.Data) {
+		want, ok := byteSize(t.Shape, t.DType.size())
+		if !ok {
+			return nil, fmt.Errorf("tensor %q: impossible shape %v (a negative dimension, or more than 2^63 bytes of %s)", n, t.Shape, t.DType)
+		}
+		if want != int64(len(t.Data)) {
 			return nil, fmt.Errorf("tensor %q: %d bytes for %s%v, want %d", n, len(t.Data), t.DType, t.Shape, want)
 		}
 		if !first {
@@ -103,6 +109,34 @@ func Encode(f File) ([]byte, error) {
 		out = append(out, f.Tensors[n].Data...)
 	}
 	return out, nil
+}
+
+// byteSize is the number of bytes a tensor of shape and element size
+// holds, or false when a dimension is negative or the product does not fit
+// an int64. Every multiplication is checked: an unchecked one wraps, and a
+// shape of 2^62+2 float32s would then claim to be 8 bytes. A zero
+// dimension makes the tensor empty whatever the others are.
+func byteSize(shape []int, size int) (int64, bool) {
+	for _, d := range shape {
+		if d < 0 {
+			return 0, false
+		}
+		if d == 0 {
+			return 0, size >= 0
+		}
+	}
+	if size < 0 {
+		return 0, false
+	}
+	n := uint64(size)
+	for _, d := range shape {
+		hi, lo := bits.Mul64(n, uint64(d))
+		if hi != 0 || lo > math.MaxInt64 {
+			return 0, false
+		}
+		n = lo
+	}
+	return int64(n), true
 }
 
 func join(s []string) string {
@@ -155,12 +189,9 @@ func Decode(b []byte) (File, error) {
 		if size == 0 {
 			return File{}, fmt.Errorf("%w: tensor %q: unsupported dtype %q (F32, F64, I64)", ErrFormat, name, e.DType)
 		}
-		numel := int64(1)
-		for _, d := range e.Shape {
-			if d < 0 || (d > 0 && numel > int64(len(data))/int64(d)+1) {
-				return File{}, fmt.Errorf("%w: tensor %q: impossible shape %v", ErrFormat, name, e.Shape)
-			}
-			numel *= int64(d)
+		want, ok := byteSize(e.Shape, size)
+		if !ok {
+			return File{}, fmt.Errorf("%w: tensor %q: impossible shape %v (a negative dimension, or more than 2^63 bytes of %s)", ErrFormat, name, e.Shape, e.DType)
 		}
 		if len(e.Offsets) != 2 {
 			return File{}, fmt.Errorf("%w: tensor %q: data_offsets has %d values, want [begin, end]", ErrFormat, name, len(e.Offsets))
@@ -169,8 +200,8 @@ func Decode(b []byte) (File, error) {
 		if lo < 0 || hi < lo || hi > int64(len(data)) {
 			return File{}, fmt.Errorf("%w: tensor %q: data offsets [%d,%d] outside the %d data bytes (truncated file?)", ErrFormat, name, lo, hi, len(data))
 		}
-		if hi-lo != numel*int64(size) {
-			return File{}, fmt.Errorf("%w: tensor %q: %d bytes for %s%v, want %d", ErrFormat, name, hi-lo, e.DType, e.Shape, numel*int64(size))
+		if hi-lo != want {
+			return File{}, fmt.Errorf("%w: tensor %q: %d bytes for %s%v, want %d", ErrFormat, name, hi-lo, e.DType, e.Shape, want)
 		}
 		f.Tensors[name] = Tensor{DType: e.DType, Shape: append([]int{}, e.Shape...), Data: data[lo:hi:hi]}
 		spans = append(spans, span{name, lo, hi})

@@ -33,7 +33,9 @@ type Tensor struct {
 	Data  []byte
 }
 
-// Numel is the number of elements the shape holds.
+// Numel is the number of elements the shape holds. It does not check for
+// overflow: use it on shapes Decode accepted (their byte size fits an
+// int64) or that the caller built.
 func Numel(shape []int) int {
 	n := 1
 	for _, d := range shape {
