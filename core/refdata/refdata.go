@@ -153,6 +153,9 @@ func readManifest(dir string) (map[string]string, error) {
 		}
 		sums[fields[1]] = fields[0]
 	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w: %v (regenerate with `dlcompat gen-reference`)", path, ErrCorrupt, err)
+	}
 	return sums, nil
 }
 
@@ -200,11 +203,19 @@ func Load(dir string, m reference.Model) (*Golden, error) {
 		}
 	}
 	g := &Golden{Model: m, Weights: raw[0], Inputs: raw[1]}
+	// The weights and inputs go to the plugins as bytes, but they are
+	// decoded here too: a corrupt one is bad input (exit 2) like a
+	// corrupt golden file, not an error in every cell.
+	for i := range 2 {
+		if _, err := tensor.Decode(raw[i]); err != nil {
+			return nil, fmt.Errorf("%s: %w: %w", filepath.Join(dir, filepath.FromSlash(names[i])), ErrCorrupt, err)
+		}
+	}
 	if g.Forward, err = tensor.Decode(raw[2]); err != nil {
-		return nil, fmt.Errorf("%s: %w", names[2], err)
+		return nil, fmt.Errorf("%s: %w: %w", filepath.Join(dir, filepath.FromSlash(names[2])), ErrCorrupt, err)
 	}
 	if g.Backward, err = tensor.Decode(raw[3]); err != nil {
-		return nil, fmt.Errorf("%s: %w", names[3], err)
+		return nil, fmt.Errorf("%s: %w: %w", filepath.Join(dir, filepath.FromSlash(names[3])), ErrCorrupt, err)
 	}
 	return g, nil
 }

@@ -2,6 +2,8 @@ package refdata
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"os"
@@ -71,4 +73,52 @@ func TestLoadVerifiesChecksums(t *testing.T) {
 	if _, err := Load(dir, reference.LSTM); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("missing manifest: %v", err)
 	}
+}
+
+// TestCorruptWeightsAreBadInput: weights or inputs whose bytes match the
+// MANIFEST but do not decode are refused by Load, as a corrupt golden
+// file is (exit 2), not sent to every plugin to fail each cell; and a
+// MANIFEST line too long to scan is an error, not a short manifest.
+func TestCorruptWeightsAreBadInput(t *testing.T) {
+	for _, name := range []string{"cnn.weights.safetensors", "cnn.input.safetensors"} {
+		dir := t.TempDir()
+		if err := Write(dir); err != nil {
+			t.Fatal(err)
+		}
+		bad := []byte("\xff\xff\xff\xff\xff\xff\xff\xffnot safetensors")
+		os.WriteFile(filepath.Join(dir, name), bad, 0o644)
+		rewriteManifest(t, dir, name, bad)
+		if _, err := Load(dir, reference.CNN); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	dir := t.TempDir()
+	if err := Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	m := filepath.Join(dir, ManifestName)
+	b, _ := os.ReadFile(m)
+	os.WriteFile(m, append(b, []byte(strings.Repeat("x", 70000))...), 0o644)
+	if _, err := Load(dir, reference.CNN); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("an unscannable MANIFEST: %v", err)
+	}
+}
+
+// rewriteManifest gives name the sum of b in dir's MANIFEST.
+func rewriteManifest(t *testing.T, dir, name string, b []byte) {
+	t.Helper()
+	m := filepath.Join(dir, ManifestName)
+	old, err := os.ReadFile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(string(old)), "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[1] == name {
+			l = hex.EncodeToString(sum[:]) + "  " + name
+		}
+		out = append(out, l)
+	}
+	os.WriteFile(m, []byte(strings.Join(out, "\n")+"\n"), 0o644)
 }

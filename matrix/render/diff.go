@@ -60,6 +60,14 @@ func thresholdsLine(c *diff.Comparison) string {
 // changed cell with its reasons, then every timing series with its
 // verdict, as benchstat does.
 func WriteDiffText(w io.Writer, c *diff.Comparison) error {
+	sw := &safeWriter{w: w}
+	if err := writeDiffText(sw, c); err != nil {
+		return err
+	}
+	return sw.err
+}
+
+func writeDiffText(w io.Writer, c *diff.Comparison) error {
 	for _, h := range header(c) {
 		fmt.Fprintln(w, h)
 	}

@@ -2,7 +2,9 @@ package render
 
 import (
 	"fmt"
+	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/dlcompat/dlcompat/matrix"
 )
@@ -55,4 +57,41 @@ func fmtP(p *matrix.Float) string {
 		return ""
 	}
 	return fmt.Sprintf("p=%.3g", float64(*p))
+}
+
+// safeWriter shows every control character but newline and tab, and
+// every byte that is not UTF-8, as a Go escape (ESC as \x1b, CSI as
+// \u009b), so that a plugin's string cannot drive the terminal or the
+// pager a text report is read in. It keeps the first write error.
+type safeWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *safeWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	var b strings.Builder
+	for i := 0; i < len(p); {
+		r, size := utf8.DecodeRune(p[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, `\x%02x`, p[i])
+		case r == '\n' || r == '\t':
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r >= 0x80 && r <= 0x9f, r == '\u2028', r == '\u2029':
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.Write(p[i : i+size])
+		}
+		i += size
+	}
+	if _, err := io.WriteString(s.w, b.String()); err != nil {
+		s.err = err
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -9,8 +9,17 @@ import (
 )
 
 // WriteMarkdown renders the run as GitHub-flavoured Markdown, fit for a
-// pull-request comment.
+// pull-request comment, with control characters escaped as in WriteText
+// (run.md is read in a terminal too).
 func WriteMarkdown(w io.Writer, r *matrix.Run) error {
+	sw := &safeWriter{w: w}
+	if err := writeMarkdown(sw, r); err != nil {
+		return err
+	}
+	return sw.err
+}
+
+func writeMarkdown(w io.Writer, r *matrix.Run) error {
 	icon := "✅"
 	if r.Failed() {
 		icon = "❌"

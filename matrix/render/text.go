@@ -13,6 +13,14 @@ import (
 // once per framework and reason (see problemLines), and a framework whose
 // unavailability is that reason says so without repeating it.
 func WriteText(w io.Writer, r *matrix.Run) error {
+	sw := &safeWriter{w: w}
+	if err := writeText(sw, r); err != nil {
+		return err
+	}
+	return sw.err
+}
+
+func writeText(w io.Writer, r *matrix.Run) error {
 	fmt.Fprintf(w, "dlcompat run %s  (%s, %s)\n", r.RunID, r.Host.Hostname, r.Started.Format("2006-01-02 15:04:05 MST"))
 	skipReasons := map[string]bool{} // framework + reason of skipped cells
 	for _, c := range r.Cells {

@@ -126,3 +126,31 @@ func TestTextShowsASkipReasonOncePerFramework(t *testing.T) {
 		t.Errorf("Markdown changed:\n%s", md.String())
 	}
 }
+
+// TestTerminalEscapesAreShownNotSent: a plugin's strings reach the
+// terminal as text: ESC, OSC, BEL, CSI and stray bytes are escaped.
+func TestTerminalEscapesAreShownNotSent(t *testing.T) {
+	hostile := "v1\x1b[2J\x1b]0;owned\x07\u009b31m\xff\r"
+	r := &matrix.Run{SchemaVersion: matrix.SchemaVersion, RunID: "r",
+		Frameworks: []matrix.Framework{{Name: "fw", Version: hostile, Executor: "local"}},
+		Cells: []matrix.Cell{{CellKey: matrix.CellKey{Framework: "fw", FrameworkVersion: hostile, Device: "cpu", Model: "cnn", Check: "forward"},
+			Status: matrix.Fail, Reason: "bad" + hostile}}}
+	for name, write := range map[string]func(*bytes.Buffer) error{
+		"text":     func(b *bytes.Buffer) error { return WriteText(b, r) },
+		"markdown": func(b *bytes.Buffer) error { return WriteMarkdown(b, r) },
+	} {
+		var b bytes.Buffer
+		if err := write(&b); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		for _, c := range []string{"\x1b", "\x07", "\u009b", "\xff", "\r"} {
+			if strings.Contains(out, c) {
+				t.Errorf("%s: %q reaches the terminal", name, c)
+			}
+		}
+		if !strings.Contains(out, `v1\x1b[2J\x1b]0;owned\x07\u009b31m\xff\x0d`) {
+			t.Errorf("%s: the escaped version is not shown:\n%s", name, out)
+		}
+	}
+}
