@@ -10,7 +10,8 @@ import (
 
 // image is Caffe's image (scripts/images/caffe-cpu): Debian bullseye's
 // python3-caffe on Python 3.9.
-const image = "dlcompat/caffe-cpu:bullseye"
+// image is the plugin's own CPU image (its manifest's).
+var image = Config().Images["cpu"]
 
 // TestAgainstGoldensInItsContainer runs the real plugin in Caffe's image
 // through the docker executor and the host's runner: both models, every

@@ -8,7 +8,8 @@ import (
 	"github.com/dlcompat/dlcompat/plugins/internal/plugintest"
 )
 
-const image = "dlcompat/pytorch-cpu:bookworm"
+// image is the plugin's own CPU image (its manifest's).
+var image = Config().Images["cpu"]
 
 // TestAgainstGoldens runs the real plugin, with the PyTorch the local
 // executor finds (Debian's python3-torch after scripts/setup.sh), through
