@@ -74,8 +74,11 @@ func readFrame(r io.Reader, header any) ([][]byte, error) {
 	if hl > maxHeaderBytes {
 		return nil, fmt.Errorf("%w: header of %d bytes", errGarbage, hl)
 	}
-	hb := make([]byte, hl)
-	if _, err := io.ReadFull(r, hb); err != nil {
+	hb, err := io.ReadAll(io.LimitReader(r, int64(hl)))
+	if err == nil && len(hb) < int(hl) {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
 		return nil, fmt.Errorf("reading a %d-byte header: %w", hl, err)
 	}
 	var meta struct {
@@ -96,10 +99,16 @@ func readFrame(r io.Reader, header any) ([][]byte, error) {
 		if l < 0 || l > maxBlobBytes {
 			return nil, fmt.Errorf("%w: blob of %d bytes", errGarbage, l)
 		}
-		blobs[i] = make([]byte, l)
-		if _, err := io.ReadFull(r, blobs[i]); err != nil {
+		// Read as it arrives rather than allocate what the header claims:
+		// a short, broken stream must not cost a gigabyte.
+		b, err := io.ReadAll(io.LimitReader(r, l))
+		if err == nil && int64(len(b)) < l {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
 			return nil, fmt.Errorf("reading a %d-byte blob: %w", l, err)
 		}
+		blobs[i] = b
 	}
 	return blobs, nil
 }
