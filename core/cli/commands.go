@@ -248,8 +248,8 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 	if err != nil {
 		return classify(err)
 	}
-	progress, events, stopProgress := progressFor(e.stderr, *quiet)
-	run, err := runner.Run(ctx, spec.Options(resolved, inv.Notes, Version, progress, events))
+	events, stopProgress := progressFor(e.stderr, *quiet)
+	run, err := runner.Run(ctx, spec.Options(resolved, inv.Notes, Version, events))
 	stopProgress()
 	switch {
 	case errors.Is(err, runner.ErrUsage):

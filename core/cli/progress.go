@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dlcompat/dlcompat/core/checks"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/runner"
 	"github.com/dlcompat/dlcompat/matrix"
@@ -20,23 +21,51 @@ import (
 //     estimate of the time left, redrawn in place; cells that did not
 //     pass are printed above the bars as they finish, so they stay in
 //     the scrollback;
-//   - anything else (a CI log, a file): the runner's line per cell;
+//   - anything else (a CI log, a file): a line per cell (cellLine);
 //   - --quiet: nothing.
+// Both displays are drawn from the runner's events.
 
-// progressFor chooses the display for w. It returns the runner's line
-// writer or event handler (one of them, or neither) and a stop function
-// to call when the run is over.
-func progressFor(w io.Writer, quiet bool) (lines io.Writer, events func(runner.Event), stop func()) {
+// progressFor chooses the display for w. It returns the runner's event
+// handler (nil for none) and a stop function to call when the run is
+// over.
+func progressFor(w io.Writer, quiet bool) (events func(runner.Event), stop func()) {
 	if quiet {
-		return nil, nil, func() {}
+		return nil, func() {}
 	}
 	if f, ok := w.(*os.File); ok {
 		if width, ok := terminalWidth(f); ok {
 			b := newBars(w, width, time.Now)
-			return nil, b.handle, b.start(250 * time.Millisecond)
+			return b.handle, b.start(250 * time.Millisecond)
 		}
 	}
-	return w, nil, func() {}
+	return func(e runner.Event) {
+		if e.Kind == runner.EventCellDone {
+			fmt.Fprintln(w, cellLine(e))
+		}
+	}, func() {}
+}
+
+// cellLine is the line of a finished cell: its place in the run, key,
+// status, the measured errors (or the check's own detail) and why it
+// did not pass.
+func cellLine(e runner.Event) string {
+	c := e.Cell
+	detail := ""
+	check, _ := checks.Lookup(c.Check)
+	switch {
+	case c.MaxRelErr != nil && c.MaxAbsErr != nil:
+		detail = fmt.Sprintf(" (abs %.2g, rel %.2g)", float64(*c.MaxAbsErr), float64(*c.MaxRelErr))
+	case c.Status == matrix.Pass && check.Detail != nil:
+		detail = " " + check.Detail(c)
+	}
+	if c.Reason != "" && c.Status != matrix.Pass {
+		detail += ": " + pluginapi.FirstLine(c.Reason)
+	}
+	prefix := ""
+	if e.FromJournal {
+		prefix = "(journal) "
+	}
+	return fmt.Sprintf("[%d] %s%s %s %s %s %s: %s%s (%.1fs)", e.Done, prefix, c.Framework, c.FrameworkVersion, c.Device, c.Model, c.Check, c.Status, detail, c.Seconds)
 }
 
 // bars draws the terminal display. Safe for concurrent use (the ticker

@@ -363,28 +363,7 @@ func (r *runState) record(c matrix.Cell, fresh bool) {
 		}
 	}
 	r.n++
-	r.emit(Event{Kind: EventCellDone, Cell: c, FromJournal: !fresh})
-	detail := ""
-	switch {
-	case c.MaxRelErr != nil && c.MaxAbsErr != nil:
-		detail = fmt.Sprintf(" (abs %.2g, rel %.2g)", float64(*c.MaxAbsErr), float64(*c.MaxRelErr))
-	case c.Status == matrix.Pass && r.checks[c.Check].Detail != nil:
-		detail = " " + r.checks[c.Check].Detail(c)
-	}
-	if c.Reason != "" && c.Status != matrix.Pass {
-		detail += ": " + pluginapi.FirstLine(c.Reason)
-	}
-	prefix := ""
-	if !fresh {
-		prefix = "(journal) "
-	}
-	r.progressf("[%d] %s%s %s %s %s %s: %s%s (%.1fs)\n", r.n, prefix, c.Framework, c.FrameworkVersion, c.Device, c.Model, c.Check, c.Status, detail, c.Seconds)
-}
-
-func (r *runState) progressf(format string, a ...any) {
-	if r.o.Progress != nil {
-		fmt.Fprintf(r.o.Progress, format, a...)
-	}
+	r.emit(Event{Kind: EventCellDone, Cell: c, FromJournal: !fresh, Done: r.n})
 }
 
 // runCell runs one check. lost reports that the plugin was killed or died

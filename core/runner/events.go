@@ -17,13 +17,17 @@ const (
 	EventCellDone
 )
 
-// Event is what a progress display needs, sent as the run goes. Events
-// come from one goroutine, in order.
+// Event is what a progress display needs, sent as the run goes: the
+// runner prints nothing itself (core/cli draws bars or prints lines).
+// Events come from one goroutine, in order.
 type Event struct {
 	Kind        EventKind
 	Plan        map[string]map[string]int // device → check → cells
 	Cell        matrix.Cell
 	FromJournal bool
+	// Done counts the cells done so far, this one included
+	// (EventCellDone).
+	Done int
 }
 
 func (r *runState) emit(e Event) {

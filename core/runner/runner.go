@@ -65,8 +65,6 @@ type Options struct {
 	// (without it, a finished one is kept and an unfinished one is for
 	// Resume).
 	Replace bool
-	// Progress gets a line per finished cell; nil for none.
-	Progress io.Writer
 	// Events, when set, is called as the run goes (see Event), for a
 	// progress display.
 	Events func(Event)

@@ -3,7 +3,6 @@ package runspec
 import (
 	"context"
 	"errors"
-	"io"
 
 	"github.com/dlcompat/dlcompat/core/device"
 	"github.com/dlcompat/dlcompat/core/exec"
@@ -96,15 +95,15 @@ func IsLocal(sp exec.Spec, def exec.Executor) bool {
 	return ex.Name() == "local"
 }
 
-// Options are the runner's options for the resolved spec; progress and
-// events are the command line's.
-func (s *Spec) Options(r Resolved, notes []string, version string, progress io.Writer, events func(runner.Event)) runner.Options {
+// Options are the runner's options for the resolved spec; events are
+// the command line's progress display.
+func (s *Spec) Options(r Resolved, notes []string, version string, events func(runner.Event)) runner.Options {
 	o := runner.Options{
 		Executor: r.Executor, Plugins: r.Plugins, Frameworks: nil,
 		Models: s.Models, Checks: s.Checks, Precision: s.Precision,
 		Timeouts: s.Timeouts, ReferenceDir: s.ReferenceDir, OutDir: s.OutDir,
 		Resume: s.Resume, Replace: s.Force, Shard: s.Shard, Version: version,
-		DeviceNotes: notes, Progress: progress, Events: events,
+		DeviceNotes: notes, Events: events,
 	}
 	perf := s.Perf
 	o.Perf = &perf
