@@ -63,6 +63,9 @@ func TestSpecLayers(t *testing.T) {
 			get: func(s runspec.Spec) string { return s.Shard.String() }, want: [4]string{"", "1/2", "1/2", "2/3"}},
 		{field: runspec.FieldPluginsDir, config: "plugins_dir: /x/plugins", flag: []string{"--plugins-dir", "/y"},
 			get: func(s runspec.Spec) string { return s.PluginsDir }, want: [4]string{pluginsDir, pluginsDir, "/x/plugins", "/y"}},
+		{field: runspec.FieldLimits, config: "docker: {pids: 64, memory: 1GiB}",
+			get:  func(s runspec.Spec) string { return fmt.Sprint(s.Limits.Pids, " ", s.Limits.MemoryBytes) },
+			want: [4]string{"0 0", "0 0", "64 1073741824", "64 1073741824"}},
 		{field: runspec.FieldReferenceDir, flag: []string{"--reference", "/ref"},
 			get: func(s runspec.Spec) string { return s.ReferenceDir }, want: [4]string{defaultReferenceDir(), defaultReferenceDir(), defaultReferenceDir(), "/ref"}},
 	} {
