@@ -370,10 +370,15 @@ func removeContainer(ctx context.Context, client *dc.Client, id string) error {
 	}
 }
 
-// removeRun removes every container labelled with runID.
-func removeRun(ctx context.Context, pool *dockertest.Pool, runID string) error {
+// removeRun removes every container labelled with runID and, unless
+// owner is "", with owner as their LabelOwner.
+func removeRun(ctx context.Context, pool *dockertest.Pool, runID, owner string) error {
+	labels := []string{LabelRun + "=" + runID} // label filters must all match
+	if owner != "" {
+		labels = append(labels, LabelOwner+"="+owner)
+	}
 	cs, err := pool.Client.ListContainers(dc.ListContainersOptions{All: true, Context: ctx,
-		Filters: map[string][]string{"label": {LabelRun + "=" + runID}}})
+		Filters: map[string][]string{"label": labels}})
 	if err != nil {
 		return fmt.Errorf("docker: listing the containers of run %s: %v", runID, err)
 	}

@@ -28,9 +28,11 @@
 // do it instead: the plugin exits as soon as its host's connection ends
 // (core/pluginapi's lifeline), which stops and removes its container; and a
 // watchdog process, started by Open, waits for the host's end of a pipe to
-// close and then removes the run's containers and socket directory
-// (janitor.go). A run that starts also removes the leftovers of earlier runs
-// whose owner process is gone.
+// close and then removes the containers and the socket directory of its
+// host's session of the run (janitor.go); each session (a --resume is
+// another) has its own directory and container names, so a resume started
+// at once is left alone. A run that starts also removes the leftovers of
+// earlier runs whose owner process is gone.
 //
 // Images are never pulled unless the pull policy says so (PullIfMissing);
 // a missing image under PullNever is an error that names the image and how

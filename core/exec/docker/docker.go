@@ -2,6 +2,8 @@ package docker
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -110,6 +112,7 @@ type Executor struct {
 	pool    *dockertest.Pool
 	runID   string
 	runDir  string // per-run parent of go-plugin's socket directories
+	session string // this process's session of the run (a --resume is another)
 	owner   string
 	janitor *janitor
 	seq     atomic.Int64
@@ -196,9 +199,17 @@ func (e *Executor) Open(ctx context.Context, runID string) error {
 		return err
 	}
 	sweep(ctx, pool)
+	// Each session of a run (a --resume is another) has a socket directory
+	// and container names of its own: the watchdog of a killed session,
+	// still cleaning up, must not remove the next session's directory, and
+	// the killed session's containers, still being removed, must not hold
+	// the next session's names.
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	session := hex.EncodeToString(b)
 	// Unix socket paths are limited to 107 bytes: keep the directory short
 	// (go-plugin adds /plugin-dirNNNNNNNNNN/pluginNNNNNNNNNN).
-	dir := filepath.Join(os.TempDir(), runDirPrefix+runID)
+	dir := filepath.Join(os.TempDir(), runDirPrefix+runID+"-"+session)
 	if len(dir) > 64 {
 		return fmt.Errorf("socket directory %s is too long for unix sockets: set TMPDIR to a shorter directory", dir)
 	}
@@ -209,9 +220,9 @@ func (e *Executor) Open(ctx context.Context, runID string) error {
 		_ = os.RemoveAll(dir)
 		return fmt.Errorf("socket directory: %w", err)
 	}
-	e.pool, e.runID, e.runDir, e.owner = pool, runID, dir, owner
+	e.pool, e.runID, e.runDir, e.owner, e.session = pool, runID, dir, owner, session
 	if !e.o.NoJanitor {
-		j, err := startJanitor(janitorConfig{Endpoint: pool.Client.Endpoint(), RunID: runID, Dir: dir})
+		j, err := startJanitor(janitorConfig{Endpoint: pool.Client.Endpoint(), RunID: runID, Owner: owner, Dir: dir})
 		if err != nil {
 			e.closeLocked()
 			return err
@@ -237,7 +248,7 @@ func (e *Executor) closeLocked() error {
 	// gets a bounded context of its own.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err := removeRun(ctx, e.pool, e.runID)
+	err := removeRun(ctx, e.pool, e.runID, "")
 	if rerr := os.RemoveAll(e.runDir); err == nil {
 		err = rerr
 	}
@@ -356,7 +367,7 @@ func (e *Executor) openPool() (*dockertest.Pool, error) {
 // sets cfg.RunnerFunc, SkipHostEnv and the socket directory's parent.
 func (e *Executor) Configure(spec exec.Spec, cfg *plugin.ClientConfig) error {
 	e.mu.Lock()
-	pool, runID, runDir, owner := e.pool, e.runID, e.runDir, e.owner
+	pool, runID, runDir, owner, session := e.pool, e.runID, e.runDir, e.owner, e.session
 	e.mu.Unlock()
 	if pool == nil {
 		return ErrNotOpen
@@ -401,7 +412,7 @@ func (e *Executor) Configure(spec exec.Spec, cfg *plugin.ClientConfig) error {
 		return newContainer(containerSpec{
 			pool: pool, spec: spec, binary: bin, referenceDir: refDir, limits: e.limits,
 			goPluginEnv: cmd.Env, hostSocketDir: hostSocketDir,
-			name:   containerName(runID, spec, seq),
+			name:   containerName(runID+"-"+session, spec, seq),
 			labels: map[string]string{LabelRun: runID, LabelOwner: owner, LabelFramework: spec.Name, LabelDevice: deviceID(spec.Device), LabelSocketDir: hostSocketDir},
 		}), nil
 	}
@@ -415,7 +426,8 @@ func deviceID(d exec.Device) string {
 	return d.ID
 }
 
-// containerName is readable in `docker ps`: dlcompat-RUN-FRAMEWORK-DEVICE-N.
+// containerName is readable in `docker ps`:
+// dlcompat-RUN-SESSION-FRAMEWORK-DEVICE-N (run is RUN-SESSION).
 func containerName(runID string, spec exec.Spec, seq int64) string {
 	clean := func(s string) string {
 		return strings.Map(func(r rune) rune {

@@ -25,6 +25,7 @@ import (
 	"github.com/dlcompat/dlcompat/core/exec"
 	"github.com/dlcompat/dlcompat/core/exec/docker"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
+	"github.com/dlcompat/dlcompat/core/pluginhost"
 	"github.com/dlcompat/dlcompat/core/runner"
 	"github.com/dlcompat/dlcompat/matrix"
 )
@@ -98,8 +99,8 @@ func TestGorgoniaInContainerMatchesLocal(t *testing.T) {
 	if cs := runContainers(t, pool, inDocker.RunID); len(cs) != 0 {
 		t.Errorf("containers left after the run: %+v", cs)
 	}
-	if dir := filepath.Join(os.TempDir(), "dlcompat-run-"+inDocker.RunID); exists(dir) {
-		t.Errorf("socket directory %s left after the run", dir)
+	if dirs := runDirs(inDocker.RunID); len(dirs) > 0 {
+		t.Errorf("socket directories %s left after the run", dirs)
 	}
 }
 
@@ -173,8 +174,8 @@ frameworks:
 				t.Fatalf("no running container for run %q within 60s; dlcompat stderr:\n%s", runID, stderr.String())
 			}
 			time.Sleep(time.Second) // well into the perf check
-			runDir := filepath.Join(os.TempDir(), "dlcompat-run-"+runID)
-			if !exists(socketDir) || !exists(runDir) {
+			runDir := filepath.Dir(socketDir)
+			if !exists(socketDir) || !strings.HasPrefix(filepath.Base(runDir), "dlcompat-run-"+runID) {
 				t.Fatalf("socket directory %s (in %s) missing while the run goes", socketDir, runDir)
 			}
 			if err := cmd.Process.Signal(tc.sig); err != nil {
@@ -221,8 +222,11 @@ func TestPluginExitsWhenItsHostDies(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	runDir := filepath.Join(os.TempDir(), "dlcompat-run-"+runID)
-	defer os.RemoveAll(runDir) // no watchdog to remove it
+	defer func() { // no watchdog to remove it
+		for _, d := range runDirs(runID) {
+			os.RemoveAll(d)
+		}
+	}()
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil || !strings.HasPrefix(line, "ready") {
 		_ = cmd.Process.Kill()
@@ -528,5 +532,82 @@ func TestConfigureErrors(t *testing.T) {
 				t.Errorf("Configure: %v; want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// The watchdog of a SIGKILLed session cleans up that session only: a
+// --resume of the same run, started while the watchdog is still at work,
+// keeps its socket directory and its container (they once shared a
+// directory name and a label, and the watchdog removed both). Nor does a
+// container of the killed session that is still there (its creation was
+// in flight when the host died, so no listing saw it) take the resume's
+// container name.
+func TestKilledSessionsWatchdogSparesTheResume(t *testing.T) {
+	pool := engine(t)
+	needImage(t, pool, gorgoniaImage)
+	runID := testRunID(t)
+	cfg, _ := json.Marshal(lifelineConfig{Plugin: gorgoniaPlugin(t), RunID: runID, Janitor: true})
+	cmd := osexec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), envLifelineHost+"="+string(cfg))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || !strings.HasPrefix(line, "ready") {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("helper host: %q %v\n%s", line, err, stderr.String())
+	}
+	killed := runContainers(t, pool, runID)
+	if len(killed) != 1 {
+		t.Fatalf("want the killed session's container, got %+v", killed)
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+
+	// The resume: the same run id, at once.
+	ex := docker.New(docker.Options{})
+	ctx := context.Background()
+	if err := ex.Open(ctx, runID); err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close()
+	// What the killed session's first container was named (sessions of a
+	// run once shared names), created after every listing.
+	late, err := pool.Client.CreateContainer(dc.CreateContainerOptions{Name: "dlcompat-" + runID + "-gorgonia-all-1",
+		Config: &dc.Config{Image: gorgoniaImage, Entrypoint: []string{"/none"}, Labels: map[string]string{docker.LabelRun: runID + "-late"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Client.RemoveContainer(dc.RemoveContainerOptions{ID: late.ID, Force: true})
+	inst, err := pluginhost.Start(ctx, ex, gorgoniaSpec(t, gorgoniaImage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Close()
+	if !eventually(15*time.Second, func() bool {
+		for _, c := range runContainers(t, pool, runID) {
+			if c.ID == killed[0].ID {
+				return false
+			}
+		}
+		return true
+	}) {
+		t.Fatalf("the killed session's container %.12s is still there after 15s", killed[0].ID)
+	}
+	time.Sleep(2 * time.Second) // the watchdog removes the directory last
+	if !exists(ex.RunDir()) {
+		t.Errorf("the resumed session's socket directory %s was removed", ex.RunDir())
+	}
+	if cs := runContainers(t, pool, runID); len(cs) != 1 || cs[0].State != "running" {
+		t.Errorf("the resumed session's container: %+v, want one running", cs)
+	}
+	if _, err := inst.Framework.Describe(ctx, pluginapi.DescribeRequest{}); err != nil {
+		t.Errorf("the resumed session's plugin: %v", err)
 	}
 }

@@ -149,6 +149,12 @@ func exists(path string) bool {
 	return err == nil
 }
 
+// runDirs lists the socket directories of run runID's sessions.
+func runDirs(runID string) []string {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "dlcompat-run-"+runID+"-*"))
+	return dirs
+}
+
 // testRunID is a run id of this test, unique enough for labels.
 func testRunID(t testing.TB) string {
 	name := strings.Map(func(r rune) rune {
@@ -164,13 +170,15 @@ func testRunID(t testing.TB) string {
 }
 
 // envLifelineHost makes the test binary a host that starts the gorgonia
-// plugin in a container without the watchdog, prints the container's id,
-// and waits to be killed.
+// plugin in a container (without the watchdog unless lifelineConfig.Janitor),
+// prints "ready" and the plugin's version, and waits to be killed.
 const envLifelineHost = "DLCOMPAT_TEST_LIFELINE_HOST"
 
 type lifelineConfig struct {
 	Plugin string `json:"plugin"`
 	RunID  string `json:"run_id"`
+	// Janitor starts the watchdog too, as a real run does.
+	Janitor bool `json:"janitor"`
 }
 
 func lifelineHost(raw string) int {
@@ -180,7 +188,7 @@ func lifelineHost(raw string) int {
 		return 2
 	}
 	ctx := context.Background()
-	ex := docker.New(docker.Options{NoJanitor: true})
+	ex := docker.New(docker.Options{NoJanitor: !cfg.Janitor})
 	if err := ex.Open(ctx, cfg.RunID); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -23,7 +23,9 @@ import (
 // janitor's stdin. Nothing is ever written: the janitor only waits for the
 // end of its stdin, which comes when the host closes the pipe (Close) or
 // dies in any way (the kernel closes its descriptors, SIGKILL included).
-// It then removes the run's containers and socket directory, and exits.
+// It then removes the containers its host started (the run's id and its
+// host as their owner: a --resume of the same run may already be starting
+// its own) and its host's socket directory, and exits.
 // After a Close there is nothing left, and it exits at once.
 //
 // It runs in its own process group, so a Ctrl-C on the terminal reaches
@@ -38,6 +40,7 @@ const EnvJanitor = "DLCOMPAT_DOCKER_JANITOR"
 type janitorConfig struct {
 	Endpoint string `json:"endpoint"`
 	RunID    string `json:"run_id"`
+	Owner    string `json:"owner"` // the host's LabelOwner
 	Dir      string `json:"dir"`
 }
 
@@ -111,7 +114,7 @@ func janitorMain(config string, stdin io.Reader) int {
 	defer cancel()
 	status := 0
 	if pool, err := dockertest.NewPool(cfg.Endpoint); err == nil {
-		if err := removeRun(ctx, pool, cfg.RunID); err != nil {
+		if err := removeRun(ctx, pool, cfg.RunID, cfg.Owner); err != nil {
 			fmt.Fprintf(os.Stderr, "dlcompat docker watchdog: %v\n", err)
 			status = 1
 		}
