@@ -113,10 +113,14 @@ type Cell struct {
 	MaxRelErr *Float `json:"max_rel_err,omitempty"`
 	// Worst names the tensor (output, activation or parameter gradient)
 	// and index where the error is largest relative to its tolerance.
-	Worst               string        `json:"worst,omitempty"`
-	FirstDivergingLayer string        `json:"first_diverging_layer,omitempty"`
-	Tolerance           *Tolerance    `json:"tolerance,omitempty"`
-	Tensors             []TensorError `json:"tensors,omitempty"`
+	Worst               string `json:"worst,omitempty"`
+	FirstDivergingLayer string `json:"first_diverging_layer,omitempty"`
+	// PrecisionEvidence is what the plugin read back from its framework to
+	// show the precision in effect (output and activation dtypes, TF32 and
+	// autocast switches).
+	PrecisionEvidence map[string]string `json:"precision_evidence,omitempty"`
+	Tolerance         *Tolerance        `json:"tolerance,omitempty"`
+	Tensors           []TensorError     `json:"tensors,omitempty"`
 
 	Timings         []Timing `json:"timings,omitempty"`
 	PeakMemoryBytes int64    `json:"peak_memory_bytes,omitempty"`
@@ -132,10 +136,17 @@ type Cell struct {
 	ComputeSeconds float64 `json:"compute_seconds,omitempty"`
 }
 
-// Tolerance is the rule a numeric cell was judged by.
+// Tolerance is the rule a numeric cell was judged by. A reduced-precision
+// cell also records the bound its max abs error was held to, relative to
+// its fp32 twin's error (docs/spec.md §9).
 type Tolerance struct {
 	RTol float64 `json:"rtol"`
 	ATol float64 `json:"atol"`
+	// RelL2, when set, replaced the elementwise rule: each tensor's
+	// ‖got − want‖₂ ≤ RelL2·‖want‖₂.
+	RelL2 float64 `json:"rel_l2,omitempty"`
+	// MaxAbsBound, when set, is max(Multiplier × the fp32 error, Floor).
+	MaxAbsBound float64 `json:"max_abs_bound,omitempty"`
 }
 
 // TensorError is the comparison of one tensor against the oracle.

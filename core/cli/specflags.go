@@ -11,6 +11,7 @@ import (
 
 	"github.com/dlcompat/dlcompat/core/checks"
 	"github.com/dlcompat/dlcompat/core/config"
+	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/core/runner"
 	"github.com/dlcompat/dlcompat/core/runspec"
@@ -157,8 +158,8 @@ func (b *flagLayer) runFlags() {
 		})
 	b.list("devices", runspec.FieldDevices, d.Devices, "devices: all, cpu, gpu (every GPU), or a list such as cpu,gpu:0",
 		func(s *runspec.Spec, v []string) error { s.Devices = strings.Join(v, ","); return nil })
-	b.str("precision", runspec.FieldPrecision, d.Precision, "precision mode (tolerance table row)",
-		func(s *runspec.Spec, v string) error { s.Precision = v; return nil })
+	b.list("precisions", runspec.FieldPrecisions, strings.Join(d.Precisions, ","), "comma-separated precision modes, each a cell of its own: "+strings.Join(pluginapi.AllPrecisions, ", ")+" (docs/spec.md §9; a mode a plugin or device cannot run is skip)",
+		func(s *runspec.Spec, v []string) error { s.Precisions = v; return nil })
 	var limits []string
 	for _, c := range checks.Table {
 		limits = append(limits, fmt.Sprintf("%s %s", c.Name, shortDuration(c.Timeout)))

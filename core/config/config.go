@@ -59,10 +59,11 @@ type File struct {
 	Executor string
 	Pull     string
 	// Devices is a selection as --devices takes it ("all", "cpu,gpu:0").
-	Devices  string
-	Models   []string
-	Checks   []string
-	Timeouts map[string]time.Duration
+	Devices    string
+	Models     []string
+	Checks     []string
+	Precisions []string
+	Timeouts   map[string]time.Duration
 	// PluginsDir is absolute (resolved against the file's directory).
 	PluginsDir string
 	// Frameworks in file order; nil when the file has no frameworks key.
@@ -139,6 +140,8 @@ func Parse(path string, data []byte) (*File, error) {
 			}
 		case "models":
 			f.Models = p.list(v, key, reference.ModelNames())
+		case "precisions":
+			f.Precisions = p.list(v, key, pluginapi.AllPrecisions)
 		case "checks":
 			f.Checks = p.list(v, key, checks.Names())
 		case "timeouts":
@@ -168,7 +171,7 @@ func Parse(path string, data []byte) (*File, error) {
 				f.Frameworks = append(f.Frameworks, p.framework(name, k, fv))
 			})
 		default:
-			p.errf(k, key, "unknown key (valid: version, executor, pull, devices, models, checks, timeouts, plugins_dir, docker, frameworks)")
+			p.errf(k, key, "unknown key (valid: version, executor, pull, devices, models, checks, precisions, timeouts, plugins_dir, docker, frameworks)")
 		}
 	})
 	if len(p.errs) > 0 {

@@ -64,6 +64,11 @@ func failed(format string, a ...any) (pluginapi.RunResponse, error) {
 }
 
 func (f *framework) Run(ctx context.Context, req pluginapi.RunRequest) (pluginapi.RunResponse, error) {
+	if req.Precision != "" && req.Precision != pluginapi.PrecisionFP32 {
+		// The host plans only the precisions Describe declares: this is a
+		// host that did not ask.
+		return pluginapi.RunResponse{Status: pluginapi.StatusSkip, Message: "a Go kit backend computes in float32 only (precision " + req.Precision + " asked)"}, nil
+	}
 	params, input, labels, err := decodeRequest(req)
 	if err != nil {
 		return failed("bad request: %v", err)
@@ -129,6 +134,9 @@ func (f *framework) Run(ctx context.Context, req pluginapi.RunRequest) (pluginap
 	}
 	resp.Status = pluginapi.StatusOK
 	resp.Outputs = b
+	// Array32 is all a backend can return: float32 is the mode in effect.
+	resp.PrecisionInEffect = pluginapi.PrecisionFP32
+	resp.PrecisionEvidence = map[string]string{pluginapi.EvidenceOutputDType: "float32"}
 	resp.PeakMemoryBytes, resp.MemoryKind = peakRSS()
 	return resp, nil
 }

@@ -81,8 +81,16 @@ func summarise(v *Verdict, cs []compared, tol tensor.Tolerance) {
 			worst = i
 		}
 	}
+	if tol.RelL2 > 0 {
+		// Under a norm rule the cell's relative error is the worst tensor's
+		// ‖got − want‖₂/‖want‖₂: elementwise ratios near zero mean nothing.
+		maxRel = 0
+		for _, c := range cs {
+			maxRel = math.Max(maxRel, c.c.RelL2Err)
+		}
+	}
 	v.MaxAbsErr, v.MaxRelErr = matrix.F(maxAbs), matrix.F(maxRel)
-	v.Tolerance = &matrix.Tolerance{RTol: tol.RTol, ATol: tol.ATol}
+	v.Tolerance = &matrix.Tolerance{RTol: tol.RTol, ATol: tol.ATol, RelL2: tol.RelL2}
 	v.Tensors = toMatrix(cs)
 	if worst >= 0 {
 		w := cs[worst]
@@ -173,7 +181,7 @@ func Backward(outputs []byte, golden tensor.File, params []string, tol tensor.To
 		return v
 	}
 	v.Status = matrix.Fail
-	v.Reason = fmt.Sprintf("gradients outside |g−g_ref| ≤ %g + %g·|g_ref|: %s", tol.ATol, tol.RTol, strings.Join(bad, ", "))
+	v.Reason = fmt.Sprintf("gradients outside %s: %s", ruleText(tol, "g"), strings.Join(bad, ", "))
 	return v
 }
 
@@ -227,6 +235,14 @@ const (
 	MinSampleSeconds = 1e-9
 	MaxSampleSeconds = 1e6
 )
+
+// ruleText writes tol's rule for a tensor named x.
+func ruleText(tol tensor.Tolerance, x string) string {
+	if tol.RelL2 > 0 {
+		return fmt.Sprintf("‖%s−%s_ref‖₂ ≤ %g·‖%s_ref‖₂", x, x, tol.RelL2, x)
+	}
+	return fmt.Sprintf("|%s−%s_ref| ≤ %g + %g·|%s_ref|", x, x, tol.ATol, tol.RTol, x)
+}
 
 // Perf summarises a perf check's raw samples. Perf never fails on speed
 // (docs/spec.md §7): it passes when plausible samples arrived, and warns

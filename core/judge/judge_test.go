@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/tensor"
 	"github.com/dlcompat/dlcompat/matrix"
 )
@@ -97,11 +98,54 @@ func TestDeterminism(t *testing.T) {
 }
 
 func TestTolerances(t *testing.T) {
-	if _, err := ForPrecision("tf32"); err == nil || !strings.Contains(err.Error(), "fp32") {
+	if _, err := ForPrecision("fp8"); err == nil || !strings.Contains(err.Error(), "fp32") {
 		t.Fatalf("unknown precision: %v", err)
 	}
 	fp32, _ := ForPrecision("fp32")
 	if fp32.Forward.RTol != 1e-4 || fp32.Forward.ATol != 1e-5 || fp32.Backward.RTol != 1e-3 || fp32.Backward.ATol != 1e-5 {
 		t.Fatalf("fp32 tolerances drifted from docs/spec.md §6.2: %+v", fp32)
+	}
+}
+
+// TestEveryPrecisionHasARule: each mode of the protocol has a row, and
+// only the reduced ones are held to their fp32 twin.
+func TestEveryPrecisionHasARule(t *testing.T) {
+	for _, p := range pluginapi.AllPrecisions {
+		tol, err := ForPrecision(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reduced := p == "tf32" || p == "bf16" || p == "fp16"
+		if Reduced(p) != reduced || (reduced && (tol.Multiplier <= 1 || tol.Floor <= 0)) {
+			t.Errorf("%s: %+v", p, tol)
+		}
+	}
+}
+
+// TestRelative: a reduced-precision verdict that passed elementwise is
+// still held to max(Multiplier × its fp32 twin's error, Floor).
+func TestRelative(t *testing.T) {
+	tol, _ := ForPrecision("bf16")
+	pass := func(abs float64) Verdict {
+		return Verdict{Status: matrix.Pass, MaxAbsErr: matrix.F(abs), MaxRelErr: matrix.F(0), Tolerance: &matrix.Tolerance{}}
+	}
+	small := matrix.F(1e-8) // the floor decides
+	if v := Relative(pass(tol.Floor/2), "bf16", small, tol); v.Status != matrix.Pass || v.Tolerance.MaxAbsBound != tol.Floor {
+		t.Errorf("under the floor: %+v %+v", v, v.Tolerance)
+	}
+	if v := Relative(pass(tol.Floor*2), "bf16", small, tol); v.Status != matrix.Fail || !strings.Contains(v.Reason, "exceeds max(65536 × the fp32 error") {
+		t.Errorf("over the floor: %+v", v)
+	}
+	big := matrix.F(1e-6) // 65536 × 1e-6 = 0.066 > the floor
+	if v := Relative(pass(0.05), "bf16", big, tol); v.Status != matrix.Pass {
+		t.Errorf("within the multiple of a larger fp32 error: %+v", v)
+	}
+	fail := Verdict{Status: matrix.Fail, Reason: "elementwise", MaxAbsErr: matrix.F(1), Tolerance: &matrix.Tolerance{}}
+	if v := Relative(fail, "bf16", small, tol); v.Reason != "elementwise" {
+		t.Errorf("an elementwise failure keeps its reason: %+v", v)
+	}
+	fp32, _ := ForPrecision("fp32")
+	if v := Relative(pass(1), "fp32", small, fp32); v.Status != matrix.Pass {
+		t.Errorf("fp32 is not relative: %+v", v)
 	}
 }

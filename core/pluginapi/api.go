@@ -48,8 +48,23 @@ const (
 // AllChecks lists the checks in report order.
 var AllChecks = []string{CheckForward, CheckBackward, CheckDeterminism, CheckPerf}
 
-// PrecisionFP32 is strict float32 (TF32 and similar off).
-const PrecisionFP32 = "fp32"
+// Precision modes (docs/spec.md §9), in report order.
+const (
+	PrecisionFP64 = "fp64" // the whole model in float64
+	PrecisionFP32 = "fp32" // strict float32: TF32 and similar off
+	PrecisionTF32 = "tf32" // float32 with TF32 math in matmul and convolution
+	PrecisionBF16 = "bf16" // the framework's bfloat16 autocast / mixed policy
+	PrecisionFP16 = "fp16" // the framework's float16 autocast / mixed policy
+)
+
+// AllPrecisions lists the modes in report order.
+var AllPrecisions = []string{PrecisionFP64, PrecisionFP32, PrecisionTF32, PrecisionBF16, PrecisionFP16}
+
+// Evidence keys a plugin may report in RunResponse.PrecisionEvidence.
+const (
+	EvidenceOutputDType     = "output_dtype"     // dtype of the logits as the framework returned them
+	EvidenceActivationDType = "activation_dtype" // dtype of one intermediate activation
+)
 
 // Status values of a RunResponse.
 const (
@@ -102,6 +117,9 @@ type Device struct {
 	Kind string // "cpu" | "gpu"
 	Name string
 	UUID string
+	// Precisions are the modes the plugin runs on this device, a subset
+	// of Capabilities.Precisions; empty means all of them.
+	Precisions []string
 }
 
 type DescribeRequest struct {
@@ -206,6 +224,12 @@ type RunResponse struct {
 	// The host compares it with the cell's wall time to see its own
 	// overhead.
 	ComputeSeconds float64
+	// PrecisionInEffect is the mode the framework really ran in, read back
+	// from its own switches, with what was read (PrecisionEvidence, keys
+	// such as EvidenceOutputDType); the host refuses a cell whose mode is
+	// not the one asked for. "" from a plugin that does not say.
+	PrecisionInEffect string
+	PrecisionEvidence map[string]string
 }
 
 // InterpreterEnvPrefix starts the environment variable that names the

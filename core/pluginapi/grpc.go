@@ -93,7 +93,7 @@ func (s *grpcServer) Describe(ctx context.Context, req *pb.DescribeRequest) (*pb
 		},
 	}
 	for _, d := range r.Devices {
-		out.Devices = append(out.Devices, &pb.Device{Id: d.ID, Kind: d.Kind, Name: d.Name, Uuid: d.UUID})
+		out.Devices = append(out.Devices, &pb.Device{Id: d.ID, Kind: d.Kind, Name: d.Name, Uuid: d.UUID, Precisions: d.Precisions})
 	}
 	return out, nil
 }
@@ -117,7 +117,7 @@ func (s *grpcServer) Run(ctx context.Context, req *pb.RunRequest) (*pb.RunRespon
 	out := &pb.RunResponse{
 		Status: r.Status, Message: r.Message, Outputs: r.Outputs,
 		PeakMemoryBytes: r.PeakMemoryBytes, MemoryKind: r.MemoryKind, Warnings: r.Warnings,
-		ComputeSeconds: r.ComputeSeconds,
+		ComputeSeconds: r.ComputeSeconds, PrecisionInEffect: r.PrecisionInEffect, PrecisionEvidence: r.PrecisionEvidence,
 	}
 	for _, t := range r.Timings {
 		out.Timings = append(out.Timings, &pb.Timing{Name: t.Name, Unit: t.Unit, Batch: int32(t.Batch), Samples: t.Samples})
@@ -138,7 +138,7 @@ func describeFromProto(r *pb.DescribeResponse) DescribeResponse {
 		Interpreter: r.Interpreter,
 	}
 	for _, d := range r.Devices {
-		out.Devices = append(out.Devices, Device{ID: d.Id, Kind: d.Kind, Name: d.Name, UUID: d.Uuid})
+		out.Devices = append(out.Devices, Device{ID: d.Id, Kind: d.Kind, Name: d.Name, UUID: d.Uuid, Precisions: d.Precisions})
 	}
 	if c := r.Capabilities; c != nil {
 		out.Capabilities = Capabilities{Models: c.Models, Checks: c.Checks, Precisions: c.Precisions, Activations: c.Activations}
@@ -150,7 +150,7 @@ func runFromProto(r *pb.RunResponse) RunResponse {
 	out := RunResponse{
 		Status: r.Status, Message: r.Message, Outputs: r.Outputs,
 		PeakMemoryBytes: r.PeakMemoryBytes, MemoryKind: r.MemoryKind, Warnings: r.Warnings,
-		ComputeSeconds: r.ComputeSeconds,
+		ComputeSeconds: r.ComputeSeconds, PrecisionInEffect: r.PrecisionInEffect, PrecisionEvidence: r.PrecisionEvidence,
 	}
 	for _, t := range r.Timings {
 		out.Timings = append(out.Timings, Timing{Name: t.Name, Unit: t.Unit, Batch: int(t.Batch), Samples: t.Samples})

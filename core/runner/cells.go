@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -46,8 +48,12 @@ func capCell(c *matrix.Cell) {
 }
 
 type runState struct {
-	o        Options
-	tols     judge.Tolerances
+	o    Options
+	tols map[string]judge.Tolerances // by precision
+	// fp32 holds the measured errors of the fp32 cells judged so far, by
+	// key with the precision left out: a reduced-precision cell is judged
+	// against its fp32 twin's error (judge.Relative).
+	fp32     map[matrix.CellKey]matrix.Cell
 	golden   map[reference.Model]*refdata.Golden
 	journal  *matrix.Journal
 	done     map[matrix.CellKey]matrix.Cell
@@ -95,27 +101,32 @@ func (r *runState) plan(inst *pluginhost.Instance, devices []matrix.Device) []ma
 	d := inst.Desc
 	var cells []matrix.Cell
 	for _, dev := range devices {
+		pd, _ := pluginDevice(inst, dev)
 		for _, m := range r.o.Models {
 			for _, check := range r.o.Checks {
-				c := matrix.Cell{CellKey: matrix.CellKey{Framework: d.Framework, FrameworkVersion: d.Version,
-					Device: dev.ID, Model: string(m), Check: check, Precision: r.o.Precision}, Status: matrix.Unknown}
-				switch {
-				case d.Unavailable != "":
-					c.Status, c.Reason = matrix.Skip, d.Unavailable
-				case !offers(inst, dev) && len(d.Devices) > 0:
-					// A plugin that lists no device at all could not look
-					// (its framework does not start): its cells run, so
-					// that it reports the failure on every device, a GPU
-					// included, instead of skips that read as green.
-					c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s cannot use %s (it offers: %s)", d.Framework, dev.ID, deviceIDs(d.Devices))
-				case !pluginapi.Has(d.Capabilities.Models, string(m)):
-					c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s does not implement model %s", d.Framework, m)
-				case !pluginapi.Has(d.Capabilities.Checks, check):
-					c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s does not implement check %s", d.Framework, check)
-				case !pluginapi.Has(d.Capabilities.Precisions, r.o.Precision):
-					c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s does not support precision %s", d.Framework, r.o.Precision)
+				for _, prec := range r.o.Precisions {
+					c := matrix.Cell{CellKey: matrix.CellKey{Framework: d.Framework, FrameworkVersion: d.Version,
+						Device: dev.ID, Model: string(m), Check: check, Precision: prec}, Status: matrix.Unknown}
+					switch {
+					case d.Unavailable != "":
+						c.Status, c.Reason = matrix.Skip, d.Unavailable
+					case !offers(inst, dev) && len(d.Devices) > 0:
+						// A plugin that lists no device at all could not look
+						// (its framework does not start): its cells run, so
+						// that it reports the failure on every device, a GPU
+						// included, instead of skips that read as green.
+						c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s cannot use %s (it offers: %s)", d.Framework, dev.ID, deviceIDs(d.Devices))
+					case !pluginapi.Has(d.Capabilities.Models, string(m)):
+						c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s does not implement model %s", d.Framework, m)
+					case !pluginapi.Has(d.Capabilities.Checks, check):
+						c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s does not implement check %s", d.Framework, check)
+					case !pluginapi.Has(d.Capabilities.Precisions, prec):
+						c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s does not support precision %s (it runs: %s)", d.Framework, prec, strings.Join(d.Capabilities.Precisions, ", "))
+					case len(pd.Precisions) > 0 && !pluginapi.Has(pd.Precisions, prec):
+						c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s cannot run %s on %s (there it runs: %s)", d.Framework, prec, dev.ID, strings.Join(pd.Precisions, ", "))
+					}
+					cells = append(cells, c)
 				}
-				cells = append(cells, c)
 			}
 		}
 	}
@@ -194,8 +205,10 @@ func (r *runState) planUnstarted(spec exec.Spec, devices []matrix.Device) []matr
 	for _, dev := range devices {
 		for _, m := range r.o.Models {
 			for _, check := range r.o.Checks {
-				cells = append(cells, matrix.Cell{CellKey: matrix.CellKey{Framework: spec.Base(), FrameworkVersion: version,
-					Device: dev.ID, Model: string(m), Check: check, Precision: r.o.Precision}})
+				for _, prec := range r.o.Precisions {
+					cells = append(cells, matrix.Cell{CellKey: matrix.CellKey{Framework: spec.Base(), FrameworkVersion: version,
+						Device: dev.ID, Model: string(m), Check: check, Precision: prec}})
+				}
 			}
 		}
 	}
@@ -432,13 +445,85 @@ func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c mat
 		c.StderrTail = pluginapi.LastLines(inst.StderrTail(), StderrTailLines)
 		return c, false
 	}
-	v := checks.Judge(c.Check, checks.Input{Response: resp, Model: m, Golden: g, Tolerances: r.tols, PeakGFLOPs: r.peakGFLOPs(c.Device)})
+	c.PrecisionEvidence = resp.PrecisionEvidence
+	if why := precisionNotInEffect(c.Precision, resp); why != "" {
+		c.Status, c.Reason = matrix.Error, why
+		return c, false
+	}
+	v := checks.Judge(c.Check, checks.Input{Response: resp, Model: m, Golden: g, Tolerances: r.tols[c.Precision], PeakGFLOPs: r.peakGFLOPs(c.Device)})
+	// The logits of a reduced mode are also held to their fp32 twin's
+	// error; gradients are judged by their norm (judge's Tolerances).
+	if twin, ok := r.fp32Twin(c); ok && c.Check == pluginapi.CheckForward {
+		v = judge.Relative(v, c.Precision, twin.MaxAbsErr, r.tols[c.Precision])
+	}
 	c.Status, c.Reason = v.Status, v.Reason
 	c.MaxAbsErr, c.MaxRelErr, c.Worst = v.MaxAbsErr, v.MaxRelErr, v.Worst
 	c.FirstDivergingLayer, c.Tolerance, c.Tensors = v.FirstDivergingLayer, v.Tolerance, v.Tensors
 	c.Timings = v.Timings
 	c.Warnings = append(c.Warnings, v.Warnings...)
+	if c.Precision == pluginapi.PrecisionFP32 {
+		r.keepFP32(c)
+	}
 	return c, false
+}
+
+// precisionNotInEffect says why a response did not run in the mode
+// asked for: the plugin read its framework's switches back and reports
+// another mode, or reports none for a mode other than fp32 (fp32 is what
+// a plugin that predates precisions runs). "" when the mode held.
+func precisionNotInEffect(asked string, resp pluginapi.RunResponse) string {
+	got := resp.PrecisionInEffect
+	switch {
+	case got == asked, got == "" && asked == pluginapi.PrecisionFP32:
+		return ""
+	case got == "":
+		return fmt.Sprintf("asked for %s, but the plugin does not say which precision ran (it reported no precision_in_effect); an unverified %s cell is not judged", asked, asked)
+	}
+	return fmt.Sprintf("asked for %s, but %s ran instead (%s)", asked, got, evidenceText(resp.PrecisionEvidence))
+}
+
+func evidenceText(ev map[string]string) string {
+	if len(ev) == 0 {
+		return "no evidence given"
+	}
+	keys := slices.Sorted(maps.Keys(ev))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + ev[k]
+	}
+	return strings.Join(parts, ", ")
+}
+
+// twinKey is c's key with the precision left out.
+func twinKey(c matrix.Cell) matrix.CellKey {
+	k := c.CellKey
+	k.Precision = ""
+	return k
+}
+
+func (r *runState) keepFP32(c matrix.Cell) {
+	if r.fp32 == nil {
+		r.fp32 = map[matrix.CellKey]matrix.Cell{}
+	}
+	r.fp32[twinKey(c)] = c
+}
+
+// fp32Twin is the judged fp32 cell of c's row, device, model and check,
+// for a reduced-precision c (tf32, bf16, fp16) — from this run, or from
+// the journal of the run being resumed.
+func (r *runState) fp32Twin(c matrix.Cell) (matrix.Cell, bool) {
+	if !judge.Reduced(c.Precision) {
+		return matrix.Cell{}, false
+	}
+	if t, ok := r.fp32[twinKey(c)]; ok && t.MaxAbsErr != nil {
+		return t, true
+	}
+	k := c.CellKey
+	k.Precision = pluginapi.PrecisionFP32
+	if t, ok := r.done[k]; ok && t.MaxAbsErr != nil {
+		return t, true
+	}
+	return matrix.Cell{}, false
 }
 
 func waitExit(inst *pluginhost.Instance, d time.Duration) {

@@ -49,7 +49,8 @@ type Options struct {
 	// Devices are the host devices to test, already selected.
 	Devices     []matrix.Device
 	DeviceNotes []string
-	Precision   string // default "fp32"
+	// Precisions are the modes to run, each a cell; default fp32.
+	Precisions []string
 	// Timeouts per check; a check missing here has its default from
 	// core/checks.
 	Timeouts map[string]time.Duration
@@ -90,8 +91,8 @@ func (o *Options) defaults() {
 	if len(o.Checks) == 0 {
 		o.Checks = checks.Names()
 	}
-	if o.Precision == "" {
-		o.Precision = pluginapi.PrecisionFP32
+	if len(o.Precisions) == 0 {
+		o.Precisions = []string{pluginapi.PrecisionFP32}
 	}
 	if o.Perf == nil {
 		p := pluginapi.DefaultPerfOptions()
@@ -121,14 +122,16 @@ type ConfigDoc struct {
 	Variants map[string][]string `json:"variants,omitempty"`
 	// ExecutorSettings are the settings of the executors the plugins ran
 	// under (exec.Recorder), by executor: a container's limits.
-	ExecutorSettings map[string]any        `json:"executor_settings,omitempty"`
-	Models           []reference.Model     `json:"models"`
-	Checks           []string              `json:"checks"`
-	Devices          []string              `json:"devices"`
-	Precision        string                `json:"precision"`
-	Perf             pluginapi.PerfOptions `json:"perf"`
-	Timeouts         map[string]string     `json:"timeouts"`
-	Reference        string                `json:"reference_manifest_sha256"`
+	ExecutorSettings map[string]any    `json:"executor_settings,omitempty"`
+	Models           []reference.Model `json:"models"`
+	Checks           []string          `json:"checks"`
+	Devices          []string          `json:"devices"`
+	// Precision is the precisions run, comma-separated ("fp32" alone
+	// keeps the documents of single-mode runs as they always were).
+	Precision string                `json:"precision"`
+	Perf      pluginapi.PerfOptions `json:"perf"`
+	Timeouts  map[string]string     `json:"timeouts"`
+	Reference string                `json:"reference_manifest_sha256"`
 }
 
 // Run plans and runs the matrix, writing OutDir/journal.jsonl as cells
@@ -138,10 +141,15 @@ type ConfigDoc struct {
 func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 	sessionStart := time.Now()
 	o.defaults()
-	tols, err := judge.ForPrecision(o.Precision)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
+	tols := map[string]judge.Tolerances{}
+	for _, p := range o.Precisions {
+		t, err := judge.ForPrecision(p)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrUsage, err)
+		}
+		tols[p] = t
 	}
+	o.Precisions = runOrder(o.Precisions)
 	table := map[string]checks.Check{}
 	for _, name := range o.Checks {
 		c, ok := checks.Lookup(name)
@@ -174,7 +182,7 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 		golden[m] = g
 	}
 	manifest, _ := os.ReadFile(filepath.Join(o.ReferenceDir, refdata.ManifestName))
-	cfg := ConfigDoc{Executor: o.Executor.Name(), Models: o.Models, Checks: o.Checks, Precision: o.Precision,
+	cfg := ConfigDoc{Executor: o.Executor.Name(), Models: o.Models, Checks: o.Checks, Precision: strings.Join(o.Precisions, ","),
 		Perf: *o.Perf, Variants: variants(specs), Timeouts: map[string]string{}, Reference: sha(manifest)}
 	for _, s := range specs {
 		cfg.Plugins = append(cfg.Plugins, s.Name)
@@ -297,6 +305,24 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 		return run, err
 	}
 	return run, nil
+}
+
+// runOrder puts fp32 first: a reduced-precision cell is judged against
+// the fp32 cell of the same row, device, model and check (judge.Relative).
+func runOrder(precisions []string) []string {
+	out := slices.Clone(precisions)
+	slices.SortStableFunc(out, func(a, b string) int {
+		switch {
+		case a == b:
+			return 0
+		case a == pluginapi.PrecisionFP32:
+			return -1
+		case b == pluginapi.PrecisionFP32:
+			return 1
+		}
+		return 0
+	})
+	return out
 }
 
 // variants lists, per framework, the variants its specs run.

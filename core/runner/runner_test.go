@@ -256,7 +256,7 @@ func TestBadOptions(t *testing.T) {
 		text string
 	}{
 		{"unknown framework", func(o *Options) { o.Frameworks = []string{"mxnet"} }, ErrUsage, "valid: oracle"},
-		{"unknown precision", func(o *Options) { o.Precision = "fp8" }, ErrUsage, "valid: fp32"},
+		{"unknown precision", func(o *Options) { o.Precisions = []string{"fp32", "fp8"} }, ErrUsage, "valid: bf16, fp16, fp32, fp64, tf32"},
 		{"missing reference", func(o *Options) { o.ReferenceDir = t.TempDir() }, ErrUsage, "MANIFEST"},
 		{"no plugins", func(o *Options) { o.Plugins = nil }, ErrInfra, "no plugins"},
 		{"plugin that cannot start", func(o *Options) { o.Plugins = []exec.Spec{{Name: "oracle", Path: "/bin/false"}} }, ErrInfra, "did not start"},
@@ -630,5 +630,55 @@ func TestRowsAreUniqueByConstruction(t *testing.T) {
 	o2.Plugins = []exec.Spec{x, x}
 	if _, err := Run(context.Background(), o2); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "listed twice") {
 		t.Errorf("a spec listed twice: %v", err)
+	}
+}
+
+// TestPrecisionAxis: each precision is a cell of its own, fp32 first; a
+// mode the plugin does not declare is skip with the reason, never fail;
+// the journal records the modes, so a resume runs the same ones.
+func TestPrecisionAxis(t *testing.T) {
+	spec, _ := faultSpec(t, "")
+	o := baseOptions(t, spec)
+	o.Models, o.Checks = []reference.Model{reference.LSTM}, []string{pluginapi.CheckForward}
+	o.Precisions = []string{pluginapi.PrecisionBF16, pluginapi.PrecisionFP32}
+	run, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range run.Cells {
+		got = append(got, c.Precision+" "+string(c.Status)+" "+c.Reason)
+	}
+	want := []string{"fp32 pass ", "bf16 skip oracle does not support precision bf16 (it runs: fp32)"}
+	if !slices.Equal(got, want) {
+		t.Errorf("cells %q, want %q", got, want)
+	}
+	if c := run.Cells[0]; c.PrecisionEvidence["output_dtype"] != "float32" {
+		t.Errorf("fp32 evidence %v", c.PrecisionEvidence)
+	}
+	cfg, _, err := JournalConfig(o.OutDir)
+	if err != nil || cfg.Precision != "fp32,bf16" {
+		t.Errorf("journalled precisions %q (%v)", cfg.Precision, err)
+	}
+}
+
+// TestPrecisionMustBeInEffect: a plugin that ran another mode than the
+// one asked, or does not say for a reduced one, is an error naming both.
+func TestPrecisionMustBeInEffect(t *testing.T) {
+	for _, tc := range []struct {
+		asked, got string
+		evidence   map[string]string
+		want       string
+	}{
+		{"fp32", "", nil, ""},
+		{"bf16", "bf16", map[string]string{"output_dtype": "bfloat16"}, ""},
+		{"bf16", "fp32", map[string]string{"autocast": "off", "output_dtype": "float32"}, "asked for bf16, but fp32 ran instead (autocast=off, output_dtype=float32)"},
+		{"bf16", "", nil, "does not say which precision ran"},
+		{"tf32", "fp32", nil, "asked for tf32, but fp32 ran instead (no evidence given)"},
+	} {
+		got := precisionNotInEffect(tc.asked, pluginapi.RunResponse{PrecisionInEffect: tc.got, PrecisionEvidence: tc.evidence})
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s asked, %q ran: %q, want %q", tc.asked, tc.got, got, tc.want)
+		}
 	}
 }

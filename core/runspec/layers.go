@@ -3,6 +3,7 @@ package runspec
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/dlcompat/dlcompat/core/config"
@@ -52,7 +53,7 @@ func FromJournal(outDir string) (l Layer, ok bool, err error) {
 	l.Set(FieldModels, func(s *Spec) error { s.Models = doc.Models; return nil })
 	l.Set(FieldChecks, func(s *Spec) error { s.Checks = doc.Checks; return nil })
 	l.Set(FieldDevices, func(s *Spec) error { s.Devices = joinIDs(doc.Devices); return nil })
-	l.Set(FieldPrecision, func(s *Spec) error { s.Precision = doc.Precision; return nil })
+	l.Set(FieldPrecisions, func(s *Spec) error { s.Precisions = strings.Split(doc.Precision, ","); return nil })
 	l.Set(FieldPerf, func(s *Spec) error { s.Perf = doc.Perf; return nil })
 	l.Set(FieldTimeouts, func(s *Spec) error { s.Timeouts = timeouts; return nil })
 	l.Set(FieldShard, func(s *Spec) error { s.Shard = sh; return nil })
@@ -96,6 +97,9 @@ func FromConfig(f *config.File) Layer {
 			s.Models = models
 			return err
 		})
+	}
+	if len(f.Precisions) > 0 {
+		l.Set(FieldPrecisions, func(s *Spec) error { s.Precisions = f.Precisions; return nil })
 	}
 	if len(f.Checks) > 0 {
 		l.Set(FieldChecks, func(s *Spec) error { s.Checks = f.Checks; return nil })

@@ -100,7 +100,7 @@ func IsLocal(sp exec.Spec, def exec.Executor) bool {
 func (s *Spec) Options(r Resolved, notes []string, version string, events func(runner.Event)) runner.Options {
 	o := runner.Options{
 		Executor: r.Executor, Plugins: r.Plugins, Frameworks: nil,
-		Models: s.Models, Checks: s.Checks, Precision: s.Precision,
+		Models: s.Models, Checks: s.Checks, Precisions: s.Precisions,
 		Timeouts: s.Timeouts, ReferenceDir: s.ReferenceDir, OutDir: s.OutDir,
 		Resume: s.Resume, Replace: s.Force, Shard: s.Shard, Version: version,
 		DeviceNotes: notes, Events: events,

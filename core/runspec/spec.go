@@ -2,6 +2,7 @@ package runspec
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/dlcompat/dlcompat/core/checks"
@@ -31,8 +32,10 @@ type Spec struct {
 	// Executor is the default executor: local or docker.
 	Executor string
 	// Pull is the docker executor's pull policy: never or if-missing.
-	Pull      string
-	Precision string
+	Pull string
+	// Precisions are the precision modes to run, each a cell of its own
+	// (docs/spec.md §9).
+	Precisions []string
 	// Timeouts has a limit for every check in Checks.
 	Timeouts map[string]time.Duration
 	Perf     pluginapi.PerfOptions
@@ -67,7 +70,7 @@ const (
 	FieldDevices      Field = "devices"
 	FieldExecutor     Field = "executor"
 	FieldPull         Field = "pull"
-	FieldPrecision    Field = "precision"
+	FieldPrecisions   Field = "precisions"
 	FieldTimeouts     Field = "timeout"
 	FieldPerf         Field = "perf"
 	FieldReferenceDir Field = "reference"
@@ -91,7 +94,7 @@ func Default(pluginsDir, referenceDir string) Spec {
 		Devices:      "all",
 		Executor:     "local",
 		Pull:         "never",
-		Precision:    pluginapi.PrecisionFP32,
+		Precisions:   []string{pluginapi.PrecisionFP32},
 		Timeouts:     checks.DefaultTimeouts(),
 		Perf:         pluginapi.DefaultPerfOptions(),
 		ReferenceDir: referenceDir,
@@ -162,6 +165,14 @@ func (s *Spec) UniformTimeout(d time.Duration) {
 func (s *Spec) Validate() error {
 	if s.Resume && s.Force {
 		return usagef("--resume completes the run in -o and --force replaces it: give one of them")
+	}
+	if len(s.Precisions) == 0 {
+		return usagef("no precision to run (from %s): name at least one of %s", s.from(FieldPrecisions), strings.Join(pluginapi.AllPrecisions, ", "))
+	}
+	for _, p := range s.Precisions {
+		if !slices.Contains(pluginapi.AllPrecisions, p) {
+			return usagef("precision %q (from %s) is not one of %s", p, s.from(FieldPrecisions), strings.Join(pluginapi.AllPrecisions, ", "))
+		}
 	}
 	if err := s.Perf.Validate(); err != nil {
 		return usagef("%v (from %s)", err, s.from(FieldPerf))

@@ -5,10 +5,16 @@ import (
 	"math"
 )
 
-// Tolerance is docs/spec.md §6.1's elementwise rule |got − want| ≤ ATol + RTol·|want|.
+// Tolerance is docs/spec.md §6.1's elementwise rule |got − want| ≤ ATol + RTol·|want|,
+// or, when RelL2 is set, the rule of the tensor as a whole:
+// ‖got − want‖₂ ≤ RelL2·‖want‖₂ (docs/spec.md §9: in bf16, a ReLU whose
+// input rounds across zero flips a few gradient elements by their whole
+// size, which no elementwise rule tells from a layout bug, while the norm
+// moves by a fraction of what a wrong layout moves it).
 type Tolerance struct {
-	RTol float64 `json:"rtol"`
-	ATol float64 `json:"atol"`
+	RTol  float64 `json:"rtol"`
+	ATol  float64 `json:"atol"`
+	RelL2 float64 `json:"rel_l2,omitempty"`
 }
 
 // Comparison is the outcome of comparing two arrays of one shape.
@@ -28,6 +34,8 @@ type Comparison struct {
 	// as a violation.
 	Violations int  `json:"violations"`
 	Pass       bool `json:"pass"`
+	// RelL2Err is ‖got − want‖₂ / ‖want‖₂, measured under a RelL2 rule.
+	RelL2Err float64 `json:"rel_l2_err,omitempty"`
 }
 
 // Compare applies tol elementwise. Shapes must agree.
@@ -65,6 +73,24 @@ func Compare(shape []int, got, want []float64, tol Tolerance) (Comparison, error
 	if len(want) > 0 {
 		c.WorstIndex = Unravel(wi, shape)
 		c.WorstGot, c.WorstWant = got[wi], want[wi]
+	}
+	if tol.RelL2 > 0 {
+		var num, den float64
+		for i := range want {
+			d := got[i] - want[i]
+			num += d * d
+			den += want[i] * want[i]
+		}
+		c.RelL2Err = math.Sqrt(num) / math.Sqrt(den)
+		if den == 0 {
+			c.RelL2Err = math.Sqrt(num)
+		}
+		c.Pass = c.RelL2Err <= tol.RelL2 // NaN fails
+		if c.Pass {
+			c.Violations = 0
+		} else if c.Violations == 0 {
+			c.Violations = 1
+		}
 	}
 	return c, nil
 }

@@ -198,6 +198,7 @@ func buildHTMLReport(r *matrix.Run) *htmlReport {
 		}
 	}
 	rowIndex := map[[2]string]int{}
+	mixed := mixedPrecision(r)
 	for i := range r.Cells {
 		c := &r.Cells[i]
 		k := [2]string{c.Framework, c.FrameworkVersion}
@@ -208,7 +209,11 @@ func buildHTMLReport(r *matrix.Run) *htmlReport {
 			h.Rows = append(h.Rows, htmlRow{Framework: c.Framework, Version: c.FrameworkVersion, Groups: make([][]htmlCell, len(group))})
 		}
 		sym, class := look(c.Status)
-		hc := htmlCell{Check: c.Check, Status: c.Status, Symbol: sym, Class: class, Anchor: cellAnchor(i), Title: c.CellKey.String() + ": " + string(c.Status)}
+		label := c.Check
+		if mixed {
+			label += " " + c.Precision // a run of several modes names each cell's
+		}
+		hc := htmlCell{Check: label, Status: c.Status, Symbol: sym, Class: class, Anchor: cellAnchor(i), Title: c.CellKey.String() + ": " + string(c.Status)}
 		switch {
 		case c.MaxAbsErr != nil && c.MaxRelErr != nil:
 			hc.Detail = fmt.Sprintf("abs %.1e · rel %.1e", float64(*c.MaxAbsErr), float64(*c.MaxRelErr))

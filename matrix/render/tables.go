@@ -14,11 +14,33 @@ type table struct {
 	rows   [][]string
 }
 
-type rowKey struct{ framework, version, model, check string }
+type rowKey struct{ framework, version, model, check, precision string }
+
+// mixedPrecision reports whether a run has cells of a mode other than
+// strict fp32: its tables then show a precision column (a run of fp32
+// alone reads as it always did).
+func mixedPrecision(r *matrix.Run) bool {
+	for _, c := range r.Cells {
+		if c.Precision != "" && c.Precision != "fp32" {
+			return true
+		}
+	}
+	return false
+}
+
+// withPrecision inserts the precision after the first n columns of row,
+// when the run mixes precisions.
+func withPrecision(mixed bool, row []string, n int, precision string) []string {
+	if !mixed {
+		return row
+	}
+	return append(append(append([]string{}, row[:n]...), precision), row[n:]...)
+}
 
 // statusTable lays the numeric checks out with devices as columns.
 func statusTable(r *matrix.Run) table {
 	devices := deviceOrder(r)
+	mixed := mixedPrecision(r)
 	byRow := map[rowKey]map[string]*matrix.Cell{}
 	var keys []rowKey
 	for i := range r.Cells {
@@ -26,16 +48,16 @@ func statusTable(r *matrix.Run) table {
 		if c.Check == "perf" {
 			continue
 		}
-		k := rowKey{c.Framework, c.FrameworkVersion, c.Model, c.Check}
+		k := rowKey{c.Framework, c.FrameworkVersion, c.Model, c.Check, c.Precision}
 		if byRow[k] == nil {
 			byRow[k] = map[string]*matrix.Cell{}
 			keys = append(keys, k)
 		}
 		byRow[k][c.Device] = c
 	}
-	t := table{header: append([]string{"framework", "version", "model", "check"}, devices...)}
+	t := table{header: append(withPrecision(mixed, []string{"framework", "version", "model", "check"}, 4, "precision"), devices...)}
 	for _, k := range keys {
-		row := []string{k.framework, k.version, k.model, k.check}
+		row := withPrecision(mixed, []string{k.framework, k.version, k.model, k.check}, 4, k.precision)
 		for _, d := range devices {
 			row = append(row, cellText(byRow[k][d]))
 		}
@@ -81,7 +103,8 @@ func cellText(c *matrix.Cell) string {
 
 // perfTable has one row per perf cell.
 func perfTable(r *matrix.Run) table {
-	t := table{header: []string{"framework", "version", "device", "model", "latency b1 median/p90/p99 ms", "throughput items/s", "train step ms", "GFLOP/s", "cv"}}
+	mixed := mixedPrecision(r)
+	t := table{header: withPrecision(mixed, []string{"framework", "version", "device", "model", "latency b1 median/p90/p99 ms", "throughput items/s", "train step ms", "GFLOP/s", "cv"}, 4, "precision")}
 	for _, c := range r.Cells {
 		if c.Check != "perf" || c.Status != matrix.Pass {
 			continue
@@ -112,8 +135,8 @@ func perfTable(r *matrix.Run) table {
 		if maxCV > matrix.NoisyCV {
 			cv += " noisy"
 		}
-		t.rows = append(t.rows, []string{c.Framework, c.FrameworkVersion, c.Device, c.Model,
-			strings.Join(lat, ", "), strings.Join(thr, ", "), strings.Join(train, ", "), strings.Join(gf, ", "), cv, strings.Join(peak, ", ")})
+		t.rows = append(t.rows, withPrecision(mixed, []string{c.Framework, c.FrameworkVersion, c.Device, c.Model,
+			strings.Join(lat, ", "), strings.Join(thr, ", "), strings.Join(train, ", "), strings.Join(gf, ", "), cv, strings.Join(peak, ", ")}, 4, c.Precision))
 	}
 	// "% of FP32 peak" only where a device's peak is known (a GPU that
 	// NVML describes), before cv.

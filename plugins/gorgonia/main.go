@@ -49,7 +49,7 @@ func (backend) Describe() pluginapi.DescribeResponse {
 		},
 		// gorgonia's CUDA backend needs cgo and the CUDA toolkit; this
 		// build has neither, so it offers the CPU alone and says so.
-		Devices:      []pluginapi.Device{{ID: "cpu", Kind: "cpu", Name: runtime.GOARCH + " CPU"}},
+		Devices:      []pluginapi.Device{{ID: "cpu", Kind: "cpu", Name: runtime.GOARCH + " CPU", Precisions: []string{pluginapi.PrecisionFP32}}},
 		Capabilities: pluginapi.Capabilities{Models: []string{"cnn", "lstm"}, Activations: true},
 		Warnings:     []string{"no GPU: gorgonia's CUDA support needs cgo and CUDA, which this static build omits"},
 	}

@@ -260,9 +260,13 @@ func (p *Plugin) Describe(ctx context.Context, _ pluginapi.DescribeRequest) (plu
 	}
 	d.Build["interpreter_from"] = p.source
 	for _, dv := range h.Describe.Devices {
-		d.Devices = append(d.Devices, pluginapi.Device{ID: dv.ID, Kind: dv.Kind, Name: dv.Name, UUID: dv.UUID})
+		d.Devices = append(d.Devices, pluginapi.Device{ID: dv.ID, Kind: dv.Kind, Name: dv.Name, UUID: dv.UUID, Precisions: dv.Precisions})
 	}
 	d.Warnings = append(d.Warnings, h.Describe.Warnings...)
+	if ps := h.Describe.Capabilities.Precisions; len(ps) > 0 {
+		// The worker knows which modes its framework runs (docs/spec.md §9).
+		d.Capabilities.Precisions = ps
+	}
 	return d, nil
 }
 

@@ -19,6 +19,22 @@ func TestAgainstGoldens(t *testing.T) {
 	plugintest.Check(t, plugintest.Spec(t, "pytorch"), plugintest.Options{})
 }
 
+// TestPrecisionsOnTheCPU: in float64 PyTorch agrees with the oracle to
+// rounding, and under torch.autocast's bfloat16 it stays within bf16's
+// tolerances, each cell verified to have run in its mode.
+func TestPrecisionsOnTheCPU(t *testing.T) {
+	run := plugintest.Check(t, plugintest.Spec(t, "pytorch"), plugintest.Options{
+		Checks:     []string{pluginapi.CheckForward, pluginapi.CheckBackward, pluginapi.CheckDeterminism},
+		Precisions: []string{pluginapi.PrecisionFP64, pluginapi.PrecisionBF16},
+	})
+	for _, c := range run.Cells {
+		want := map[string]string{pluginapi.PrecisionFP64: "float64", pluginapi.PrecisionBF16: "bfloat16"}[c.Precision]
+		if c.Check == pluginapi.CheckForward && c.PrecisionEvidence["output_dtype"] != want {
+			t.Errorf("%s: evidence %v, want output_dtype %s", c.CellKey, c.PrecisionEvidence, want)
+		}
+	}
+}
+
 // TestAgainstGoldensInItsContainer runs the plugin in PyTorch's image
 // through the docker executor.
 func TestAgainstGoldensInItsContainer(t *testing.T) {

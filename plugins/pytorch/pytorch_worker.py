@@ -87,19 +87,31 @@ def _define_modules():
 
 
 def _np(t):
-    return t.detach().cpu().numpy()
+    t = t.detach()
+    if t.dtype in (torch.bfloat16, torch.float16):
+        t = t.float()  # numpy has neither; the values are the framework's
+    return t.cpu().numpy()
 
 
 class Net(object):
     def __init__(self, backend, model, device, params, dtype):
         self.b = backend
         self.dev = backend.torch_device(device)
-        tdtype = torch.float64 if dtype == "float64" else torch.float32
+        self.mode = {"float64": "fp64", "float32": "fp32"}.get(dtype, dtype)
+        if self.mode not in backend.precisions(self.dev):
+            raise dw.CheckError("precision %s is not run on %s (it runs: %s)" % (self.mode, device, ", ".join(backend.precisions(self.dev))))
+        tdtype = torch.float64 if self.mode == "fp64" else torch.float32
         self.dtype = tdtype
+        # bf16 and fp16 are PyTorch's own mixed precision (torch.autocast):
+        # float32 master weights, the loss computed in float32 from the
+        # logits, gradients in float32 (docs/spec.md §9).
+        self.autocast = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.mode)
         if model == "cnn":
             m = SimpleCNN()
+            first = m.conv1
         elif model == "lstm":
             m = StackedLSTM()
+            first = m.layers[0].i2h
         else:
             raise dw.CheckError("unknown model %r" % model)
         state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in params.items()}
@@ -108,6 +120,10 @@ class Net(object):
             raise dw.CheckError("weights do not fit %s: missing %s, unexpected %s" % (model, missing, unexpected))
         self.m = m.to(device=self.dev, dtype=tdtype)
         self.m.eval()  # dropout off: every check runs in eval mode (docs/spec.md §1.2)
+        # What ran, read back (precision()): the dtype of the first layer's
+        # output and of the logits, and the switches in force at the time.
+        self.seen = {}
+        first.register_forward_hook(lambda mod, inp, out: self.seen.__setitem__("activation_dtype", str(out.dtype).replace("torch.", "")))
 
     def _x(self, x):
         return torch.from_numpy(np.ascontiguousarray(x)).to(device=self.dev, dtype=self.dtype)
@@ -115,15 +131,58 @@ class Net(object):
     def _labels(self, labels):
         return torch.from_numpy(np.ascontiguousarray(labels)).to(device=self.dev, dtype=torch.int64)
 
+    def _run(self, xt, acts=None):
+        """The model in this net's mode: TF32 switched on or off for the
+        call, autocast around it for bf16 and fp16."""
+        tf32 = self.mode == "tf32"
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.backends.cudnn.allow_tf32 = tf32
+        if self.autocast is not None:
+            with torch.autocast(device_type=self.dev.type, dtype=self.autocast):
+                logits = self.m(xt, acts)
+                self._record(logits)
+        else:
+            logits = self.m(xt, acts)
+            self._record(logits)
+        return logits
+
+    def _record(self, logits):
+        self.seen["output_dtype"] = str(logits.dtype).replace("torch.", "")
+        if self.dev.type == "cpu":
+            on, dt = torch.is_autocast_cpu_enabled(), torch.get_autocast_cpu_dtype()
+        else:
+            on, dt = torch.is_autocast_enabled(), torch.get_autocast_gpu_dtype()
+        self.seen["autocast"] = (str(dt).replace("torch.", "") if on else "off")
+        self.seen["allow_tf32"] = "matmul=%s cudnn=%s" % (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+
+    def precision(self):
+        """The mode in effect, from what was read back (not from self.mode)."""
+        s = self.seen
+        out, auto = s.get("output_dtype"), s.get("autocast")
+        if out == "float64":
+            mode = "fp64"
+        elif out == "bfloat16" and auto == "bfloat16":
+            mode = "bf16"
+        elif out == "float16" and auto == "float16":
+            mode = "fp16"
+        elif out == "float32" and auto == "off":
+            tf32_on = s.get("allow_tf32") == "matmul=True cudnn=True"
+            mode = "tf32" if tf32_on and self.dev.type == "cuda" else "fp32"
+        else:
+            mode = "unknown"
+        return mode, s
+
     def forward(self, x, want_activations):
         acts = {} if want_activations else None
         with torch.no_grad():
-            logits = self.m(self._x(x), acts)
+            logits = self._run(self._x(x), acts)
         return _np(logits), {k: _np(v) for k, v in (acts or {}).items()}
 
     def _step(self, xt, lt):
         self.m.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(self.m(xt), lt)  # mean over the batch
+        # The loss in the float32 (or float64) of the weights, from the
+        # logits, outside autocast, as PyTorch's mixed-precision recipe does.
+        loss = F.cross_entropy(self._run(xt).to(self.dtype), lt)  # mean over the batch
         loss.backward()
         return loss
 
@@ -138,7 +197,7 @@ class Net(object):
 
         def run():
             with torch.no_grad():
-                self.m(xt)
+                self._run(xt)
             sync(self.dev)
 
         return run
@@ -194,7 +253,8 @@ class Backend(object):
         except Exception:
             pass
         build["cuda"] = str(torch.version.cuda) if torch.version.cuda else "none (CPU build)"
-        devices = [{"id": "cpu", "kind": "cpu", "name": "CPU (torch, %d threads)" % torch.get_num_threads()}]
+        devices = [{"id": "cpu", "kind": "cpu", "name": "CPU (torch, %d threads)" % torch.get_num_threads(),
+                    "precisions": self.precisions(torch.device("cpu"))}]
         warnings = []
         if torch.cuda.is_available():
             try:
@@ -203,7 +263,8 @@ class Backend(object):
                 build["cudnn"] = "unknown (%s)" % e
             for i in range(torch.cuda.device_count()):
                 p = torch.cuda.get_device_properties(i)
-                d = {"id": "gpu:%d" % i, "kind": "gpu", "name": "cuda:%d %s (sm_%d%d)" % (i, p.name, p.major, p.minor)}
+                d = {"id": "gpu:%d" % i, "kind": "gpu", "name": "cuda:%d %s (sm_%d%d)" % (i, p.name, p.major, p.minor),
+                     "precisions": self.precisions(torch.device("cuda:%d" % i))}
                 uuid = getattr(p, "uuid", None)
                 if uuid is not None:
                     u = str(uuid)
@@ -211,7 +272,17 @@ class Backend(object):
                 devices.append(d)
         elif torch.version.cuda:
             warnings.append("torch was built with CUDA %s but no GPU is usable here" % torch.version.cuda)
-        return {"framework": "pytorch", "version": torch.__version__, "build": build, "devices": devices, "warnings": warnings}
+        return {"framework": "pytorch", "version": torch.__version__, "build": build, "devices": devices, "warnings": warnings,
+                "capabilities": {"precisions": ["fp64", "fp32", "tf32", "bf16", "fp16"]}}
+
+    def precisions(self, dev):
+        """The modes run on dev: TF32 and bf16 on GPUs that have them
+        (Ampere, sm_80, and later), fp16 on every GPU; on the CPU bf16 only,
+        the one autocast dtype a CPU has in PyTorch 1.13."""
+        if dev.type == "cpu":
+            return ["fp64", "fp32", "bf16"]
+        major = torch.cuda.get_device_properties(dev).major
+        return ["fp64", "fp32"] + (["tf32", "bf16"] if major >= 8 else []) + ["fp16"]
 
     def torch_device(self, device):
         if device == "cpu":

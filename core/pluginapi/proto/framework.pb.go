@@ -71,11 +71,14 @@ func (x *DescribeRequest) GetHostCapabilities() []string {
 }
 
 type Device struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`     // "cpu", "gpu:0" (NVML index), ...
-	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"` // "cpu" | "gpu"
-	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
-	Uuid          string                 `protobuf:"bytes,4,opt,name=uuid,proto3" json:"uuid,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`     // "cpu", "gpu:0" (NVML index), ...
+	Kind  string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"` // "cpu" | "gpu"
+	Name  string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Uuid  string                 `protobuf:"bytes,4,opt,name=uuid,proto3" json:"uuid,omitempty"`
+	// The precision modes the plugin can run on this device (a subset of
+	// its capabilities' precisions); empty: all of them.
+	Precisions    []string `protobuf:"bytes,5,rep,name=precisions,proto3" json:"precisions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -136,6 +139,13 @@ func (x *Device) GetUuid() string {
 		return x.Uuid
 	}
 	return ""
+}
+
+func (x *Device) GetPrecisions() []string {
+	if x != nil {
+		return x.Precisions
+	}
+	return nil
 }
 
 type Capabilities struct {
@@ -564,8 +574,14 @@ type RunResponse struct {
 	// Seconds spent in the framework for this call, measured in the plugin
 	// (0: not measured).
 	ComputeSeconds float64 `protobuf:"fixed64,8,opt,name=compute_seconds,json=computeSeconds,proto3" json:"compute_seconds,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The precision mode the framework really ran in, read back from its
+	// own switches (not the one asked for), and what was read: e.g.
+	// "output_dtype": "bfloat16", "autocast": "cpu bfloat16",
+	// "allow_tf32": "false". The host refuses a cell whose mode differs.
+	PrecisionInEffect string            `protobuf:"bytes,9,opt,name=precision_in_effect,json=precisionInEffect,proto3" json:"precision_in_effect,omitempty"`
+	PrecisionEvidence map[string]string `protobuf:"bytes,10,rep,name=precision_evidence,json=precisionEvidence,proto3" json:"precision_evidence,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *RunResponse) Reset() {
@@ -654,18 +670,35 @@ func (x *RunResponse) GetComputeSeconds() float64 {
 	return 0
 }
 
+func (x *RunResponse) GetPrecisionInEffect() string {
+	if x != nil {
+		return x.PrecisionInEffect
+	}
+	return ""
+}
+
+func (x *RunResponse) GetPrecisionEvidence() map[string]string {
+	if x != nil {
+		return x.PrecisionEvidence
+	}
+	return nil
+}
+
 var File_framework_proto protoreflect.FileDescriptor
 
 const file_framework_proto_rawDesc = "" +
 	"\n" +
 	"\x0fframework.proto\x12\x12dlcompat.plugin.v1\">\n" +
 	"\x0fDescribeRequest\x12+\n" +
-	"\x11host_capabilities\x18\x01 \x03(\tR\x10hostCapabilities\"T\n" +
+	"\x11host_capabilities\x18\x01 \x03(\tR\x10hostCapabilities\"t\n" +
 	"\x06Device\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x12\n" +
-	"\x04uuid\x18\x04 \x01(\tR\x04uuid\"\x80\x01\n" +
+	"\x04uuid\x18\x04 \x01(\tR\x04uuid\x12\x1e\n" +
+	"\n" +
+	"precisions\x18\x05 \x03(\tR\n" +
+	"precisions\"\x80\x01\n" +
 	"\fCapabilities\x12\x16\n" +
 	"\x06models\x18\x01 \x03(\tR\x06models\x12\x16\n" +
 	"\x06checks\x18\x02 \x03(\tR\x06checks\x12\x1e\n" +
@@ -709,7 +742,7 @@ const file_framework_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04unit\x18\x02 \x01(\tR\x04unit\x12\x14\n" +
 	"\x05batch\x18\x03 \x01(\x05R\x05batch\x12\x18\n" +
-	"\asamples\x18\x04 \x03(\x01R\asamples\"\xa1\x02\n" +
+	"\asamples\x18\x04 \x03(\x01R\asamples\"\xfe\x03\n" +
 	"\vRunResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x18\n" +
@@ -719,7 +752,13 @@ const file_framework_proto_rawDesc = "" +
 	"\vmemory_kind\x18\x06 \x01(\tR\n" +
 	"memoryKind\x12\x1a\n" +
 	"\bwarnings\x18\a \x03(\tR\bwarnings\x12'\n" +
-	"\x0fcompute_seconds\x18\b \x01(\x01R\x0ecomputeSeconds2\xaa\x01\n" +
+	"\x0fcompute_seconds\x18\b \x01(\x01R\x0ecomputeSeconds\x12.\n" +
+	"\x13precision_in_effect\x18\t \x01(\tR\x11precisionInEffect\x12e\n" +
+	"\x12precision_evidence\x18\n" +
+	" \x03(\v26.dlcompat.plugin.v1.RunResponse.PrecisionEvidenceEntryR\x11precisionEvidence\x1aD\n" +
+	"\x16PrecisionEvidenceEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xaa\x01\n" +
 	"\tFramework\x12U\n" +
 	"\bDescribe\x12#.dlcompat.plugin.v1.DescribeRequest\x1a$.dlcompat.plugin.v1.DescribeResponse\x12F\n" +
 	"\x03Run\x12\x1e.dlcompat.plugin.v1.RunRequest\x1a\x1f.dlcompat.plugin.v1.RunResponseB3Z1github.com/dlcompat/dlcompat/core/pluginapi/protob\x06proto3"
@@ -736,7 +775,7 @@ func file_framework_proto_rawDescGZIP() []byte {
 	return file_framework_proto_rawDescData
 }
 
-var file_framework_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_framework_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_framework_proto_goTypes = []any{
 	(*DescribeRequest)(nil),  // 0: dlcompat.plugin.v1.DescribeRequest
 	(*Device)(nil),           // 1: dlcompat.plugin.v1.Device
@@ -747,6 +786,7 @@ var file_framework_proto_goTypes = []any{
 	(*Timing)(nil),           // 6: dlcompat.plugin.v1.Timing
 	(*RunResponse)(nil),      // 7: dlcompat.plugin.v1.RunResponse
 	nil,                      // 8: dlcompat.plugin.v1.DescribeResponse.BuildEntry
+	nil,                      // 9: dlcompat.plugin.v1.RunResponse.PrecisionEvidenceEntry
 }
 var file_framework_proto_depIdxs = []int32{
 	8, // 0: dlcompat.plugin.v1.DescribeResponse.build:type_name -> dlcompat.plugin.v1.DescribeResponse.BuildEntry
@@ -754,15 +794,16 @@ var file_framework_proto_depIdxs = []int32{
 	2, // 2: dlcompat.plugin.v1.DescribeResponse.capabilities:type_name -> dlcompat.plugin.v1.Capabilities
 	4, // 3: dlcompat.plugin.v1.RunRequest.perf:type_name -> dlcompat.plugin.v1.PerfOptions
 	6, // 4: dlcompat.plugin.v1.RunResponse.timings:type_name -> dlcompat.plugin.v1.Timing
-	0, // 5: dlcompat.plugin.v1.Framework.Describe:input_type -> dlcompat.plugin.v1.DescribeRequest
-	5, // 6: dlcompat.plugin.v1.Framework.Run:input_type -> dlcompat.plugin.v1.RunRequest
-	3, // 7: dlcompat.plugin.v1.Framework.Describe:output_type -> dlcompat.plugin.v1.DescribeResponse
-	7, // 8: dlcompat.plugin.v1.Framework.Run:output_type -> dlcompat.plugin.v1.RunResponse
-	7, // [7:9] is the sub-list for method output_type
-	5, // [5:7] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	9, // 5: dlcompat.plugin.v1.RunResponse.precision_evidence:type_name -> dlcompat.plugin.v1.RunResponse.PrecisionEvidenceEntry
+	0, // 6: dlcompat.plugin.v1.Framework.Describe:input_type -> dlcompat.plugin.v1.DescribeRequest
+	5, // 7: dlcompat.plugin.v1.Framework.Run:input_type -> dlcompat.plugin.v1.RunRequest
+	3, // 8: dlcompat.plugin.v1.Framework.Describe:output_type -> dlcompat.plugin.v1.DescribeResponse
+	7, // 9: dlcompat.plugin.v1.Framework.Run:output_type -> dlcompat.plugin.v1.RunResponse
+	8, // [8:10] is the sub-list for method output_type
+	6, // [6:8] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_framework_proto_init() }
@@ -776,7 +817,7 @@ func file_framework_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_framework_proto_rawDesc), len(file_framework_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

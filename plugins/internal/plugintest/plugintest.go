@@ -82,6 +82,9 @@ func Spec(t testing.TB, name string, env ...string) exec.Spec {
 type Options struct {
 	Checks []string          // default: every check
 	Models []reference.Model // default: both
+	// Precisions are the modes to run, each a cell; default fp32. Every
+	// mode must pass, at its own tolerances (docs/spec.md §9).
+	Precisions []string
 	// Executor starts the plugin; default exec.Local{}. With an executor
 	// that runs images, the spec names its Image.
 	Executor exec.Executor
@@ -102,7 +105,7 @@ func Check(t *testing.T, spec exec.Spec, o Options) *matrix.Run {
 		o.Executor = exec.Local{}
 	}
 	ro := runner.Options{
-		Executor: o.Executor, Plugins: []exec.Spec{spec}, Models: o.Models, Checks: o.Checks,
+		Executor: o.Executor, Plugins: []exec.Spec{spec}, Models: o.Models, Checks: o.Checks, Precisions: o.Precisions,
 		Devices:      []matrix.Device{{ID: "cpu", Kind: "cpu", Name: "test CPU"}},
 		ReferenceDir: ReferenceDir(), OutDir: t.TempDir(), Perf: &CheapPerf,
 	}
@@ -128,6 +131,9 @@ func Check(t *testing.T, spec exec.Spec, o Options) *matrix.Run {
 		want *= len(reference.Models)
 	} else {
 		want *= len(o.Models)
+	}
+	if len(o.Precisions) > 0 {
+		want *= len(o.Precisions)
 	}
 	if len(run.Cells) != want {
 		t.Fatalf("%d cells, want %d", len(run.Cells), want)

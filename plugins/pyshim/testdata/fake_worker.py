@@ -53,7 +53,7 @@ class Backend(object):
         # Every field a framework may fill, so the schema tests see the
         # library carry each one (a real CPU has no uuid; pytorch's GPUs do).
         return {"framework": "fake", "version": "0.1+" + MODE, "build": {"mode": MODE},
-                "devices": [{"id": "cpu", "kind": "cpu", "name": "fake CPU", "uuid": "FAKE-0"}],
+                "devices": [{"id": "cpu", "kind": "cpu", "name": "fake CPU", "uuid": "FAKE-0", "precisions": ["fp32"]}],
                 "warnings": ["fake: a describe warning"]}
 
     def build(self, model, batch, device, params, dtype):

@@ -29,12 +29,22 @@ A framework worker defines a Backend with:
     describe()                 dict, a DescribeResponse: framework, version,
                                build, devices (id, kind, name, uuid), warnings
     build(model, batch, device, params, dtype)
-                               a net for one model at one batch size, with
+                               a net for one model at one batch size in
+                               dtype: "float32" (strict fp32), "float64"
+                               (fp64), or a reduced mode "tf32", "bf16",
+                               "fp16" that describe() declared, with
         forward(x, want_activations) -> (logits, {activation name: array})
         backward(x, labels)          -> (loss, {parameter name: gradient})
         timed_forward(x) / timed_train(x, labels)  (optional) a callable that
                                runs one iteration and returns once the device
                                is done: what perf times
+        precision()            (optional) (mode in effect, {evidence}): read
+                               back from the framework's own switches after
+                               the last forward; required for reduced modes.
+                               Without it fp32 and fp64 are inferred from the
+                               dtype of the logits the net returned.
+    describe() may declare "capabilities": {"precisions": [...]} and, per
+    device, "precisions": the modes it runs there (default fp32 only).
     memory(device)             (optional) (peak bytes, kind)
 
 Arrays cross this boundary as numpy arrays in PyTorch layout (NCHW, weights
@@ -201,6 +211,7 @@ def _perf(backend, req, params, x, labels, dtype):
         plan.append(("throughput", b, False))
     plan.append(("train_step", int(opt["train_batch"]), True))
     timings = []
+    last = None  # the last net, when it can say its precision
     for name, batch, train in plan:
         net = backend.build(req["model"], batch, req["device"], params, dtype)
         xb, lb = tile(x, labels, batch)
@@ -216,8 +227,9 @@ def _perf(backend, req, params, x, labels, dtype):
             if i >= warmup:
                 samples.append(dt)
         timings.append({"name": name, "unit": "s", "batch": batch, "samples": samples})
+        last = net if hasattr(net, "precision") else None
         del net, fn
-    return timings
+    return timings, last
 
 
 def run_check(backend, req, blobs):
@@ -228,7 +240,10 @@ def run_check(backend, req, blobs):
     inputs = st_decode(blobs[1])
     if "input" not in inputs:
         raise CheckError("inputs have no 'input' tensor")
-    dtype = req.get("dtype") or "float32"
+    # "dtype" is the Go side's float64 cross-check of the oracle
+    # (RunDType); "precision" is the cell's mode (docs/spec.md §9).
+    mode = "fp64" if req.get("dtype") == "float64" else (req.get("precision") or "fp32")
+    dtype = _MODE_DTYPES.get(mode, mode)
     ftype = np.float64 if dtype == "float64" else np.float32
     params = {k: v.astype(ftype) for k, v in params.items()}
     x = inputs["input"].astype(ftype)
@@ -238,18 +253,21 @@ def run_check(backend, req, blobs):
     model, check, device = req["model"], req["check"], req["device"]
     out = {}
     resp = {"status": "ok"}
+    net, returned = None, None
     # Compute time: from the decoded request to the framework's last result;
     # decoding and encoding tensors count as the harness's.
     start = time.perf_counter()
     if check == "forward":
         net = backend.build(model, x.shape[0], device, params, dtype)
         logits, acts = net.forward(x, bool(req.get("want_activations")))
+        returned = np.asarray(logits).dtype
         _put_forward(out, "", logits, acts if req.get("want_activations") else None, ftype)
     elif check == "backward":
         if labels is None:
             raise CheckError("backward needs labels")
         net = backend.build(model, x.shape[0], device, params, dtype)
         loss, grads = net.backward(x, labels)
+        returned = np.asarray(next(iter(grads.values()))).dtype if grads else None
         _put_backward(out, "", loss, grads, ftype)
     elif check == "determinism":
         if labels is None:
@@ -257,14 +275,20 @@ def run_check(backend, req, blobs):
         net = backend.build(model, x.shape[0], device, params, dtype)
         for prefix in ("", "repeat."):
             logits, _ = net.forward(x, False)
+            returned = np.asarray(logits).dtype
             loss, grads = net.backward(x, labels)
             _put_forward(out, prefix, logits, None, ftype)
             _put_backward(out, prefix, loss, grads, ftype)
     elif check == "perf":
-        resp["timings"] = _perf(backend, req, params, x, labels, dtype)
+        resp["timings"], net = _perf(backend, req, params, x, labels, dtype)
     else:
         raise CheckError("unknown check %r" % check)
     resp["compute_seconds"] = time.perf_counter() - start
+    if net is not None:
+        in_effect, evidence = _precision(net, returned)
+        if in_effect:
+            resp["precision_in_effect"] = in_effect
+        resp["precision_evidence"] = evidence
     mem = getattr(backend, "memory", None)
     peak, kind = mem(device) if mem else peak_rss()
     resp["peak_memory_bytes"] = int(peak)
@@ -273,6 +297,24 @@ def run_check(backend, req, blobs):
     if warnings:
         resp["warnings"] = list(warnings)
     return resp, out
+
+
+# The dtype a backend's build() receives for each mode.
+_MODE_DTYPES = {"fp32": "float32", "fp64": "float64"}
+
+
+def _precision(net, returned):
+    """The mode a net ran in, and the evidence: the net's own report
+    (read back from the framework's switches), or for a net that has none
+    the dtype of what it returned (which tells fp32 from fp64 only)."""
+    report = getattr(net, "precision", None)
+    if report is not None:
+        mode, evidence = report()
+        return mode, {str(k): str(v) for k, v in evidence.items()}
+    if returned is None:
+        return None, {}
+    name = str(returned)
+    return {"float32": "fp32", "float64": "fp64"}.get(name), {"output_dtype": name}
 
 
 def _error_message(e):
