@@ -419,3 +419,28 @@ for f in sys.argv[1:]:
 		t.Errorf("not Python 3.9: %v\n%s", err, out)
 	}
 }
+
+// TestInferenceRuntimeHasNoTrainStep: a backend that does not train (an
+// inference runtime, Backend.trains = False) times latency and throughput
+// only, and refuses backward and determinism with an error that says so.
+func TestInferenceRuntimeHasNoTrainStep(t *testing.T) {
+	p := fake(t, "inference")
+	resp := run(t, p, "perf")
+	if resp.Status != pluginapi.StatusOK {
+		t.Fatalf("perf: %s %s", resp.Status, resp.Message)
+	}
+	var names []string
+	for _, tm := range resp.Timings {
+		names = append(names, tm.Name)
+	}
+	if got := strings.Join(names, ","); got != "latency,throughput,throughput" {
+		t.Errorf("series %s, want latency and the two throughputs", got)
+	}
+	for _, check := range []string{"backward", "determinism"} {
+		resp := run(t, p, check)
+		if resp.Status != pluginapi.StatusError {
+			t.Fatalf("%s: %s, want error", check, resp.Status)
+		}
+		wantContains(t, check, resp.Message, "inference only", "does not implement check "+check)
+	}
+}

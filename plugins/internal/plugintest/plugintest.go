@@ -88,6 +88,11 @@ type Options struct {
 	// Executor starts the plugin; default exec.Local{}. With an executor
 	// that runs images, the spec names its Image.
 	Executor exec.Executor
+	// Unsupported are checks the plugin declares it does not implement
+	// (an inference runtime: backward, determinism). Their cells, run like
+	// the others, must be skip with the runner's reason, and without
+	// backward perf has no train_step series.
+	Unsupported []string
 }
 
 // CheapPerf keeps perf cells short in tests: they prove the code path,
@@ -98,7 +103,9 @@ var CheapPerf = pluginapi.PerfOptions{Warmup: 1, Iterations: 3, LatencyBatch: 1,
 // every one passes, that forward returned every activation of the model
 // and each is within tolerance (so each layout conversion is proven layer
 // by layer), and that backward returned every parameter's gradient within
-// tolerance. It logs each cell's measured errors and returns the run.
+// tolerance; a check in o.Unsupported must be a skip that says the plugin
+// does not implement it. It logs each cell's measured errors and returns
+// the run.
 func Check(t *testing.T, spec exec.Spec, o Options) *matrix.Run {
 	t.Helper()
 	if o.Executor == nil {
@@ -138,8 +145,18 @@ func Check(t *testing.T, spec exec.Spec, o Options) *matrix.Run {
 	if len(run.Cells) != want {
 		t.Fatalf("%d cells, want %d", len(run.Cells), want)
 	}
+	series := 3 // latency, throughput, train step
+	if pluginapi.Has(o.Unsupported, pluginapi.CheckBackward) {
+		series = 2
+	}
 	for _, c := range run.Cells {
 		logCell(t, c)
+		if pluginapi.Has(o.Unsupported, c.Check) {
+			if want := "does not implement check " + c.Check; c.Status != matrix.Skip || !strings.Contains(c.Reason, want) {
+				t.Errorf("%s: %s %q, want skip: %q", c.CellKey, c.Status, c.Reason, want)
+			}
+			continue
+		}
 		if c.Status != matrix.Pass {
 			t.Errorf("%s: %s: %s (first diverging layer %q, worst %s)\nstderr tail:\n%s", c.CellKey, c.Status, c.Reason, c.FirstDivergingLayer, c.Worst, c.StderrTail)
 			continue
@@ -159,8 +176,8 @@ func Check(t *testing.T, spec exec.Spec, o Options) *matrix.Run {
 			}
 			requireTensors(t, c, names)
 		case pluginapi.CheckPerf:
-			if len(c.Timings) != 3 {
-				t.Errorf("%s: %d timing series, want latency, throughput and train step", c.CellKey, len(c.Timings))
+			if len(c.Timings) != series {
+				t.Errorf("%s: %d timing series, want %d (latency, throughput, and train step unless backward is unsupported)", c.CellKey, len(c.Timings), series)
 			}
 			for _, tm := range c.Timings {
 				if tm.Summary.N != CheapPerf.Iterations || tm.Summary.Median <= 0 {

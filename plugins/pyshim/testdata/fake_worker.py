@@ -13,6 +13,7 @@ FAKE_MODE:
             broken)
   missing   the framework import fails with ModuleNotFoundError
   startexit exits before its hello
+  inference an inference runtime (Backend.trains = False): no train_step
 """
 
 import os
@@ -42,6 +43,7 @@ class Net(object):
 
 class Backend(object):
     warnings = ["fake: a warning on every run"]
+    trains = MODE != "inference"
 
     def load(self):
         if MODE == "broken":

@@ -46,6 +46,12 @@ A framework worker defines a Backend with:
     describe() may declare "capabilities": {"precisions": [...]} and, per
     device, "precisions": the modes it runs there (default fp32 only).
     memory(device)             (optional) (peak bytes, kind)
+    trains                     (optional, default True) False for an
+                               inference runtime: its nets have no
+                               backward, so perf has no train_step series
+                               and backward and determinism are refused
+                               (its plugin leaves them out of its
+                               capabilities, so the host never asks)
 
 Arrays cross this boundary as numpy arrays in PyTorch layout (NCHW, weights
 [out, in, kh, kw], LSTM gates i, f, g, o): each framework worker converts
@@ -209,7 +215,8 @@ def _perf(backend, req, params, x, labels, dtype):
     plan = [("latency", int(opt["latency_batch"]), False)]
     for b in sorted(int(v) for v in opt["throughput_batches"]):
         plan.append(("throughput", b, False))
-    plan.append(("train_step", int(opt["train_batch"]), True))
+    if getattr(backend, "trains", True):
+        plan.append(("train_step", int(opt["train_batch"]), True))
     timings = []
     last = None  # the last net, when it can say its precision
     for name, batch, train in plan:
@@ -251,6 +258,8 @@ def run_check(backend, req, blobs):
     if labels is not None:
         labels = labels.astype(np.int64)
     model, check, device = req["model"], req["check"], req["device"]
+    if check in ("backward", "determinism") and not getattr(backend, "trains", True):
+        raise CheckError("this framework runs inference only: it does not implement check %s" % check)
     out = {}
     resp = {"status": "ok"}
     net, returned = None, None
