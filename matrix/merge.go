@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -150,6 +151,7 @@ func Merge(inputs []MergeInput) (*Run, error) {
 	owner := make(map[CellKey]int, total) // cell → input index
 	devIndex := map[string]int{}          // merged device ID → index in out.Devices
 	devHost := map[string]string{}        // merged device ID → host of its shard
+	suffix := map[string]int{}            // "ID@host" → the next #N to try
 	hosts, versions := newUniq(), newUniq()
 	configs := map[string]string{} // config hash → first file
 	shardLabels := map[string]string{}
@@ -187,7 +189,7 @@ func Merge(inputs []MergeInput) (*Run, error) {
 				if sameDevice(out.Devices[j], devHost[id], d, r.Host.Hostname) {
 					continue
 				}
-				id = qualifiedID(d.ID, r.Host.Hostname, devIndex)
+				id = qualifiedID(d.ID, r.Host.Hostname, devIndex, suffix)
 				rename[d.ID] = id
 			}
 			d.ID = id
@@ -265,17 +267,24 @@ func sameDevice(a Device, aHost string, b Device, bHost string) bool {
 }
 
 // qualifiedID names a device whose ID another shard's device already
-// has: "gpu:0@host", then "gpu:0@host#2" and so on.
-func qualifiedID(id, host string, taken map[string]int) string {
+// has: "gpu:0@host", then "gpu:0@host#2" and so on. next remembers, per
+// "ID@host", the suffix to try next, so that n devices of one ID on one
+// host take linear time, not quadratic.
+func qualifiedID(id, host string, taken map[string]int, next map[string]int) string {
 	if host == "" {
 		host = "shard"
 	}
-	q := id + "@" + host
-	for i := 2; ; i++ {
+	base := id + "@" + host
+	for i := next[base]; ; { // 0: base itself, not yet tried
+		q := base
+		if i > 0 {
+			q += "#" + strconv.Itoa(i)
+		}
+		i = max(i+1, 2)
 		if _, ok := taken[q]; !ok {
+			next[base] = i
 			return q
 		}
-		q = fmt.Sprintf("%s@%s#%d", id, host, i)
 	}
 }
 
