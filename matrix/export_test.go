@@ -1,9 +1,17 @@
 package matrix
 
-// The codec's fast path, for codec_test.go (package matrix_test, which
-// imports the test fixtures of matrix/internal/matrixtest).
+// SetLimits sets the readers' caps (documents, values) for a test and
+// returns what restores them.
+func SetLimits(doc, value int64) func() {
+	d, v := maxDocumentBytes, maxValueBytes
+	maxDocumentBytes, maxValueBytes = doc, value
+	return func() { maxDocumentBytes, maxValueBytes = d, v }
+}
+
+// The journal's file, for fault injection (journal_test.go).
+type JournalFile = journalFile
+
 var (
-	DecodeRunFast  = decodeRunFast
-	SplitCellLines = splitCellLines
-	SplitCells     = splitCells
+	CreateJournalOn = createJournal
+	AppendJournalOn = appendJournal
 )
