@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"runtime"
 )
 
 // The run document is written with its top level indented and one cell
@@ -29,44 +30,18 @@ func writeRunJSON(w io.Writer, r *Run) error {
 	if i < 0 {
 		return errors.New("matrix: cannot place the cells in the document")
 	}
-	chunks := make([][]byte, (len(r.Cells)+chunkCells-1)/chunkCells)
-	errs := make([]error, len(chunks))
-	parallel(len(chunks), func(k int) {
-		var b bytes.Buffer
-		for j := k * chunkCells; j < min(len(r.Cells), (k+1)*chunkCells); j++ {
-			cb, err := json.Marshal(&r.Cells[j])
-			if err != nil {
-				errs[k] = err
-				return
-			}
-			b.WriteString("    ")
-			b.Write(cb)
-			if j < len(r.Cells)-1 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('\n')
-		}
-		chunks[k] = b.Bytes()
-	})
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
 	if _, err := w.Write(hb[:i]); err != nil {
 		return err
 	}
 	if len(r.Cells) == 0 {
-		_, err = io.WriteString(w, "\n  \"cells\": []")
+		err = writeString(w, "\n  \"cells\": []")
 	} else {
-		_, err = io.WriteString(w, "\n  \"cells\": [\n")
-		for _, c := range chunks {
-			if err == nil {
-				_, err = w.Write(c)
-			}
+		err = writeString(w, "\n  \"cells\": [\n")
+		if err == nil {
+			err = writeCells(w, r.Cells)
 		}
 		if err == nil {
-			_, err = io.WriteString(w, "  ]")
+			err = writeString(w, "  ]")
 		}
 	}
 	if err != nil {
@@ -77,6 +52,49 @@ func writeRunJSON(w io.Writer, r *Run) error {
 	}
 	_, err = io.WriteString(w, "\n")
 	return err
+}
+
+func writeString(w io.Writer, s string) error {
+	_, err := io.WriteString(w, s)
+	return err
+}
+
+// writeCells writes the cells a line each, encoded on every core a few
+// chunks at a time: what is held is those chunks, not the document.
+func writeCells(w io.Writer, cells []Cell) error {
+	chunks := (len(cells) + chunkCells - 1) / chunkCells
+	group := 4 * runtime.GOMAXPROCS(0)
+	bufs := make([]bytes.Buffer, group)
+	errs := make([]error, group)
+	for g := 0; g < chunks; g += group {
+		n := min(group, chunks-g)
+		parallel(n, func(k int) {
+			b := &bufs[k]
+			b.Reset()
+			for j := (g + k) * chunkCells; j < min(len(cells), (g+k+1)*chunkCells); j++ {
+				cb, err := json.Marshal(&cells[j])
+				if err != nil {
+					errs[k] = err
+					return
+				}
+				b.WriteString("    ")
+				b.Write(cb)
+				if j < len(cells)-1 {
+					b.WriteByte(',')
+				}
+				b.WriteByte('\n')
+			}
+		})
+		for k := 0; k < n; k++ {
+			if errs[k] != nil {
+				return errs[k]
+			}
+			if _, err := w.Write(bufs[k].Bytes()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // chunkCells is how many cells are encoded, or decoded, as one piece of

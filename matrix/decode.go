@@ -39,6 +39,10 @@ type window struct {
 
 var errTooLarge = errors.New("document too large")
 
+// initialWindow is the window's first size (it doubles while one value
+// does not fit); a variable so that tests can make every value straddle.
+var initialWindow = 1 << 20
+
 // more keeps buf[keep:n], moved to the front, and reads on, growing the
 // buffer when one value fills it.
 func (w *window) more(keep int) error {
@@ -244,6 +248,7 @@ func decodeUnit(s *scanner, state, pos int, ks *keySet, head *[]byte, members *i
 // cellDecoder decodes cells in batches on every core, in the order they
 // were added.
 type cellDecoder struct {
+	strings interner
 	n       int // cells added
 	cur     *cellBatch
 	work    chan *cellBatch
@@ -295,6 +300,7 @@ func (d *cellDecoder) flush() {
 				defer d.wg.Done()
 				for b := range d.work {
 					b.decode()
+					d.strings.cells(b.cells)
 					d.mu.Lock()
 					d.batches[b.idx] = b
 					d.mu.Unlock()
@@ -324,6 +330,55 @@ func (b *cellBatch) decode() {
 		}
 	}
 	b.elems, b.data, b.ends = nil, nil, nil
+}
+
+// interner makes the strings that repeat from cell to cell (keys,
+// statuses, tensor and series names, a skip's reason) one string each:
+// encoding/json allocates every one anew, and a run's cells hold
+// millions of them. It keeps at most internMax strings, each short, so
+// that a document of unique strings costs nothing more.
+type interner struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+const internMax = 1 << 16
+
+func (in *interner) cells(cells []Cell) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.m == nil {
+		in.m = map[string]string{}
+	}
+	for i := range cells {
+		c := &cells[i]
+		for _, p := range []*string{&c.Framework, &c.FrameworkVersion, &c.Device, &c.Model, &c.Check, &c.Precision,
+			(*string)(&c.Status), &c.Reason, &c.Worst, &c.FirstDivergingLayer, &c.MemoryKind} {
+			in.intern(p)
+		}
+		for k := range c.Tensors {
+			in.intern(&c.Tensors[k].Name)
+		}
+		for k := range c.Timings {
+			t := &c.Timings[k]
+			in.intern(&t.Name)
+			in.intern(&t.Unit)
+			in.intern(&t.Better)
+		}
+	}
+}
+
+func (in *interner) intern(p *string) {
+	if *p == "" || len(*p) > 256 {
+		return
+	}
+	if s, ok := in.m[*p]; ok {
+		*p = s
+		return
+	}
+	if len(in.m) < internMax {
+		in.m[*p] = *p
+	}
 }
 
 // stop ends the workers (after an error, or after finish).
@@ -415,13 +470,13 @@ func readDoc(path string) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	size := 1 << 20
+	size := initialWindow
 	if st.Mode().IsRegular() {
 		if st.Size() > maxDocumentBytes {
 			return nil, tooLarge(path)
 		}
 		size = int(min(int64(size), st.Size()+1, maxDocumentBytes+1))
-		size = max(size, 512)
+		size = max(size, min(512, initialWindow))
 	}
 	w := &window{r: f, buf: make([]byte, size)}
 	return decodeDoc(path, w, func() []byte {

@@ -15,3 +15,14 @@ var (
 	CreateJournalOn = createJournal
 	AppendJournalOn = appendJournal
 )
+
+// SetWindow sets the reader's first window size and returns what
+// restores it.
+func SetWindow(n int) func() {
+	w := initialWindow
+	initialWindow = n
+	return func() { initialWindow = w }
+}
+
+// Validate is what Decode checks of a decoded document.
+var Validate = validate

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"sort"
@@ -33,50 +34,39 @@ type MergeInput struct {
 
 // ReadShards reads the documents to merge, several at a time. It refuses
 // a set whose schema versions differ before decoding any of them, naming
-// a file of each version, and any file this build cannot read.
+// a file of each version, and any file this build cannot read. It holds
+// the decoded shards, never their bytes: the versions come from the head
+// of each file, and each is read a window at a time (Read).
 func ReadShards(paths []string) ([]MergeInput, error) {
-	type probe struct {
-		raw     []byte
-		version int
-		err     error
-	}
-	probes := make([]probe, len(paths))
-	parallel(len(paths), func(i int) {
-		b, err := os.ReadFile(paths[i])
-		if err != nil {
-			probes[i].err = err
-			return
-		}
-		probes[i] = probe{raw: b, version: schemaVersionOf(b)}
-	})
+	versions := make([]int, len(paths))
+	errs := make([]error, len(paths))
+	parallel(len(paths), func(i int) { versions[i], errs[i] = probeSchemaVersion(paths[i]) })
 	byVersion := map[int]string{}
-	var versions []int
-	for i, p := range probes {
-		if p.err != nil {
-			return nil, p.err
+	var seen []int
+	for i, v := range versions {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		if p.version < 0 {
+		if v < 0 {
 			continue
 		}
-		if _, ok := byVersion[p.version]; !ok {
-			byVersion[p.version] = paths[i]
-			versions = append(versions, p.version)
+		if _, ok := byVersion[v]; !ok {
+			byVersion[v] = paths[i]
+			seen = append(seen, v)
 		}
 	}
-	if len(versions) > 1 {
-		sort.Ints(versions)
+	if len(seen) > 1 {
+		sort.Ints(seen)
 		var parts []string
-		for _, v := range versions {
+		for _, v := range seen {
 			parts = append(parts, fmt.Sprintf("%s has schema_version %d", byVersion[v], v))
 		}
 		return nil, fmt.Errorf("%w: %s; run every shard with the same dlcompat release (this one writes %d)", ErrMixedSchema, strings.Join(parts, ", "), SchemaVersion)
 	}
 	out := make([]MergeInput, len(paths))
-	errs := make([]error, len(paths))
 	parallel(len(paths), func(i int) {
-		r, err := Decode(paths[i], probes[i].raw)
+		r, err := Read(paths[i])
 		out[i], errs[i] = MergeInput{Name: paths[i], Run: r}, err
-		probes[i].raw = nil
 	})
 	for _, err := range errs {
 		if err != nil {
@@ -84,6 +74,21 @@ func ReadShards(paths []string) ([]MergeInput, error) {
 		}
 	}
 	return out, nil
+}
+
+// probeSchemaVersion reads the schema_version from the head of a file
+// (dlcompat writes it first); -1 when the head has none.
+func probeSchemaVersion(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	head, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	if err != nil {
+		return 0, err
+	}
+	return schemaVersionOf(head), nil
 }
 
 // parallel runs fn(0 … n-1) on GOMAXPROCS goroutines.
@@ -313,7 +318,8 @@ func (u *uniq) String() string {
 
 // schemaVersionOf reads a document's top-level schema_version without
 // decoding the rest (it comes first in what dlcompat writes); -1 when it
-// has none or is not a JSON object, which Decode then explains.
+// has none or is not a JSON object, which Decode then explains. b may be
+// the head of a document only.
 func schemaVersionOf(b []byte) int {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
