@@ -172,13 +172,9 @@ func decodeUnit(s *scanner, state, pos int, ks *keySet, head *[]byte, members *i
 		if b[i] == '}' {
 			return i + 1, stEnd, nil
 		}
-		if state == stAfterMember {
-			if b[i] != ',' {
-				return i, state, s.syntax(i)
-			}
-			if i = s.ws(i + 1); i == len(b) {
-				return pos, state, errMore
-			}
+		var err error
+		if i, err = s.comma(i, state == stAfterMember); err != nil {
+			return pos, state, err
 		}
 		key, end, err := s.keyAt(i)
 		if err != nil {
@@ -222,13 +218,9 @@ func decodeUnit(s *scanner, state, pos int, ks *keySet, head *[]byte, members *i
 		if b[i] == ']' {
 			return i + 1, stAfterMember, nil
 		}
-		if state == stAfterCell {
-			if b[i] != ',' {
-				return i, state, s.syntax(i)
-			}
-			if i = s.ws(i + 1); i == len(b) {
-				return pos, state, errMore
-			}
+		var err error
+		if i, err = s.comma(i, state == stAfterCell); err != nil {
+			return pos, state, err
 		}
 		end, err := s.value(i, cellSchema)
 		if err != nil {
@@ -243,6 +235,21 @@ func decodeUnit(s *scanner, state, pos int, ks *keySet, head *[]byte, members *i
 		return i, state, s.syntax(i) // a second value
 	}
 	panic("matrix: bad decoder state")
+}
+
+// comma scans the comma before a member or an element that is not the
+// first, and the white space after it.
+func (s *scanner) comma(i int, want bool) (int, error) {
+	if !want {
+		return i, nil
+	}
+	if s.b[i] != ',' {
+		return i, s.syntax(i)
+	}
+	if i = s.ws(i + 1); i == len(s.b) {
+		return i, errMore
+	}
+	return i, nil
 }
 
 // cellDecoder decodes cells in batches on every core, in the order they

@@ -366,19 +366,27 @@ func (s *scanner) array(i int, sc *schema) (int, error) {
 		if j, err = s.value(j, elem); err != nil {
 			return j, err
 		}
-		j = s.ws(j)
-		if j == len(s.b) {
-			return j, errMore
-		}
-		switch s.b[j] {
-		case ',':
-			j++
-		case ']':
-			return j + 1, nil
-		default:
-			return j, s.syntax(j)
+		var done bool
+		if j, done, err = s.after(j, ']'); err != nil || done {
+			return j, err
 		}
 	}
+}
+
+// after scans what follows a member or an element: a comma (done false:
+// more follow, from the returned index) or the closing byte (done).
+func (s *scanner) after(j int, closing byte) (int, bool, error) {
+	j = s.ws(j)
+	if j == len(s.b) {
+		return j, false, errMore
+	}
+	switch s.b[j] {
+	case ',':
+		return j + 1, false, nil
+	case closing:
+		return j + 1, true, nil
+	}
+	return j, false, s.syntax(j)
 }
 
 // keySet tracks the keys of one object.
@@ -498,20 +506,12 @@ func (s *scanner) object(i int, sc *schema) (int, error) {
 		if j, err = s.value(j, child); err != nil {
 			return j, err
 		}
-		j = s.ws(j)
-		if j == len(s.b) {
-			return j, errMore
+		var done bool
+		if j, done, err = s.after(j, '}'); err != nil || done {
+			return j, err
 		}
-		switch s.b[j] {
-		case ',':
-			j = s.ws(j + 1)
-			if j == len(s.b) {
-				return j, errMore
-			}
-		case '}':
-			return j + 1, nil
-		default:
-			return j, s.syntax(j)
+		if j = s.ws(j); j == len(s.b) {
+			return j, errMore
 		}
 	}
 }
