@@ -12,30 +12,24 @@ import (
 )
 
 // Benchmarks at the sizes of a large fleet, which
-// scripts/bench-reports.sh prints with matrix/diff's BenchmarkDiff100k and
+// scripts/bench-reports.sh prints with matrix/diff's BenchmarkDiff200k and
 // matrix/render's BenchmarkHTML10k. The cells are shaped like real ones
 // (matrixtest.Spec): numeric cells with per-tensor errors, perf cells with
 // four series of 20 raw samples.
 
-// BenchmarkMerge1000Shards: `dlcompat merge` of 1,000 files (each a
-// machine with its own gpu:0 and the CPU, 100 cells) into one document:
-// read, check, merge, write.
-func BenchmarkMerge1000Shards(b *testing.B) {
+// BenchmarkMerge2000Shards: `dlcompat merge` of 2,000 files (each a
+// machine with its own gpu:0 and the CPU, 100 cells; matrixtest.Shard)
+// into one document of 200,000 cells: read, check, merge, write.
+func BenchmarkMerge2000Shards(b *testing.B) {
+	const shards = 2000
 	dir := b.TempDir()
 	var paths []string
 	var bytes int64
-	for k := 1; k <= 1000; k++ {
-		gpu := matrixtest.A100(0, "550.54.15") // each machine's own gpu:0
-		gpu.UUID = fmt.Sprintf("GPU-node-%04d", k)
-		s := matrixtest.Spec{ID: fmt.Sprintf("run-%04d", k), Host: fmt.Sprintf("node-%04d", k), Seed: uint64(k), Limit: 100,
-			Devices: []matrix.Device{matrixtest.CPU(), gpu}}
-		for f := 0; f < 7; f++ {
-			s.Frameworks = append(s.Frameworks, [2]string{fmt.Sprintf("fw%02d", f), "1.0"})
-		}
-		r := s.Run()
-		r.Shard = fmt.Sprintf("%d/1000", k)
+	for k := 1; k <= shards; k++ {
 		p := filepath.Join(dir, fmt.Sprintf("shard-%04d.json", k))
-		matrixtest.WriteRun(b, p, r)
+		if err := matrixtest.WriteShard(p, k, shards); err != nil {
+			b.Fatal(err)
+		}
 		st, _ := os.Stat(p)
 		bytes += st.Size()
 		paths = append(paths, p)
@@ -52,12 +46,12 @@ func BenchmarkMerge1000Shards(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(m.Cells) != 100000 {
+		if len(m.Cells) != 100*shards {
 			b.Fatalf("%d cells", len(m.Cells))
 		}
 		if err := matrix.WriteFileAtomic(out, func(w io.Writer) error { return matrix.WriteJSON(w, m) }); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(100000, "cells")
+	b.ReportMetric(100*shards, "cells")
 }

@@ -8,7 +8,9 @@
 //   - the codec and its checks: WriteJSON writes a document, Read and
 //     Decode refuse, saying why in the document's terms, what is not a
 //     complete run document of this schema (a journal, truncated JSON, a
-//     cell with an unknown status);
+//     cell with an unknown status, two cells of one key), and see what a
+//     strict JSON parser sees (strict.go: no key twice, no key in another
+//     case, size caps); Read holds the decoded run, not the file's bytes;
 //   - the store: the journal a run appends its cells to (CreateJournal,
 //     AppendJournal, ReadJournal) and WriteFileAtomic;
 //   - fan-out: Shard names a part, "k/n"; Merge joins the shards of a

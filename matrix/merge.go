@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -32,50 +34,39 @@ type MergeInput struct {
 
 // ReadShards reads the documents to merge, several at a time. It refuses
 // a set whose schema versions differ before decoding any of them, naming
-// a file of each version, and any file this build cannot read.
+// a file of each version, and any file this build cannot read. It holds
+// the decoded shards, never their bytes: the versions come from the head
+// of each file, and each is read a window at a time (Read).
 func ReadShards(paths []string) ([]MergeInput, error) {
-	type probe struct {
-		raw     []byte
-		version int
-		err     error
-	}
-	probes := make([]probe, len(paths))
-	parallel(len(paths), func(i int) {
-		b, err := os.ReadFile(paths[i])
-		if err != nil {
-			probes[i].err = err
-			return
-		}
-		probes[i] = probe{raw: b, version: schemaVersionOf(b)}
-	})
+	versions := make([]int, len(paths))
+	errs := make([]error, len(paths))
+	parallel(len(paths), func(i int) { versions[i], errs[i] = probeSchemaVersion(paths[i]) })
 	byVersion := map[int]string{}
-	var versions []int
-	for i, p := range probes {
-		if p.err != nil {
-			return nil, p.err
+	var seen []int
+	for i, v := range versions {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		if p.version < 0 {
+		if v < 0 {
 			continue
 		}
-		if _, ok := byVersion[p.version]; !ok {
-			byVersion[p.version] = paths[i]
-			versions = append(versions, p.version)
+		if _, ok := byVersion[v]; !ok {
+			byVersion[v] = paths[i]
+			seen = append(seen, v)
 		}
 	}
-	if len(versions) > 1 {
-		sort.Ints(versions)
+	if len(seen) > 1 {
+		sort.Ints(seen)
 		var parts []string
-		for _, v := range versions {
+		for _, v := range seen {
 			parts = append(parts, fmt.Sprintf("%s has schema_version %d", byVersion[v], v))
 		}
 		return nil, fmt.Errorf("%w: %s; run every shard with the same dlcompat release (this one writes %d)", ErrMixedSchema, strings.Join(parts, ", "), SchemaVersion)
 	}
 	out := make([]MergeInput, len(paths))
-	errs := make([]error, len(paths))
 	parallel(len(paths), func(i int) {
-		r, err := Decode(paths[i], probes[i].raw)
+		r, err := Read(paths[i])
 		out[i], errs[i] = MergeInput{Name: paths[i], Run: r}, err
-		probes[i].raw = nil
 	})
 	for _, err := range errs {
 		if err != nil {
@@ -83,6 +74,21 @@ func ReadShards(paths []string) ([]MergeInput, error) {
 		}
 	}
 	return out, nil
+}
+
+// probeSchemaVersion reads the schema_version from the head of a file
+// (dlcompat writes it first); -1 when the head has none.
+func probeSchemaVersion(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	head, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	if err != nil {
+		return 0, err
+	}
+	return schemaVersionOf(head), nil
 }
 
 // parallel runs fn(0 … n-1) on GOMAXPROCS goroutines.
@@ -150,6 +156,7 @@ func Merge(inputs []MergeInput) (*Run, error) {
 	owner := make(map[CellKey]int, total) // cell → input index
 	devIndex := map[string]int{}          // merged device ID → index in out.Devices
 	devHost := map[string]string{}        // merged device ID → host of its shard
+	suffix := map[string]int{}            // "ID@host" → the next #N to try
 	hosts, versions := newUniq(), newUniq()
 	configs := map[string]string{} // config hash → first file
 	shardLabels := map[string]string{}
@@ -187,7 +194,7 @@ func Merge(inputs []MergeInput) (*Run, error) {
 				if sameDevice(out.Devices[j], devHost[id], d, r.Host.Hostname) {
 					continue
 				}
-				id = qualifiedID(d.ID, r.Host.Hostname, devIndex)
+				id = qualifiedID(d.ID, r.Host.Hostname, devIndex, suffix)
 				rename[d.ID] = id
 			}
 			d.ID = id
@@ -265,17 +272,24 @@ func sameDevice(a Device, aHost string, b Device, bHost string) bool {
 }
 
 // qualifiedID names a device whose ID another shard's device already
-// has: "gpu:0@host", then "gpu:0@host#2" and so on.
-func qualifiedID(id, host string, taken map[string]int) string {
+// has: "gpu:0@host", then "gpu:0@host#2" and so on. next remembers, per
+// "ID@host", the suffix to try next, so that n devices of one ID on one
+// host take linear time, not quadratic.
+func qualifiedID(id, host string, taken map[string]int, next map[string]int) string {
 	if host == "" {
 		host = "shard"
 	}
-	q := id + "@" + host
-	for i := 2; ; i++ {
+	base := id + "@" + host
+	for i := next[base]; ; { // 0: base itself, not yet tried
+		q := base
+		if i > 0 {
+			q += "#" + strconv.Itoa(i)
+		}
+		i = max(i+1, 2)
 		if _, ok := taken[q]; !ok {
+			next[base] = i
 			return q
 		}
-		q = fmt.Sprintf("%s@%s#%d", id, host, i)
 	}
 }
 
@@ -304,7 +318,8 @@ func (u *uniq) String() string {
 
 // schemaVersionOf reads a document's top-level schema_version without
 // decoding the rest (it comes first in what dlcompat writes); -1 when it
-// has none or is not a JSON object, which Decode then explains.
+// has none or is not a JSON object, which Decode then explains. b may be
+// the head of a document only.
 func schemaVersionOf(b []byte) int {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {

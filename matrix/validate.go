@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -198,6 +200,10 @@ func validate(name string, r *Run) error {
 	if len(missing) > 0 {
 		return docErrorf(name, "incomplete results document: %s; dlcompat run and merge always write them (was the file written by hand, or cut down?)", joinAnd(missing))
 	}
+	if i, j, ok := duplicateCell(r.Cells); ok {
+		c := r.Cells[j]
+		return docErrorf(name, "cells %d and %d have the same key (%s, precision %s): a run has one cell per framework, version, device, model, check and precision; was the document merged or edited by hand?", i+1, j+1, c.CellKey, cmp.Or(c.Precision, "-"))
+	}
 	bad, first := 0, -1
 	for i := range r.Cells {
 		if !validStatus(r.Cells[i].Status) {
@@ -217,13 +223,57 @@ func validate(name string, r *Run) error {
 		if bad > 1 {
 			more = fmt.Sprintf(" (%s in all)", Plural(bad, "cell"))
 		}
-		valid := make([]string, len(Statuses))
-		for i, s := range Statuses {
-			valid[i] = string(s)
-		}
-		return docErrorf(name, "cell %d (%s, precision %s) has %s%s; valid statuses: %s", first+1, c.CellKey, cmp.Or(c.Precision, "-"), what, more, strings.Join(valid, ", "))
+		return docErrorf(name, "cell %d (%s, precision %s) has %s%s; valid statuses: %s", first+1, c.CellKey, cmp.Or(c.Precision, "-"), what, more, statusList())
 	}
 	return nil
+}
+
+// duplicateCell finds two cells of one key: the first such pair, by the
+// second's index. Linear in time, and in memory a hash and an index per
+// cell (not a map of keys).
+func duplicateCell(cells []Cell) (first, second int, ok bool) {
+	type entry struct {
+		h uint64
+		i int
+	}
+	seed := maphash.MakeSeed()
+	es := make([]entry, len(cells))
+	for i := range cells {
+		es[i] = entry{maphash.Comparable(seed, cells[i].CellKey), i}
+	}
+	slices.SortFunc(es, func(a, b entry) int { return cmp.Or(cmp.Compare(a.h, b.h), cmp.Compare(a.i, b.i)) })
+	first, second = -1, -1
+	for k := 0; k < len(es); {
+		m := k + 1
+		for m < len(es) && es[m].h == es[k].h {
+			m++
+		}
+		// A run of equal hashes, by index: the same key (two distinct
+		// keys of one 64-bit hash are as good as impossible, and then
+		// cost a few comparisons). The earliest second cell of the run.
+	run:
+		for b := k + 1; b < m; b++ {
+			for a := k; a < b; a++ {
+				if cells[es[a].i].CellKey == cells[es[b].i].CellKey {
+					if second < 0 || es[b].i < second {
+						first, second = es[a].i, es[b].i
+					}
+					break run
+				}
+			}
+		}
+		k = m
+	}
+	return first, second, second >= 0
+}
+
+// statusList is "pass, fail, …".
+func statusList() string {
+	valid := make([]string, len(Statuses))
+	for i, s := range Statuses {
+		valid[i] = string(s)
+	}
+	return strings.Join(valid, ", ")
 }
 
 func validStatus(s Status) bool {

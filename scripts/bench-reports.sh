@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Figures for the result tools at fleet size, and the harness's overhead
 # on a real run:
-#   - go test -bench: merge of 1,000 shard files (100,000 cells), diff of
-#     two 100,000-cell runs (reading both, comparing, rendering text; and
+#   - go test -bench: merge of 2,000 shard files (200,000 cells), diff of
+#     two 200,000-cell runs (reading both, comparing, rendering text; and
 #     the comparison alone), the HTML report of 10,000 cells;
+#   - the same merge and diff by bin/dlcompat under /usr/bin/time -v: wall
+#     time and peak RSS, beside the size of the documents (the documents
+#     from go run ./matrix/internal/benchdata);
 #   - overhead: the wall time of `bin/dlcompat run` (the default CPU
 #     matrix of the frameworks in $FRAMEWORKS, default gorgonia; as make
 #     run does, with the default perf options) divided by the sum of the
@@ -18,14 +21,33 @@ FRAMEWORKS="${FRAMEWORKS:-gorgonia}"
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "# $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs); load average $(load)"
 echo "# go test -bench, count=$COUNT"
-go test -run '^$' -bench 'Merge1000Shards|Diff100k|HTML10k' -benchtime 1x -count "$COUNT" ./matrix/... | grep -E '^Benchmark' |
+go test -run '^$' -bench 'Merge2000Shards|Diff200k|HTML10k' -benchtime 1x -count "$COUNT" ./matrix/... | grep -E '^Benchmark' |
 	awk '{printf "%-45s %8.2f s", $1, $3/1e9; for (i = 5; i < NF; i += 2) printf "  %s %s", $i, $(i+1); printf "\n"}'
 echo "# load average after the benchmarks: $(load)"
 
 echo
-echo "# harness overhead: bin/dlcompat run --frameworks $FRAMEWORKS (default perf options)"
+echo "# bin/dlcompat merge of 2,000 shards and diff of two 200,000-cell runs, under /usr/bin/time -v"
 out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
+data="$(mktemp -d)"
+trap 'rm -rf "$out" "$data"' EXIT
+go run ./matrix/internal/benchdata "$data"
+echo "documents: shards $(du -sh "$data/shards" | cut -f1), old.json $(du -h "$data/old.json" | cut -f1), new.json $(du -h "$data/new.json" | cut -f1)"
+timed() { # what, then the command: its wall time and peak RSS
+	local what=$1 rc=0
+	shift
+	/usr/bin/time -v "$@" >/dev/null 2>"$out/time" || rc=$?
+	awk -v what="$what" -v rc="$rc" '
+		/Elapsed \(wall clock\)/ { n = split($NF, t, ":"); wall = t[n] + (n > 1 ? 60 * t[n-1] : 0) + (n > 2 ? 3600 * t[n-2] : 0) }
+		/Maximum resident set size/ { rss = $NF / 1024 }
+		END { printf "%-32s %7.2f s  peak RSS %6.0f MiB  (exit %d)\n", what, wall, rss, rc }' "$out/time"
+}
+timed "merge 2,000 shards" bin/dlcompat merge "$data"/shards/*.json -o "$out/all.json"
+timed "diff two 200,000-cell runs" bin/dlcompat diff "$data/old.json" "$data/new.json"
+rm -rf "$data" "$out/all.json"
+echo "load average after: $(load)"
+
+echo
+echo "# harness overhead: bin/dlcompat run --frameworks $FRAMEWORKS (default perf options)"
 start=$(date +%s%N)
 rc=0
 bin/dlcompat run --frameworks "$FRAMEWORKS" -o "$out" --quiet >/dev/null || rc=$?

@@ -11,15 +11,15 @@ import (
 	"github.com/dlcompat/dlcompat/matrix/render"
 )
 
-// BenchmarkDiff100k: `dlcompat diff` of two 100,000-cell runs (500 GPUs
+// BenchmarkDiff200k: `dlcompat diff` of two 200,000-cell runs (1,000 GPUs
 // × 25 frameworks × 2 models × 4 checks; one framework 30% slower): the
 // whole command (read both, compare, render text) and the comparison
 // alone.
-func BenchmarkDiff100k(b *testing.B) {
+func BenchmarkDiff200k(b *testing.B) {
 	dir := b.TempDir()
-	oldRun := matrixtest.Fleet("old", 1, 25, 500, nil)
-	newRun := matrixtest.Fleet("new", 2, 25, 500, map[string]float64{"fw03": 1.3})
-	if len(oldRun.Cells) != 100000 {
+	oldRun := matrixtest.Fleet("old", 1, 25, 1000, nil)
+	newRun := matrixtest.Fleet("new", 2, 25, 1000, map[string]float64{"fw03": 1.3})
+	if len(oldRun.Cells) != 200000 {
 		b.Fatalf("%d cells", len(oldRun.Cells))
 	}
 	op, np := filepath.Join(dir, "old.json"), filepath.Join(dir, "new.json")
@@ -38,9 +38,9 @@ func BenchmarkDiff100k(b *testing.B) {
 				b.Fatal(err, oerr)
 			}
 			c := diff.Compare(o, n, diff.DefaultThresholds)
-			// fw03's perf cells (500 GPUs × 2 models), and the odd false
-			// positive that α = 0.05 allows among 400,000 series.
-			if n := c.Count(diff.Regression); n < 1000 || n > 1010 {
+			// fw03's perf cells (1,000 GPUs × 2 models), and the odd false
+			// positive that α = 0.05 allows among 800,000 series.
+			if n := c.Count(diff.Regression); n < 2000 || n > 2020 {
 				b.Fatalf("%s", c.Summary())
 			}
 			if err := render.WriteDiffText(io.Discard, c); err != nil {

@@ -462,22 +462,17 @@ func compareCells(k diffKey, o, n keyedCell, th Thresholds) CellDiff {
 		}
 		d.Errors = e
 	}
-	for _, ot := range oc.Timings {
-		for _, nt := range nc.Timings {
-			if ot.Name != nt.Name || ot.Batch != nt.Batch {
-				continue
-			}
-			t := compareTiming(ot, nt, th, th.minChangeFor(deviceKind(o)))
-			switch t.Verdict {
-			case Slower:
-				d.SpeedRegression = true
-				d.Reasons = append(d.Reasons, fmt.Sprintf("%s %.1f%% slower (p=%.2g)", t.Series(), 100*math.Abs(t.Delta), float64(*t.P)))
-			case Faster:
-				improved = true
-				d.Reasons = append(d.Reasons, fmt.Sprintf("%s %.1f%% faster (p=%.2g)", t.Series(), 100*math.Abs(t.Delta), float64(*t.P)))
-			}
-			d.Timings = append(d.Timings, t)
+	for _, p := range pairSeries(oc.Timings, nc.Timings) {
+		t := compareTiming(oc.Timings[p[0]], nc.Timings[p[1]], th, th.minChangeFor(deviceKind(o)))
+		switch t.Verdict {
+		case Slower:
+			d.SpeedRegression = true
+			d.Reasons = append(d.Reasons, fmt.Sprintf("%s %.1f%% slower (p=%.2g)", t.Series(), 100*math.Abs(t.Delta), float64(*t.P)))
+		case Faster:
+			improved = true
+			d.Reasons = append(d.Reasons, fmt.Sprintf("%s %.1f%% faster (p=%.2g)", t.Series(), 100*math.Abs(t.Delta), float64(*t.P)))
 		}
+		d.Timings = append(d.Timings, t)
 	}
 	switch {
 	case d.StatusRegression || d.ErrorRegression || d.SpeedRegression:
@@ -490,6 +485,47 @@ func compareCells(k diffKey, o, n keyedCell, th Thresholds) CellDiff {
 		d.Change = Unchanged
 	}
 	return d
+}
+
+// pairSeries pairs the series of two cells by name and batch, in order:
+// the i-th old series of a name and batch with the i-th new one. Linear
+// however many series share a name (a crafted cell can have thousands;
+// comparing each with each was quadratic).
+func pairSeries(olds, news []matrix.Timing) [][2]int {
+	if len(olds) == 0 || len(news) == 0 {
+		return nil
+	}
+	var pairs [][2]int
+	if len(news) <= 8 { // the usual cell: four series, one of each
+		used := make([]bool, len(news))
+		for i, o := range olds {
+			for j, n := range news {
+				if !used[j] && o.Name == n.Name && o.Batch == n.Batch {
+					used[j] = true
+					pairs = append(pairs, [2]int{i, j})
+					break
+				}
+			}
+		}
+		return pairs
+	}
+	type series struct {
+		name  string
+		batch int
+	}
+	byName := make(map[series][]int, len(news))
+	for j, t := range news {
+		k := series{t.Name, t.Batch}
+		byName[k] = append(byName[k], j)
+	}
+	for i, t := range olds {
+		k := series{t.Name, t.Batch}
+		if js := byName[k]; len(js) > 0 {
+			pairs = append(pairs, [2]int{i, js[0]})
+			byName[k] = js[1:]
+		}
+	}
+	return pairs
 }
 
 func fmtFactor(f float64) string {

@@ -492,8 +492,10 @@ func checkJournal(t reporter, what, out string) int {
 	}
 	_, cells, err := matrix.ReadJournal(filepath.Join(out, "journal.jsonl"))
 	if err != nil {
+		// ReadJournal refuses a cell journalled twice, naming both lines;
+		// an unreadable journal loses the next resume.
 		t.Errorf("%s: %v", what, err)
-		return 0
+		return 1
 	}
 	seen, bad := map[matrix.CellKey]bool{}, 0
 	for _, c := range cells {

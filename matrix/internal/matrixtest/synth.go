@@ -274,3 +274,35 @@ func Report() *matrix.Run {
 	}
 	return r
 }
+
+// Shard is the k-th of n shards of a fleet's run, as BenchmarkMerge and
+// scripts/bench-reports.sh merge them: a machine node-k with its own gpu:0
+// and the CPU, 100 cells of seven frameworks.
+func Shard(k, n int) *matrix.Run {
+	gpu := A100(0, "550.54.15") // each machine's own gpu:0
+	gpu.UUID = fmt.Sprintf("GPU-node-%04d", k)
+	s := Spec{ID: fmt.Sprintf("run-%04d", k), Host: fmt.Sprintf("node-%04d", k), Seed: uint64(k), Limit: 100,
+		Devices: []matrix.Device{CPU(), gpu}}
+	for f := 0; f < 7; f++ {
+		s.Frameworks = append(s.Frameworks, [2]string{fmt.Sprintf("fw%02d", f), "1.0"})
+	}
+	r := s.Run()
+	r.Shard = fmt.Sprintf("%d/%d", k, n)
+	return r
+}
+
+// WriteShard writes Shard(k, n) to path.
+func WriteShard(path string, k, n int) error { return WriteFile(path, Shard(k, n)) }
+
+// WriteFile writes r to path as a results document.
+func WriteFile(path string, r *matrix.Run) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := matrix.WriteJSON(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
