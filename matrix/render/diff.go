@@ -60,11 +60,7 @@ func thresholdsLine(c *diff.Comparison) string {
 // changed cell with its reasons, then every timing series with its
 // verdict, as benchstat does.
 func WriteDiffText(w io.Writer, c *diff.Comparison) error {
-	sw := &safeWriter{w: w}
-	if err := writeDiffText(sw, c); err != nil {
-		return err
-	}
-	return sw.err
+	return safely(w, func(w io.Writer) error { return writeDiffText(w, c) })
 }
 
 func writeDiffText(w io.Writer, c *diff.Comparison) error {

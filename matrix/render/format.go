@@ -59,6 +59,16 @@ func fmtP(p *matrix.Float) string {
 	return fmt.Sprintf("p=%.3g", float64(*p))
 }
 
+// safely runs write onto a safeWriter around w, and returns the first
+// error of either.
+func safely(w io.Writer, write func(io.Writer) error) error {
+	sw := &safeWriter{w: w}
+	if err := write(sw); err != nil {
+		return err
+	}
+	return sw.err
+}
+
 // safeWriter shows every control character but newline and tab, and
 // every byte that is not UTF-8, as a Go escape (ESC as \x1b, CSI as
 // \u009b), so that a plugin's string cannot drive the terminal or the

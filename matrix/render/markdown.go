@@ -12,11 +12,7 @@ import (
 // pull-request comment, with control characters escaped as in WriteText
 // (run.md is read in a terminal too).
 func WriteMarkdown(w io.Writer, r *matrix.Run) error {
-	sw := &safeWriter{w: w}
-	if err := writeMarkdown(sw, r); err != nil {
-		return err
-	}
-	return sw.err
+	return safely(w, func(w io.Writer) error { return writeMarkdown(w, r) })
 }
 
 func writeMarkdown(w io.Writer, r *matrix.Run) error {

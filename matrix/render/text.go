@@ -13,11 +13,7 @@ import (
 // once per framework and reason (see problemLines), and a framework whose
 // unavailability is that reason says so without repeating it.
 func WriteText(w io.Writer, r *matrix.Run) error {
-	sw := &safeWriter{w: w}
-	if err := writeText(sw, r); err != nil {
-		return err
-	}
-	return sw.err
+	return safely(w, func(w io.Writer) error { return writeText(w, r) })
 }
 
 func writeText(w io.Writer, r *matrix.Run) error {
