@@ -20,11 +20,13 @@ build:
 		CGO_ENABLED=0 $(GO) build -trimpath -o $(PLUGINS)/dlcompat-plugin-$$p ./plugins/$$p || exit 1; \
 	done
 
-# The main job on the embedded default: every plugin found, on every device.
-# It replaces the previous results/ (--force); keep one by copying it, or
-# run bin/dlcompat with another -o.
+# The main job: every framework in its container on every device, after
+# starting the Docker engine and building the images it needs (as root;
+# otherwise what the local executor can run, with a line saying why). It
+# replaces the previous results/ (--force); keep one by copying it, or run
+# bin/dlcompat with another -o. See scripts/run-matrix.sh.
 run: build
-	./$(BIN)/dlcompat run --force -o results
+	./scripts/run-matrix.sh results
 
 # Installs or starts what the tests need (Docker engine, images, Python
 # environments), idempotently: scripts/setup.d/*.sh in order.
