@@ -49,7 +49,7 @@ func installFor(backend string) string {
 	pip := pyshim.TFVenvPython + " -m pip install "
 	switch backend {
 	case "jax":
-		return pyshim.TFVenvInstall + " && " + pip + "jax==0.10.2 jaxlib==0.10.2"
+		return pyshim.TFVenvInstall + " && " + pip + pyshim.JAXPins
 	case "torch":
 		// Keras 3 needs torch.float8_* (PyTorch 2.1 or later); Debian
 		// bookworm's python3-torch (1.13) is too old for this backend.

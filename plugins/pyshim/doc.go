@@ -1,5 +1,5 @@
 // Package pyshim is the shared Go side of the Python-backed plugins
-// (pytorch, tensorflow, keras, caffe). Each of them is a static Go binary
+// (pytorch, tensorflow, keras, jax, caffe). Each of them is a static Go binary
 // (no cgo) that embeds its worker script; pyshim starts the framework's
 // Python, hands it the worker, and forwards Describe and Run to it.
 //

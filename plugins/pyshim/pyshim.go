@@ -360,12 +360,17 @@ const (
 	TFVenvInstall = "python3 -m venv /opt/dlcompat/venv-tf && /opt/dlcompat/venv-tf/bin/pip install tensorflow-cpu==2.21.0 keras==3.15.1"
 )
 
-// TFImage is the local image with TensorFlow and Keras that
+// JAXPins are the jax packages in that environment (and in TFImage), as
+// requirements-tf.txt pins them: the jax plugin's framework and Keras's
+// second backend.
+const JAXPins = "jax==0.10.2 jaxlib==0.10.2"
+
+// TFImage is the local image with TensorFlow, Keras and jax that
 // scripts/build-images.sh builds (scripts/images/tensorflow-cpu).
 const TFImage = "dlcompat/tensorflow-cpu:bookworm"
 
 // WithTFVenv returns c with what the plugins that run on the local
-// TensorFlow venv (tensorflow, keras) share: the venv's install command,
+// TensorFlow venv (tensorflow, keras, jax) share: the venv's install command,
 // the interpreters tried (python3, the venv's, /usr/bin/python3) and
 // TensorFlow's environment.
 func (c Config) WithTFVenv() Config {

@@ -6,8 +6,9 @@
 #               ~35 s of apt instead of ~3 GB of CUDA wheels on machines
 #               with no GPU; Debian's torch is built against Debian's numpy
 #               1.x, so it stays out of any numpy-2 venv.
-#   TensorFlow  tensorflow-cpu and keras from PyPI, and jax[cpu] as Keras's
-#   + Keras     second backend, in a venv outside the repository
+#   TensorFlow  tensorflow-cpu and keras from PyPI, and jax[cpu] (the jax
+#   + Keras     plugin's framework and Keras's second backend), in a venv
+#   + jax       outside the repository
 #               ($DLCOMPAT_TF_VENV, default /opt/dlcompat/venv-tf) made
 #               from /usr/bin/python3, every package pinned in
 #               requirements-tf.txt beside this script.

@@ -415,9 +415,9 @@ func TestPythonImagesReportVersions(t *testing.T) {
 			code: "import torch, numpy; print('torch', torch.__version__, 'numpy', numpy.__version__)", want: []string{"torch 1.13"}},
 		{desc: "caffe", image: "dlcompat/caffe-cpu:bullseye", python: "3.9",
 			code: "import caffe, numpy; print('caffe', caffe.__version__, 'numpy', numpy.__version__)", want: []string{"caffe 1.0.0"}},
-		{desc: "tensorflow and keras", image: "dlcompat/tensorflow-cpu:bookworm", python: "3.11",
-			code: "import tensorflow as tf, keras, numpy; print('tensorflow', tf.__version__, 'keras', keras.__version__, keras.backend.backend(), 'numpy', numpy.__version__)",
-			want: []string{"tensorflow 2.21.", "keras 3.", " tensorflow numpy"}},
+		{desc: "tensorflow, keras and jax", image: "dlcompat/tensorflow-cpu:bookworm", python: "3.11",
+			code: "import tensorflow as tf, keras, jax, numpy; print('tensorflow', tf.__version__, 'keras', keras.__version__, keras.backend.backend(), 'numpy', numpy.__version__, 'jax', jax.__version__, jax.default_backend())",
+			want: []string{"tensorflow 2.21.", "keras 3.", " tensorflow numpy", "jax 0.10.2 cpu"}},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()

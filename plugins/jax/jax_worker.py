@@ -1,0 +1,365 @@
+"""JAX worker: both reference models as pure JAX functions of a parameter
+pytree, gradients by jax.value_and_grad (jax.grad, with the loss) of the mean
+cross-entropy, every function jit-compiled ahead of time (jit(...).trace(...)
+.lower().compile()) for the net's batch. Python 3.9 compatible.
+
+The pytree is a dict keyed by the canonical parameter names, in the canonical
+layout (docs/spec.md §4.7): the dimension numbers tell XLA the layout, so
+nothing is transposed on the way in or out, and the gradient pytree comes back
+keyed and shaped as the weights came in.
+  conv     lax.conv_general_dilated, dimension_numbers ("NCHW", "OIHW", "NCHW"),
+           padding ((1, 1), (1, 1)); bias broadcast over N, H, W; jax.nn.relu
+           (derivative 0 at 0)
+  pool     lax.reduce_window(x, -inf, lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+  flatten  reshape of NCHW: C, H, W order, as PyTorch's view
+  linear   lax.dot_general contracting x's axis 1 with W's axis 1: x·Wᵀ with W
+           as stored, [out, in]
+  LSTM     docs/spec.md §1.2 over lax.scan (time-major inside, [N, T, ·] at the
+           boundary): gates = (x·W_iᵀ + b_i) + (h·W_hᵀ + b_h), split i, f, g, o;
+           two biases; h0 = c0 = 0
+  loss     mean(logsumexp(z) − Σ z·onehot(label)): the one-hot is a comparison,
+           so the backward pass has no scatter
+
+Strict fp32: every dot_general and conv_general_dilated is given
+precision=lax.Precision.HIGHEST explicitly (jax_default_matmul_precision is
+left as it is and has no say over them), and each traced function, the
+backward included, is checked before it is compiled: every dot and convolution
+must carry HIGHEST, and every floating-point value must be in the net's dtype
+(no bf16, f16, or f64 in an fp32 net). What XLA compiled is checked too: no
+type narrower than fp32, no operand_precision but highest. A function that
+fails either check is not run (the cell is an error that says why).
+
+Determinism: one compiled executable per (function, batch), run twice. No XLA
+determinism flag is set: --xla_gpu_exclude_nondeterministic_ops makes GPU
+compilation fail on select-and-scatter, which is the max-pool gradient; the
+pooling windows do not overlap, so each of its outputs has one writer.
+"""
+
+import os
+import re
+
+import numpy as np
+
+import dlcompat_worker as dw
+
+jax = None
+jnp = None
+lax = None
+HIGHEST = None
+
+# Canonical layout, declared to XLA rather than converted.
+CONV_DIMS = ("NCHW", "OIHW", "NCHW")
+CONV_PAD = ((1, 1), (1, 1))
+POOL = (1, 1, 2, 2)
+# x [N, in] · W [out, in] contracted over "in": x·Wᵀ without a transpose.
+LINEAR_DIMS = (((1,), (1,)), ((), ()))
+CLASSES = 10
+# The ops whose precision is checked, and what the check wants of them.
+PRECISION_OPS = ("dot_general", "conv_general_dilated")
+
+
+def linear(x, w, b):
+    return lax.dot_general(x, w, LINEAR_DIMS, precision=HIGHEST) + b
+
+
+def conv_relu(x, w, b):
+    y = lax.conv_general_dilated(x, w, window_strides=(1, 1), padding=CONV_PAD,
+                                 dimension_numbers=CONV_DIMS, precision=HIGHEST)
+    return jax.nn.relu(y + b.reshape(1, -1, 1, 1))
+
+
+def max_pool(x):
+    # A concrete -inf init in x's dtype makes this reduce_window_max, which
+    # jax differentiates (select_and_scatter_add).
+    return lax.reduce_window(x, np.array(-np.inf, dtype=x.dtype), lax.max, POOL, POOL, "VALID")
+
+
+def cnn(p, x, acts):
+    c1 = conv_relu(x, p["conv1.weight"], p["conv1.bias"])
+    p1 = max_pool(c1)
+    c2 = conv_relu(p1, p["conv2.weight"], p["conv2.bias"])
+    p2 = max_pool(c2)
+    flat = p2.reshape(p2.shape[0], -1)  # NCHW: C, H, W order, as fc1.weight expects
+    f1 = jax.nn.relu(linear(flat, p["fc1.weight"], p["fc1.bias"]))
+    f2 = linear(f1, p["fc2.weight"], p["fc2.bias"])
+    if acts is not None:
+        acts.update(conv1=c1, pool1=p1, conv2=c2, pool2=p2, fc1=f1, fc2=f2)
+    return f2
+
+
+def lstm_layer(seq, wi, bi, wh, bh):
+    """One layer over a time-major sequence [T, N, in]; returns h at every step, [T, N, H]."""
+    n = seq.shape[1]
+    zeros = jnp.zeros((n, wh.shape[1]), dtype=seq.dtype)
+
+    def step(state, xt):
+        h, c = state
+        gates = linear(xt, wi, bi) + linear(h, wh, bh)
+        i, f, g, o = jnp.split(gates, 4, axis=1)  # canonical order i, f, g, o
+        i, f, g, o = jax.nn.sigmoid(i), jax.nn.sigmoid(f), jnp.tanh(g), jax.nn.sigmoid(o)
+        c = f * c + i * g
+        h = o * jnp.tanh(c)
+        return (h, c), h
+
+    _, hs = lax.scan(step, (zeros, zeros), seq)
+    return hs
+
+
+def lstm(p, x, acts):
+    seq = jnp.swapaxes(x, 0, 1)  # [N, T, I] -> [T, N, I]
+    for l in range(2):
+        pre = "layers.%d." % l
+        seq = lstm_layer(seq, p[pre + "i2h.weight"], p[pre + "i2h.bias"], p[pre + "h2h.weight"], p[pre + "h2h.bias"])
+        if acts is not None:
+            acts["layers.%d" % l] = jnp.swapaxes(seq, 0, 1)  # [N, T, H]
+    logits = linear(seq[-1], p["fc.weight"], p["fc.bias"])  # the top layer's h at the last step
+    if acts is not None:
+        acts["fc"] = logits
+    return logits
+
+
+MODELS = {"cnn": cnn, "lstm": lstm}
+
+
+def mean_cross_entropy(z, labels):
+    """docs/spec.md §1.5: mean_n (logsumexp(z_n) − z_n[label_n])."""
+    onehot = jax.nn.one_hot(labels, CLASSES, dtype=z.dtype)
+    return jnp.mean(jax.nn.logsumexp(z, axis=1) - jnp.sum(z * onehot, axis=1))
+
+
+def _is_highest(prec):
+    if prec is None:
+        return False
+    if isinstance(prec, (tuple, list)):
+        return len(prec) == 2 and all(q == HIGHEST for q in prec)
+    return prec == HIGHEST
+
+
+def _subjaxprs(params):
+    """The jaxprs inside an equation's parameters (scan's body, pjit's, custom_jvp's)."""
+    for v in params.values():
+        for s in v if isinstance(v, (tuple, list)) else (v,):
+            j = getattr(s, "jaxpr", s)  # a ClosedJaxpr holds its Jaxpr
+            if hasattr(j, "eqns") and hasattr(j, "invars"):
+                yield j
+
+
+def check_precision(closed, dtype, what):
+    """Walks a traced function's jaxpr, sub-jaxprs included. Returns how many
+    dots and convolutions it checked; raises CheckError if one lacks HIGHEST
+    or a floating-point value is not of dtype."""
+    want = np.dtype(dtype)
+    bad = []
+    counts = dict.fromkeys(PRECISION_OPS, 0)
+
+    def check_var(v, where):
+        dt = getattr(getattr(v, "aval", None), "dtype", None)
+        if dt is not None and jnp.issubdtype(dt, jnp.floating) and np.dtype(dt) != want:
+            bad.append("%s: a %s value where only %s may be" % (where, np.dtype(dt).name, want.name))
+
+    def walk(j):
+        for v in list(j.invars) + list(j.constvars):
+            check_var(v, "an input")
+        for e in j.eqns:
+            name = e.primitive.name
+            for v in list(e.invars) + list(e.outvars):
+                check_var(v, name)
+            if name in counts:
+                counts[name] += 1
+                if not _is_highest(e.params.get("precision")):
+                    bad.append("%s with precision %s, not HIGHEST" % (name, e.params.get("precision")))
+                pet = e.params.get("preferred_element_type")
+                if pet is not None and np.dtype(pet) != want:
+                    bad.append("%s accumulating in %s" % (name, np.dtype(pet).name))
+            for sub in _subjaxprs(e.params):
+                walk(sub)
+
+    walk(closed.jaxpr)
+    if not counts["dot_general"]:
+        bad.append("no dot_general at all: the check saw nothing it could judge")
+    if bad:
+        raise dw.CheckError("%s is not strict %s: %s" % (what, want.name, "; ".join(sorted(set(bad)))))
+    return counts
+
+
+# HLO element types narrower than fp32, and the precision XLA records on a
+# dot or convolution it kept as one (on a GPU most become library calls,
+# which carry theirs elsewhere).
+REDUCED_TYPE = re.compile(r"\b(bf16|f16|f8e[0-9a-z]*|f4e[0-9a-z]*)\[")
+OPERAND_PRECISION = re.compile(r"operand_precision=\{([^}]*)\}")
+
+
+def check_compiled(hlo, what):
+    """The second look, at what XLA compiled: no value narrower than fp32, and
+    every operand_precision it kept is highest. Raises CheckError if not."""
+    bad = sorted(set(m.group(1) for m in REDUCED_TYPE.finditer(hlo)))
+    prec = sorted(set(m.group(1) for m in OPERAND_PRECISION.finditer(hlo)) - {"highest,highest"})
+    if bad or prec:
+        raise dw.CheckError("%s compiled to reduced precision: types %s, operand_precision %s" % (what, bad or "none", prec or "all highest"))
+
+
+class Net(object):
+    """One model at one batch size on one device: the parameter pytree on the
+    device, and the functions compiled for that batch on first use."""
+
+    def __init__(self, backend, model, device, params, dtype):
+        if model not in MODELS:
+            raise dw.CheckError("unknown model %r" % model)
+        self.model = MODELS[model]
+        self.dev = backend.jax_device(device)
+        self.dtype = np.float64 if dtype == "float64" else np.float32
+        self.p = jax.device_put({k: np.ascontiguousarray(v, dtype=self.dtype) for k, v in params.items()}, self.dev)
+        self._compiled = {}
+
+    # --- pure functions of (params, inputs) ---
+
+    def _logits(self, p, x):
+        return self.model(p, x, None)
+
+    def _acts(self, p, x):
+        acts = {}
+        logits = self.model(p, x, acts)
+        return logits, acts
+
+    def _loss(self, p, x, labels):
+        return mean_cross_entropy(self.model(p, x, None), labels)
+
+    def _fn(self, name, *args):
+        """The function name, traced, checked and compiled for args' shapes once."""
+        key = (name,) + tuple(a.shape for a in args)
+        c = self._compiled.get(key)
+        if c is None:
+            f = {"logits": self._logits, "acts": self._acts,
+                 "grad": jax.value_and_grad(self._loss)}[name]
+            what = "%s (%s)" % (name, self.model.__name__)
+            traced = jax.jit(f).trace(self.p, *args)
+            check_precision(traced.jaxpr, self.dtype, what)
+            c = traced.lower().compile()
+            check_compiled(c.as_text(), what)
+            self._compiled[key] = c
+        return c
+
+    # --- the worker interface, canonical layout in and out ---
+
+    def _x(self, x):
+        return jax.device_put(np.ascontiguousarray(x, dtype=self.dtype), self.dev)
+
+    def _labels(self, labels):
+        return jax.device_put(np.ascontiguousarray(labels, dtype=np.int32), self.dev)  # 0…9
+
+    def forward(self, x, want_activations):
+        xd = self._x(x)
+        if not want_activations:
+            return np.asarray(self._fn("logits", xd)(self.p, xd)), {}
+        logits, acts = self._fn("acts", xd)(self.p, xd)
+        return np.asarray(logits), {k: np.asarray(v) for k, v in acts.items()}
+
+    def backward(self, x, labels):
+        xd, ld = self._x(x), self._labels(labels)
+        loss, grads = self._fn("grad", xd, ld)(self.p, xd, ld)
+        return float(loss), {k: np.asarray(v) for k, v in grads.items()}
+
+    def timed_forward(self, x):
+        xd = self._x(x)
+        f = self._fn("logits", xd)
+        return lambda: f(self.p, xd).block_until_ready()
+
+    def timed_train(self, x, labels):
+        xd, ld = self._x(x), self._labels(labels)
+        f = self._fn("grad", xd, ld)
+        return lambda: jax.block_until_ready(f(self.p, xd, ld))  # the loss and every gradient
+
+
+def _cuda_plugin():
+    """jax's CUDA plugin and its version, or "" when this jaxlib has none
+    (read from the installed distributions: nothing is imported)."""
+    from importlib import metadata
+
+    for dist in ("jax-cuda13-plugin", "jax-cuda12-plugin"):
+        try:
+            return "%s %s" % (dist, metadata.version(dist))
+        except Exception:  # PackageNotFoundError, or no metadata at all
+            continue
+    return ""
+
+
+class Backend(object):
+    def __init__(self):
+        self.warnings = []
+        self._gpu_error = ""
+
+    def load(self):
+        global jax, jnp, lax, HIGHEST
+        # jax takes 75% of a GPU's memory at its first use unless told not
+        # to; the plugins share the GPUs. The user's setting wins.
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+        import jax as _jax
+        import jax.numpy as _jnp
+        from jax import lax as _lax
+
+        jax, jnp, lax = _jax, _jnp, _lax
+        HIGHEST = lax.Precision.HIGHEST
+
+    def _gpus(self):
+        """jax's GPUs by CUDA ordinal: in PCI bus order, NVML's, because the
+        plugin sets CUDA_DEVICE_ORDER=PCI_BUS_ID."""
+        try:
+            gpus = jax.devices("gpu")
+        except Exception as e:  # no GPU backend: a CPU jaxlib, or no usable GPU
+            self._gpu_error = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            return []
+        key = lambda d: d.local_hardware_id if d.local_hardware_id is not None else d.id
+        return sorted(gpus, key=key)
+
+    def describe(self):
+        import jaxlib
+
+        cuda = _cuda_plugin()
+        build = {
+            "jaxlib": getattr(jaxlib, "__version__", "?"),
+            "jax_file": os.path.dirname(jax.__file__),
+            "default_backend": jax.default_backend(),
+            "cuda_plugin": cuda or "none (CPU jaxlib)",
+            "matmul_precision": "HIGHEST on every dot_general and conv_general_dilated, checked in each traced jaxpr",
+            "jax_default_matmul_precision": str(jax.config.jax_default_matmul_precision),
+            "xla_flags": os.environ.get("XLA_FLAGS", "") or "none",
+            "compile": "jit(...).trace(...).lower().compile(), per function and batch",
+        }
+        devices = [{"id": "cpu", "kind": "cpu", "name": "CPU (jax, XLA:CPU)"}]
+        warnings = []
+        for i, d in enumerate(self._gpus()):
+            cc = str(getattr(d, "compute_capability", "") or "")
+            devices.append({"id": "gpu:%d" % i, "kind": "gpu",
+                            "name": "%s:%d %s%s" % ("cuda" if cuda else "gpu", i, d.device_kind, " (sm_%s)" % cc.replace(".", "") if cc else "")})
+        if cuda and len(devices) == 1:
+            warnings.append("jax has %s but no GPU is usable here: %s" % (cuda, self._gpu_error or "jax lists none"))
+        return {"framework": "jax", "version": jax.__version__, "build": build, "devices": devices, "warnings": warnings}
+
+    def jax_device(self, device):
+        if device == "cpu":
+            return jax.devices("cpu")[0]
+        if device.startswith("gpu:"):
+            gpus = self._gpus()
+            i = int(device[4:])
+            if i >= len(gpus):
+                raise dw.CheckError("%s requested but jax sees %d GPUs" % (device, len(gpus)))
+            return gpus[i]
+        raise dw.CheckError("unknown device %r" % device)
+
+    def build(self, model, batch, device, params, dtype):
+        if dtype == "float64" and not jax.config.jax_enable_x64:
+            # The float64 oracle cross-check only (docs/spec.md §3.3); fp32
+            # nets stay fp32, which check_precision enforces.
+            jax.config.update("jax_enable_x64", True)
+        return Net(self, model, device, params, dtype)
+
+    def memory(self, device):
+        if device.startswith("gpu:"):
+            stats = self.jax_device(device).memory_stats() or {}
+            if "peak_bytes_in_use" in stats:
+                return int(stats["peak_bytes_in_use"]), "xla_peak_bytes_in_use"
+        return dw.peak_rss()
+
+
+def main(proto_out):
+    dw.serve(Backend(), proto_out)
