@@ -147,10 +147,10 @@ Examples:
 			return enc.Encode(rows)
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "PLUGIN\tFRAMEWORK\tVERSION\tEXECUTOR\tIMAGE / INTERPRETER\tDEVICES\tMODELS\tCHECKS\tVARIANTS\tSTATUS")
+		fmt.Fprintln(tw, "PLUGIN\tFRAMEWORK\tVERSION\tEXECUTOR\tIMAGE / INTERPRETER\tDEVICES\tMODELS\tCHECKS\tPRECISIONS\tVARIANTS\tSTATUS")
 		for _, r := range rows {
 			if r.Describe == nil {
-				fmt.Fprintf(tw, "%s\t-\t-\t%s\t-\t-\t-\t-\t%s\tcannot start: %s\n", r.Plugin, r.Executor, variantsText(r.Manifest), pluginapi.FirstLine(r.Error))
+				fmt.Fprintf(tw, "%s\t-\t-\t%s\t-\t-\t-\t-\t-\t%s\tcannot start: %s\n", r.Plugin, r.Executor, variantsText(r.Manifest), pluginapi.FirstLine(r.Error))
 				continue
 			}
 			d := r.Describe
@@ -169,8 +169,9 @@ Examples:
 			if r.Image != "" {
 				interp = r.Image + " " + strings.TrimPrefix(interp, "-")
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Plugin, d.Framework, d.Version, r.Executor, interp,
-				strings.Join(devs, ","), strings.Join(d.Capabilities.Models, ","), strings.Join(d.Capabilities.Checks, ","), variantsText(r.Manifest), status)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Plugin, d.Framework, d.Version, r.Executor, interp,
+				strings.Join(devs, ","), strings.Join(d.Capabilities.Models, ","), strings.Join(d.Capabilities.Checks, ","),
+				strings.Join(d.Capabilities.Precisions, ","), variantsText(r.Manifest), status)
 		}
 		return tw.Flush()
 	},
