@@ -1,0 +1,32 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/dlcompat/dlcompat/core/exec/docker"
+	"github.com/dlcompat/dlcompat/plugins/internal/plugintest"
+)
+
+// image is the plugin's own CPU image (its manifest's).
+var image = Config().Images["cpu"]
+
+// TestAgainstGoldens runs the real plugin with the MXNet the local executor
+// finds (the venv of scripts/setup.d/37-mxnet.sh) through the host's
+// runner: both models, every check, every activation and gradient within
+// docs/spec.md §6.2's tolerances — which proves the fused LSTM's packed
+// parameter vector and gate order (docs/spec.md §4.9) on the real framework.
+func TestAgainstGoldens(t *testing.T) {
+	plugintest.Check(t, plugintest.Spec(t, "mxnet"), plugintest.Options{})
+}
+
+// TestAgainstGoldensInItsContainer runs the plugin in MXNet's image
+// (scripts/images/mxnet-cpu) through the docker executor.
+func TestAgainstGoldensInItsContainer(t *testing.T) {
+	if ok, why := plugintest.DockerImage(image); !ok {
+		plugintest.Unavailable(t, why)
+	}
+	spec := plugintest.Spec(t, "mxnet")
+	spec.Image = image
+	ex := docker.New(docker.Options{Pull: docker.PullNever, ReferenceDir: plugintest.ReferenceDir()})
+	plugintest.Check(t, spec, plugintest.Options{Executor: ex})
+}
