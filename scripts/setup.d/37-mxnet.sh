@@ -28,6 +28,12 @@ if ! "$SYS_PY" -c 'import ensurepip, venv' >/dev/null 2>&1; then
 	apt-get install -y -qq --no-install-recommends python3-venv >/dev/null 2>&1 ||
 		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; }
 fi
+# libmxnet.so links against libgomp and libquadmath (gcc's), not bundled.
+if ! ldconfig -p | grep -q 'libgomp.so.1 ' || ! ldconfig -p | grep -q 'libquadmath.so.0 '; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -qq --no-install-recommends libgomp1 libquadmath0 >/dev/null 2>&1 ||
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends libgomp1 libquadmath0 >/dev/null; }
+fi
 if [[ ! -x "$VENV/bin/python3" ]]; then
 	echo "mxnet: creating $VENV"
 	mkdir -p "$(dirname "$VENV")"
