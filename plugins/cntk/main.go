@@ -18,7 +18,8 @@ import (
 // and Debian's mirror; the commands are in docs/spec.md §4.11).
 const unavailable = "CNTK 2.7 (the last release) cannot be installed here: PyPI serves it only for CPython 2.7, 3.5 and 3.6 " +
 	"(cntk-2.7-cp36-cp36m-manylinux1_x86_64.whl; nothing for 3.7+), no Debian release the mirror still serves ships those " +
-	"(bookworm has 3.11, bullseye 3.9; buster's 3.7 and stretch's 3.5 are archived), and the wheel links OpenMPI 1.10 " +
+	"(bookworm has 3.11, bullseye 3.9; buster's 3.7 and stretch's 3.5 are archived) and no registry reachable here serves " +
+	"a CPython at all, and the wheel links OpenMPI 1.10 " +
 	"(libmpi.so.12, libmpi_cxx.so.1), which no served Debian release has (bookworm's OpenMPI 4.1 is libmpi.so.40)"
 
 // manifest has no image and no install command: there is none.
