@@ -22,8 +22,11 @@ const unavailable = "CNTK 2.7 (the last release) cannot be installed here: PyPI 
 	"a CPython at all, and the wheel links OpenMPI 1.10 " +
 	"(libmpi.so.12, libmpi_cxx.so.1), which no served Debian release has (bookworm's OpenMPI 4.1 is libmpi.so.40)"
 
-// manifest has no image and no install command: there is none.
-var manifest = pluginapi.Manifest{Name: "cntk"}
+// manifest has no install command: there is none. Under the docker
+// executor the plugin, a static binary that computes nothing, runs in the
+// scratch image built for static Go plugins (scripts/images/gorgonia), so
+// its row is in that report too.
+var manifest = pluginapi.Manifest{Name: "cntk", Images: map[string]string{"cpu": "dlcompat/gorgonia:scratch"}}
 
 // plugin answers every call with the reason CNTK cannot run.
 type plugin struct{}
