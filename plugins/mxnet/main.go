@@ -30,8 +30,8 @@ func Config() pyshim.Config {
 		},
 		Module:       "mxnet",
 		WorkerSource: workerSource,
-		// MXNet's engine is asynchronous and multi-threaded; the default
-		// (ThreadedEnginePerDevice) is what users run, so it is kept.
+		// No oneDNN subgraph log lines in the cells' stderr. The engine
+		// stays MXNet's default (threaded, asynchronous): what users run.
 		Env: []string{"MXNET_SUBGRAPH_VERBOSE=0"},
 	}
 }
