@@ -28,7 +28,7 @@ if ! docker info >/dev/null 2>&1; then
 	fi
 fi
 start=$(date +%s)
-echo "make run: building the framework images that are missing or out of date (a cold machine: about 5 minutes on 2 cores; warm: seconds)" >&2
+echo "make run: building the framework images that are missing or out of date (a cold machine: about 8 minutes on 2 cores; warm: seconds)" >&2
 if ! scripts/build-images.sh; then
 	local_run "building the framework images failed (the lines above say which); rebuild one with scripts/build-images.sh NAME"
 fi
