@@ -4,12 +4,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dlcompat/dlcompat/core/exec/docker"
 	"github.com/dlcompat/dlcompat/plugins/internal/plugintest"
 )
 
-// image is Caffe's image (scripts/images/caffe-cpu): Debian bullseye's
-// python3-caffe on Python 3.9.
 // image is the plugin's own CPU image (its manifest's).
 var image = Config().Images["cpu"]
 
@@ -19,13 +16,7 @@ var image = Config().Images["cpu"]
 // which proves the time-major LSTM with its cont blob, the i,f,o,g gate
 // order and the single bias on the real framework, on Python 3.9.
 func TestAgainstGoldensInItsContainer(t *testing.T) {
-	if ok, why := plugintest.DockerImage(image); !ok {
-		plugintest.Unavailable(t, why)
-	}
-	spec := plugintest.Spec(t, "caffe")
-	spec.Image = image
-	ex := docker.New(docker.Options{Pull: docker.PullNever, ReferenceDir: plugintest.ReferenceDir()})
-	plugintest.Check(t, spec, plugintest.Options{Executor: ex})
+	plugintest.CheckInImage(t, "caffe", image, plugintest.Options{})
 }
 
 // TestLocalIsASkipThatSaysHow: without Caffe on the host, the plugin is

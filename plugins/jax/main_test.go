@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dlcompat/dlcompat/core/exec/docker"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/plugins/internal/plugintest"
 	"github.com/dlcompat/dlcompat/plugins/pyshim"
@@ -34,13 +33,7 @@ func TestAgainstGoldens(t *testing.T) {
 // TestAgainstGoldensInItsContainer runs the plugin in its image (the
 // TensorFlow image, which has jax) through the docker executor.
 func TestAgainstGoldensInItsContainer(t *testing.T) {
-	if ok, why := plugintest.DockerImage(image); !ok {
-		plugintest.Unavailable(t, why)
-	}
-	spec := plugintest.Spec(t, "jax")
-	spec.Image = image
-	ex := docker.New(docker.Options{Pull: docker.PullNever, ReferenceDir: plugintest.ReferenceDir()})
-	plugintest.Check(t, spec, plugintest.Options{Executor: ex,
+	plugintest.CheckInImage(t, "jax", image, plugintest.Options{
 		Checks: []string{pluginapi.CheckForward, pluginapi.CheckBackward, pluginapi.CheckDeterminism}})
 }
 

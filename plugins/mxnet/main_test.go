@@ -3,7 +3,6 @@ package main
 import (
 	"testing"
 
-	"github.com/dlcompat/dlcompat/core/exec/docker"
 	"github.com/dlcompat/dlcompat/plugins/internal/plugintest"
 )
 
@@ -22,11 +21,5 @@ func TestAgainstGoldens(t *testing.T) {
 // TestAgainstGoldensInItsContainer runs the plugin in MXNet's image
 // (scripts/images/mxnet-cpu) through the docker executor.
 func TestAgainstGoldensInItsContainer(t *testing.T) {
-	if ok, why := plugintest.DockerImage(image); !ok {
-		plugintest.Unavailable(t, why)
-	}
-	spec := plugintest.Spec(t, "mxnet")
-	spec.Image = image
-	ex := docker.New(docker.Options{Pull: docker.PullNever, ReferenceDir: plugintest.ReferenceDir()})
-	plugintest.Check(t, spec, plugintest.Options{Executor: ex})
+	plugintest.CheckInImage(t, "mxnet", image, plugintest.Options{})
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dlcompat/dlcompat/core/exec/docker"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/plugins/internal/plugintest"
 )
@@ -32,13 +31,7 @@ func TestAgainstGoldens(t *testing.T) {
 // TestAgainstGoldensInItsContainer runs the plugin in its image through
 // the docker executor.
 func TestAgainstGoldensInItsContainer(t *testing.T) {
-	if ok, why := plugintest.DockerImage(image); !ok {
-		plugintest.Unavailable(t, why)
-	}
-	spec := plugintest.Spec(t, "onnxruntime")
-	spec.Image = image
-	ex := docker.New(docker.Options{Pull: docker.PullNever, ReferenceDir: plugintest.ReferenceDir()})
-	plugintest.Check(t, spec, plugintest.Options{Executor: ex, Unsupported: inferenceOnly})
+	plugintest.CheckInImage(t, "onnxruntime", image, plugintest.Options{Unsupported: inferenceOnly})
 }
 
 // TestPinsAgree holds the three places that pin onnxruntime to one set:

@@ -3,7 +3,6 @@ package main
 import (
 	"testing"
 
-	"github.com/dlcompat/dlcompat/core/exec/docker"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/plugins/internal/plugintest"
 )
@@ -38,13 +37,7 @@ func TestPrecisionsOnTheCPU(t *testing.T) {
 // TestAgainstGoldensInItsContainer runs the plugin in PyTorch's image
 // through the docker executor.
 func TestAgainstGoldensInItsContainer(t *testing.T) {
-	if ok, why := plugintest.DockerImage(image); !ok {
-		plugintest.Unavailable(t, why)
-	}
-	spec := plugintest.Spec(t, "pytorch")
-	spec.Image = image
-	ex := docker.New(docker.Options{Pull: docker.PullNever, ReferenceDir: plugintest.ReferenceDir()})
-	plugintest.Check(t, spec, plugintest.Options{Executor: ex, Checks: []string{pluginapi.CheckForward, pluginapi.CheckBackward}})
+	plugintest.CheckInImage(t, "pytorch", image, plugintest.Options{Checks: []string{pluginapi.CheckForward, pluginapi.CheckBackward}})
 }
 
 // TestInterpreterAsACommandLine runs the plugin on the host with only its

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dlcompat/dlcompat/core/exec/docker"
 	"github.com/dlcompat/dlcompat/plugins/internal/plugintest"
 )
 
@@ -17,13 +16,7 @@ var image = Config().Images["cpu"]
 // activation and gradient within docs/spec.md §6.2's tolerances — which
 // proves the unflipped conv2d and the scan LSTM on the real framework.
 func TestAgainstGoldensInItsContainer(t *testing.T) {
-	if ok, why := plugintest.DockerImage(image); !ok {
-		plugintest.Unavailable(t, why)
-	}
-	spec := plugintest.Spec(t, "theano")
-	spec.Image = image
-	ex := docker.New(docker.Options{Pull: docker.PullNever, ReferenceDir: plugintest.ReferenceDir()})
-	run := plugintest.Check(t, spec, plugintest.Options{Executor: ex})
+	run := plugintest.CheckInImage(t, "theano", image, plugintest.Options{})
 	if v := run.Frameworks[0].Version; !strings.HasPrefix(v, "1.0.") {
 		t.Errorf("version %q: want the real Theano 1.0.x", v)
 	}

@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/dlcompat/dlcompat/core/exec"
+	"github.com/dlcompat/dlcompat/core/exec/docker"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/pluginhost"
 	"github.com/dlcompat/dlcompat/core/reference"
@@ -98,6 +99,21 @@ type Options struct {
 // CheapPerf keeps perf cells short in tests: they prove the code path,
 // not the speed.
 var CheapPerf = pluginapi.PerfOptions{Warmup: 1, Iterations: 3, LatencyBatch: 1, ThroughputBatches: []int{4}, TrainBatch: 4}
+
+// CheckInImage is Check of the plugin called name in image, through the
+// docker executor (never pulling): the plugin's container test. An image
+// that is not built makes the test skip with the command that builds it,
+// or fail where nothing may skip (Unavailable).
+func CheckInImage(t *testing.T, name, image string, o Options) *matrix.Run {
+	t.Helper()
+	if ok, why := DockerImage(image); !ok {
+		Unavailable(t, why)
+	}
+	spec := Spec(t, name)
+	spec.Image = image
+	o.Executor = docker.New(docker.Options{Pull: docker.PullNever, ReferenceDir: ReferenceDir()})
+	return Check(t, spec, o)
+}
 
 // Check runs spec's cells on the CPU through the runner and asserts that
 // every one passes, that forward returned every activation of the model
