@@ -30,6 +30,9 @@ type flagLayer struct {
 	def    runspec.Spec
 	binds  map[string]binding
 	config *string // --config, read before the flags' layer applies
+	// envVariants is $DLCOMPAT_VARIANTS: a default the user set, a layer
+	// under the journal and the configuration file (envLayer).
+	envVariants string
 }
 
 type binding struct {
@@ -110,10 +113,7 @@ func (b *flagLayer) common(configUsage string) {
 			s.Variants = m
 			return err
 		})
-	if env != "" {
-		// The variable is a default the user set: it counts as given.
-		b.fs.Set("variants", env)
-	}
+	b.envVariants = env
 }
 
 // parseVariants reads "fw=v1,v2;fw2=v3"; "" is none.
@@ -240,6 +240,15 @@ func buildSpec(b *flagLayer, configPath string) (runspec.Spec, error) {
 		return spec, err
 	}
 	var layers []runspec.Layer
+	if b.envVariants != "" {
+		l := runspec.Layer{Name: "$" + EnvVariants}
+		l.Set(runspec.FieldVariants, func(s *runspec.Spec) error {
+			m, err := parseVariants(b.envVariants)
+			s.Variants = m
+			return err
+		})
+		layers = append(layers, l)
+	}
 	if probe.Resume {
 		jl, ok, err := runspec.FromJournal(probe.OutDir)
 		if err != nil {

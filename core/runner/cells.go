@@ -34,7 +34,7 @@ func capText(s string) string {
 	if len(s) <= MaxTextBytes {
 		return s
 	}
-	half := MaxTextBytes / 2
+	half := MaxTextBytes/2 - 64 // room for the marker: a capped string fits, so capping again changes nothing
 	cut := len(s) - 2*half
 	return strings.ToValidUTF8(s[:half], "") + fmt.Sprintf("\n… (%d bytes cut) …\n", cut) + strings.ToValidUTF8(s[len(s)-half:], "")
 }
@@ -42,6 +42,7 @@ func capText(s string) string {
 // capCell bounds every plugin-supplied string of c.
 func capCell(c *matrix.Cell) {
 	c.Reason, c.StderrTail = capText(c.Reason), capText(c.StderrTail)
+	c.Warnings = slices.Clone(c.Warnings) // the journalled cell may share the slice
 	for i, w := range c.Warnings {
 		c.Warnings[i] = capText(w)
 	}
@@ -266,14 +267,14 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 			Executor: ex.Name(), Plugin: spec.Path, Image: spec.Image, ImageDigest: digest, Unavailable: unavailable})
 		// Cells this framework finished before (resume) keep their
 		// results; only the others become crash cells.
-		finished := map[[3]string]bool{}
+		finished := map[[4]string]bool{}
 		for k := range r.done {
 			if r.ownsKey(spec, k) {
-				finished[[3]string{k.Device, k.Model, k.Check}] = true
+				finished[[4]string{k.Device, k.Model, k.Check, k.Precision}] = true
 			}
 		}
 		for _, c := range r.planUnstarted(spec, devices) {
-			if finished[[3]string{c.Device, c.Model, c.Check}] {
+			if finished[[4]string{c.Device, c.Model, c.Check, c.Precision}] {
 				continue
 			}
 			r.total++

@@ -261,7 +261,7 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 				plan[d.ID] = map[string]int{}
 			}
 			for _, c := range o.Checks {
-				plan[d.ID][c] += len(o.Models)
+				plan[d.ID][c] += len(o.Models) * len(o.Precisions)
 			}
 		}
 	}

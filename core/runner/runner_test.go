@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dlcompat/dlcompat/core/exec"
 	"github.com/dlcompat/dlcompat/core/internal/faultplugin"
@@ -680,5 +681,39 @@ func TestPrecisionMustBeInEffect(t *testing.T) {
 		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
 			t.Errorf("%s asked, %q ran: %q, want %q", tc.asked, tc.got, got, tc.want)
 		}
+	}
+}
+
+// TestResumeOfAPluginThatNoLongerStartsKeepsEveryPrecision: the cells a
+// plugin that does not start would have had are crash cells, one per
+// precision, beside the ones its journal already finished.
+func TestResumeOfAPluginThatNoLongerStartsKeepsEveryPrecision(t *testing.T) {
+	spec, _ := faultSpec(t, "")
+	o := baseOptions(t, spec)
+	o.Models, o.Checks = []reference.Model{reference.LSTM}, []string{pluginapi.CheckForward}
+	o.Precisions = []string{pluginapi.PrecisionFP32, pluginapi.PrecisionBF16}
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	runnertest.KillAfterFirstCell(t, o.OutDir) // fp32 journalled, bf16 not
+	o.Resume = true
+	o.Plugins = []exec.Spec{{Name: "oracle", Path: "/bin/false"}}
+	run, _ := Run(context.Background(), o)
+	var got []string
+	for _, c := range run.Cells {
+		got = append(got, c.Precision+" "+string(c.Status))
+	}
+	slices.Sort(got)
+	if want := []string{"bf16 crash", "fp32 pass"}; !slices.Equal(got, want) {
+		t.Errorf("cells %q, want %q", got, want)
+	}
+}
+
+// TestCapTextIsIdempotent: a capped string fits the cap, so a resume
+// that records it again changes nothing.
+func TestCapTextIsIdempotent(t *testing.T) {
+	once := capText(strings.Repeat("é", MaxTextBytes))
+	if len(once) > MaxTextBytes || capText(once) != once || !utf8.ValidString(once) {
+		t.Errorf("capped to %d bytes (cap %d); capping again changes it: %v", len(once), MaxTextBytes, capText(once) != once)
 	}
 }

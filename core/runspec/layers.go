@@ -2,6 +2,7 @@ package runspec
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"strings"
 	"time"
@@ -55,7 +56,13 @@ func FromJournal(outDir string) (l Layer, ok bool, err error) {
 	l.Set(FieldDevices, func(s *Spec) error { s.Devices = joinIDs(doc.Devices); return nil })
 	l.Set(FieldPrecisions, func(s *Spec) error { s.Precisions = strings.Split(doc.Precision, ","); return nil })
 	l.Set(FieldPerf, func(s *Spec) error { s.Perf = doc.Perf; return nil })
-	l.Set(FieldTimeouts, func(s *Spec) error { s.Timeouts = timeouts; return nil })
+	l.Set(FieldTimeouts, func(s *Spec) error {
+		// Over the defaults: a check the journal did not run keeps its own.
+		t := maps.Clone(s.Timeouts)
+		maps.Copy(t, timeouts)
+		s.Timeouts = t
+		return nil
+	})
 	l.Set(FieldShard, func(s *Spec) error { s.Shard = sh; return nil })
 	return l, true, nil
 }

@@ -226,6 +226,9 @@ func (s *Spec) expandVariants(specs []exec.Spec, manifests map[string]pluginapi.
 			if seen[v] {
 				return nil, usagef("--%s: %s %q is listed twice", FieldVariants, fw, v)
 			}
+			if len(axis.Values) > 0 && !slices.Contains(axis.Values, v) {
+				return nil, usagef("--%s: %q is not a %s %s (known: %s)", FieldVariants, v, fw, axis.Name, strings.Join(axis.Values, ", "))
+			}
 			seen[v] = true
 		}
 	}
@@ -257,7 +260,8 @@ func (s *Spec) selects(fw string) bool {
 		return true
 	}
 	for _, n := range s.Frameworks {
-		if n == fw || slices.Contains(s.Variants[fw], strings.TrimPrefix(n, variantName(fw, ""))) {
+		v, isVariant := strings.CutPrefix(n, variantName(fw, ""))
+		if n == fw || isVariant && slices.Contains(s.Variants[fw], v) {
 			return true
 		}
 	}

@@ -168,3 +168,16 @@ func TestVariantsAreRowsOfTheirOwn(t *testing.T) {
 		}
 	}
 }
+
+// TestFrameworksFilterNamesVariantsExactly: a framework named like
+// another's variant value does not select that other framework.
+func TestFrameworksFilterNamesVariantsExactly(t *testing.T) {
+	s := Spec{Frameworks: []string{"jax"}, Variants: map[string][]string{"keras": {"jax"}}}
+	if s.selects("keras") {
+		t.Error("--frameworks jax selected keras")
+	}
+	s.Frameworks = []string{"keras+jax"}
+	if !s.selects("keras") {
+		t.Error("--frameworks keras+jax did not select keras")
+	}
+}
