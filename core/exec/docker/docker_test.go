@@ -210,29 +210,12 @@ func TestPluginExitsWhenItsHostDies(t *testing.T) {
 	pool := engine(t)
 	needImage(t, pool, gorgoniaImage)
 	runID := testRunID(t)
-	cfg, _ := json.Marshal(lifelineConfig{Plugin: gorgoniaPlugin(t), RunID: runID})
-	cmd := osexec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), envLifelineHost+"="+string(cfg))
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	defer func() { // no watchdog to remove it
 		for _, d := range runDirs(runID) {
 			os.RemoveAll(d)
 		}
 	}()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "ready") {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		t.Fatalf("helper host: %q %v\n%s", line, err, stderr.String())
-	}
+	cmd := startLifelineHost(t, lifelineConfig{Plugin: gorgoniaPlugin(t), RunID: runID})
 	cs := runContainers(t, pool, runID)
 	if len(cs) != 1 || cs[0].State != "running" {
 		t.Fatalf("want one running container, got %+v", cs)
@@ -546,23 +529,7 @@ func TestKilledSessionsWatchdogSparesTheResume(t *testing.T) {
 	pool := engine(t)
 	needImage(t, pool, gorgoniaImage)
 	runID := testRunID(t)
-	cfg, _ := json.Marshal(lifelineConfig{Plugin: gorgoniaPlugin(t), RunID: runID, Janitor: true})
-	cmd := osexec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), envLifelineHost+"="+string(cfg))
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || !strings.HasPrefix(line, "ready") {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		t.Fatalf("helper host: %q %v\n%s", line, err, stderr.String())
-	}
+	cmd := startLifelineHost(t, lifelineConfig{Plugin: gorgoniaPlugin(t), RunID: runID, Janitor: true})
 	killed := runContainers(t, pool, runID)
 	if len(killed) != 1 {
 		t.Fatalf("want the killed session's container, got %+v", killed)
@@ -610,4 +577,29 @@ func TestKilledSessionsWatchdogSparesTheResume(t *testing.T) {
 	if _, err := inst.Framework.Describe(ctx, pluginapi.DescribeRequest{}); err != nil {
 		t.Errorf("the resumed session's plugin: %v", err)
 	}
+}
+
+// startLifelineHost runs this test binary as a dlcompat host that starts
+// one plugin container with cfg (envLifelineHost), and returns once the
+// host says it is ready: the test then SIGKILLs it.
+func startLifelineHost(t *testing.T, cfg lifelineConfig) *osexec.Cmd {
+	t.Helper()
+	b, _ := json.Marshal(cfg)
+	cmd := osexec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), envLifelineHost+"="+string(b))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || !strings.HasPrefix(line, "ready") {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("helper host: %q %v\n%s", line, err, stderr.String())
+	}
+	return cmd
 }
