@@ -69,6 +69,17 @@ type Device struct {
 	// 1410 MHz = 19,492 GFLOP/s, NVIDIA's 19.5 TFLOPS; an H100 SXM5 16896 ×
 	// 2 × 1980 MHz = 66.9 TFLOPS. Zero when either input is unknown.
 	PeakFP32GFLOPs float64 `json:"peak_fp32_gflops,omitempty"`
+	// SMCount is the GPU's number of streaming multiprocessors: CUDACores
+	// over its architecture's FP32 cores per SM (core/device/peaks.go); 0
+	// for the CPU, or when either is unknown.
+	SMCount int `json:"sm_count,omitempty"`
+	// PeakGFLOPsByPrecision is the GPU's theoretical dense matrix-multiply
+	// peak per precision mode, in GFLOP/s: SMCount × the architecture's
+	// FLOPs per SM per clock in that mode × MaxSMClockMHz / 1000 (the
+	// table and its sources: core/device/peaks.go, docs/spec.md §10.3).
+	// Empty where the architecture is not in the table, and for the CPU:
+	// nothing is claimed that cannot be known.
+	PeakGFLOPsByPrecision map[string]float64 `json:"peak_gflops_by_precision,omitempty"`
 	// Notes are this device's problems: each names a field NVML could not
 	// report and the NVML error.
 	Notes []string `json:"notes,omitempty"`

@@ -178,6 +178,10 @@ type Timing struct {
 	PercentOfPeak float64 `json:"percent_of_peak,omitempty"`
 	// Noisy is set when Summary.CV exceeds NoisyCV: compare with care.
 	Noisy bool `json:"noisy,omitempty"`
+	// GBPerSecond is a characterisation stream's achieved bandwidth, in
+	// 10^9 bytes per second: the bytes docs/spec.md §10.1 counts per call
+	// over the median (0 for other series).
+	GBPerSecond float64 `json:"gb_per_second,omitempty"`
 }
 
 // ShardInfo is one input of a merged run.

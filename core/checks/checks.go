@@ -35,6 +35,14 @@ type Check struct {
 	// Detail, when set, is what a progress line shows after a passing
 	// cell; nil shows the measured errors, when there are any.
 	Detail func(matrix.Cell) string
+	// Device marks a device check (pluginapi.DeviceChecks): it measures
+	// the device through the framework, not a model, so it has one cell
+	// per row and device, whose key has no model and no precision, and
+	// its request carries no weights.
+	Device bool
+	// Optional leaves the check out of the default checks: it runs when
+	// named (--checks, a configuration's checks).
+	Optional bool
 }
 
 // Input is what a check is judged on.
@@ -79,6 +87,34 @@ var Table = []Check{
 		},
 		Detail: perfDetail,
 	},
+	{
+		// Streams and a GEMM per precision (docs/spec.md §10): seconds on a
+		// CPU, well under a minute on a GPU. Opt-in: it characterises the
+		// device, not the framework's models, and a nightly asks for it.
+		Name: pluginapi.CheckCharacterise, Timeout: 10 * time.Minute, Device: true, Optional: true,
+		Judge: func(in Input) judge.Verdict {
+			return judge.Characterise(in.Response.Outputs, in.Response.Timings)
+		},
+		Detail: characteriseDetail,
+	},
+}
+
+// Defaults lists the checks a run runs when none are named: every check
+// but the optional ones, in report order.
+func Defaults() []string {
+	var names []string
+	for _, c := range Table {
+		if !c.Optional {
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}
+
+// IsDevice reports whether name is a device check (Check.Device).
+func IsDevice(name string) bool {
+	c, ok := Lookup(name)
+	return ok && c.Device
 }
 
 // Lookup returns the check named name.
@@ -129,6 +165,21 @@ func Judge(name string, in Input) judge.Verdict {
 		v.Status, v.Reason = matrix.Error, fmt.Sprintf("the judge of check %s gave no status (a dlcompat bug; please report it)", name)
 	}
 	return v
+}
+
+// characteriseDetail summarises a characterise cell for a progress line:
+// the bandwidths and each GEMM's rate.
+func characteriseDetail(c matrix.Cell) string {
+	var parts []string
+	for _, t := range c.Timings {
+		switch {
+		case t.GBPerSecond > 0:
+			parts = append(parts, fmt.Sprintf("%s %.3g GB/s", t.Name, t.GBPerSecond))
+		case t.GFLOPs > 0:
+			parts = append(parts, fmt.Sprintf("%s %.4g GFLOP/s", t.Name, t.GFLOPs))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // perfDetail summarises a perf cell's medians for a progress line.

@@ -205,6 +205,10 @@ func detectGPU(h nvml.Device, p *prober) matrix.Device {
 		}
 		return r
 	})
+	// The SM count and the per-precision peaks of the characterise check
+	// (docs/spec.md §10.3; the table is peaks.go).
+	d.SMCount = smCount(d.CUDACores, d.ComputeCapability)
+	d.PeakGFLOPsByPrecision = peaksByPrecision(d.SMCount, d.ComputeCapability, d.MaxSMClockMHz)
 	d.Notes = p.notes
 	return d
 }

@@ -48,6 +48,32 @@ const (
 // AllChecks lists the checks in report order.
 var AllChecks = []string{CheckForward, CheckBackward, CheckDeterminism, CheckPerf}
 
+// CheckCharacterise measures the device through the framework rather
+// than a model (docs/spec.md §10): memory bandwidth, host↔device copies
+// and matrix-multiply throughput per precision. It is a device check:
+// one cell per row and device, with no model and no precision in its
+// key. A plugin offers it by listing it in its capabilities; it is not in
+// AllChecks, which are the model checks every kit implements.
+const CheckCharacterise = "characterise"
+
+// DeviceChecks are the checks that measure a device, not a model.
+var DeviceChecks = []string{CheckCharacterise}
+
+// Timing names of the characterise check (docs/spec.md §10.1). Batch is
+// the number of float32 elements of each array for the streams, and the
+// matrix size n (n×n by n×n) for a GEMM.
+const (
+	TimingCopy  = "copy"  // dst = src on the device
+	TimingTriad = "triad" // a = b + s·c on the device
+	TimingH2D   = "h2d"   // pinned host memory → device
+	TimingD2H   = "d2h"   // device → pinned host memory
+	// TimingGEMMPrefix + a precision mode: C = A·B in that mode.
+	TimingGEMMPrefix = "gemm_"
+)
+
+// GEMMTiming is the name of the GEMM series of mode precision.
+func GEMMTiming(precision string) string { return TimingGEMMPrefix + precision }
+
 // Precision modes (docs/spec.md §9), in report order.
 const (
 	PrecisionFP64 = "fp64" // the whole model in float64

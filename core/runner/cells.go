@@ -103,35 +103,61 @@ func (r *runState) plan(inst *pluginhost.Instance, devices []matrix.Device) []ma
 	var cells []matrix.Cell
 	for _, dev := range devices {
 		pd, _ := pluginDevice(inst, dev)
-		for _, m := range r.o.Models {
-			for _, check := range r.o.Checks {
-				for _, prec := range r.o.Precisions {
-					c := matrix.Cell{CellKey: matrix.CellKey{Framework: d.Framework, FrameworkVersion: d.Version,
-						Device: dev.ID, Model: string(m), Check: check, Precision: prec}, Status: matrix.Unknown}
-					switch {
-					case d.Unavailable != "":
-						c.Status, c.Reason = matrix.Skip, d.Unavailable
-					case !offers(inst, dev) && len(d.Devices) > 0:
-						// A plugin that lists no device at all could not look
-						// (its framework does not start): its cells run, so
-						// that it reports the failure on every device, a GPU
-						// included, instead of skips that read as green.
-						c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s cannot use %s (it offers: %s)", d.Framework, dev.ID, deviceIDs(d.Devices))
-					case !pluginapi.Has(d.Capabilities.Models, string(m)):
-						c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s does not implement model %s", d.Framework, m)
-					case !pluginapi.Has(d.Capabilities.Checks, check):
-						c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s does not implement check %s", d.Framework, check)
-					case !pluginapi.Has(d.Capabilities.Precisions, prec):
-						c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s does not support precision %s (it runs: %s)", d.Framework, prec, strings.Join(d.Capabilities.Precisions, ", "))
-					case len(pd.Precisions) > 0 && !pluginapi.Has(pd.Precisions, prec):
-						c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s cannot run %s on %s (there it runs: %s)", d.Framework, prec, dev.ID, strings.Join(pd.Precisions, ", "))
-					}
-					cells = append(cells, c)
-				}
+		for _, k := range r.cellKeys(d.Framework, d.Version, dev.ID, len(d.Capabilities.Models) == 0) {
+			c := matrix.Cell{CellKey: k, Status: matrix.Unknown}
+			m, check, prec := k.Model, k.Check, k.Precision
+			device := checks.IsDevice(check) // no model, every precision the device has (docs/spec.md §10)
+			switch {
+			case d.Unavailable != "":
+				c.Status, c.Reason = matrix.Skip, d.Unavailable
+			case !offers(inst, dev) && len(d.Devices) > 0:
+				// A plugin that lists no device at all could not look
+				// (its framework does not start): its cells run, so
+				// that it reports the failure on every device, a GPU
+				// included, instead of skips that read as green.
+				c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s cannot use %s (it offers: %s)", d.Framework, dev.ID, deviceIDs(d.Devices))
+			case !device && !pluginapi.Has(d.Capabilities.Models, m):
+				c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s does not implement model %s", d.Framework, m)
+			case !pluginapi.Has(d.Capabilities.Checks, check):
+				c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s does not implement check %s", d.Framework, check)
+			case device:
+			case !pluginapi.Has(d.Capabilities.Precisions, prec):
+				c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s does not support precision %s (it runs: %s)", d.Framework, prec, strings.Join(d.Capabilities.Precisions, ", "))
+			case len(pd.Precisions) > 0 && !pluginapi.Has(pd.Precisions, prec):
+				c.Status, c.Reason = matrix.Skip, fmt.Sprintf("%s cannot run %s on %s (there it runs: %s)", d.Framework, prec, dev.ID, strings.Join(pd.Precisions, ", "))
 			}
+			cells = append(cells, c)
 		}
 	}
 	return cells
+}
+
+// cellKeys are the cells of one row on one device, in run order: each
+// device check once, with no model and no precision (docs/spec.md §10),
+// then every model, check and precision. A row that runs no model at all
+// (noModels: a device characteriser) has the device checks only.
+func (r *runState) cellKeys(framework, version, device string, noModels bool) []matrix.CellKey {
+	var keys []matrix.CellKey
+	for _, check := range r.o.Checks {
+		if checks.IsDevice(check) {
+			keys = append(keys, matrix.CellKey{Framework: framework, FrameworkVersion: version, Device: device, Check: check})
+		}
+	}
+	if noModels {
+		return keys
+	}
+	for _, m := range r.o.Models {
+		for _, check := range r.o.Checks {
+			if checks.IsDevice(check) {
+				continue
+			}
+			for _, prec := range r.o.Precisions {
+				keys = append(keys, matrix.CellKey{Framework: framework, FrameworkVersion: version,
+					Device: device, Model: string(m), Check: check, Precision: prec})
+			}
+		}
+	}
+	return keys
 }
 
 // UnknownVersion keys the cells of a plugin that never described itself.
@@ -204,13 +230,8 @@ func (r *runState) planUnstarted(spec exec.Spec, devices []matrix.Device) []matr
 	var cells []matrix.Cell
 	version := r.rowVersion(spec, UnknownVersion)
 	for _, dev := range devices {
-		for _, m := range r.o.Models {
-			for _, check := range r.o.Checks {
-				for _, prec := range r.o.Precisions {
-					cells = append(cells, matrix.Cell{CellKey: matrix.CellKey{Framework: spec.Base(), FrameworkVersion: version,
-						Device: dev.ID, Model: string(m), Check: check, Precision: prec}})
-				}
-			}
+		for _, k := range r.cellKeys(spec.Base(), version, dev.ID, false) {
+			cells = append(cells, matrix.Cell{CellKey: k})
 		}
 	}
 	return cells
@@ -386,9 +407,11 @@ func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c mat
 	m := reference.Model(c.Model)
 	g := r.golden[m]
 	req := pluginapi.RunRequest{
-		Model: c.Model, Check: c.Check, Device: r.pluginDeviceID(inst, c.Device), Precision: c.Precision,
-		Weights: g.Weights, Inputs: g.Inputs, Perf: *r.o.Perf,
+		Model: c.Model, Check: c.Check, Device: r.pluginDeviceID(inst, c.Device), Precision: c.Precision, Perf: *r.o.Perf,
 		WantActivations: r.checks[c.Check].Activations && inst.Desc.Capabilities.Activations,
+	}
+	if g != nil { // a device check has no model, so no weights
+		req.Weights, req.Inputs = g.Weights, g.Inputs
 	}
 	limit := r.o.timeout(c.Check)
 	cctx, cancel := context.WithTimeout(ctx, limit)

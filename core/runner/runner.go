@@ -89,7 +89,7 @@ func (o *Options) defaults() {
 		o.Models = reference.Models
 	}
 	if len(o.Checks) == 0 {
-		o.Checks = checks.Names()
+		o.Checks = checks.Defaults()
 	}
 	if len(o.Precisions) == 0 {
 		o.Precisions = []string{pluginapi.PrecisionFP32}
@@ -261,6 +261,10 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 				plan[d.ID] = map[string]int{}
 			}
 			for _, c := range o.Checks {
+				if checks.IsDevice(c) {
+					plan[d.ID][c]++ // one cell per row and device
+					continue
+				}
 				plan[d.ID][c] += len(o.Models) * len(o.Precisions)
 			}
 		}

@@ -90,7 +90,7 @@ func Default(pluginsDir, referenceDir string) Spec {
 	return Spec{
 		PluginsDir:   pluginsDir,
 		Models:       slices.Clone(reference.Models),
-		Checks:       checks.Names(),
+		Checks:       checks.Defaults(),
 		Devices:      "all",
 		Executor:     "local",
 		Pull:         "never",
