@@ -15,15 +15,26 @@ import (
 // TestEveryProtocolCheckHasAnEntry: the table and the protocol name the
 // same checks, in the same order, each with a limit and a judge.
 func TestEveryProtocolCheckHasAnEntry(t *testing.T) {
-	if got, want := strings.Join(Names(), ","), strings.Join(pluginapi.AllChecks, ","); got != want {
+	protocol := append(append([]string{}, pluginapi.AllChecks...), pluginapi.DeviceChecks...)
+	if got, want := strings.Join(Names(), ","), strings.Join(protocol, ","); got != want {
 		t.Errorf("table %s, protocol %s", got, want)
+	}
+	// The default checks are the model checks; the device checks are
+	// opt-in (docs/spec.md §10).
+	if got, want := strings.Join(Defaults(), ","), strings.Join(pluginapi.AllChecks, ","); got != want {
+		t.Errorf("defaults %s, want %s", got, want)
+	}
+	for _, c := range pluginapi.DeviceChecks {
+		if !IsDevice(c) {
+			t.Errorf("%s is not a device check in the table", c)
+		}
 	}
 	for _, c := range Table {
 		if c.Timeout <= 0 || c.Judge == nil {
 			t.Errorf("%s: timeout %s, judge set %v", c.Name, c.Timeout, c.Judge != nil)
 		}
 	}
-	if err := Validate("nope"); err == nil || !strings.Contains(err.Error(), "valid: forward, backward, determinism, perf") {
+	if err := Validate("nope"); err == nil || !strings.Contains(err.Error(), "valid: forward, backward, determinism, perf, characterise") {
 		t.Errorf("Validate: %v", err)
 	}
 }
