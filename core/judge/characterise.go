@@ -167,7 +167,7 @@ func checkCopy(f tensor.File, name string) (matrix.TensorError, error) {
 		}
 	}
 	if m, ok := f.Tensors[name+".mismatches"]; ok {
-		n, err := m.Float64s()
+		n, err := m.Int64s()
 		if err != nil || len(n) != 1 {
 			return matrix.TensorError{}, fmt.Errorf("%s.mismatches: want one count", name)
 		}

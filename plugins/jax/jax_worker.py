@@ -361,5 +361,88 @@ class Backend(object):
         return dw.peak_rss()
 
 
+class Characteriser(object):
+    """The characterise check on one device (docs/spec.md §10): the stream
+    inputs made on the device by a jitted function, the copy and the triad
+    as jitted functions (XLA fuses b + s·c into one kernel; each call
+    writes a fresh output buffer, which XLA allocates), GEMMs as a jitted
+    jnp.dot in each mode: fp64 (jax_enable_x64, as the fp64 nets), fp32 at
+    Precision.HIGHEST, tf32 at Precision.DEFAULT on a GPU (TF32 from
+    Ampere on), bf16 and fp16 as arrays of that dtype. jax exposes no
+    pinned host buffer to time a host<->device copy with, so h2d and d2h
+    are PyTorch's to measure."""
+
+    def __init__(self, backend, device):
+        self.dev = backend.jax_device(device)
+        self.kind = "gpu" if device.startswith("gpu:") else "cpu"
+        self.streams = ("copy", "triad")
+        self.gemm_modes = ["fp64", "fp32"] + (["tf32"] if self.kind == "gpu" else []) + ["bf16", "fp16"]
+        why = "jax has no pinned host buffer to time it with" if self.kind == "gpu" else "the CPU has no host<->device link"
+        self.skipped = {"h2d": why, "d2h": why}
+        if self.kind == "cpu":
+            self.skipped["gemm_tf32"] = "TF32 is a GPU format"
+        if not jax.config.jax_enable_x64:
+            jax.config.update("jax_enable_x64", True)  # fp64 GEMM; every other array's dtype is explicit
+
+    def _pattern(self, n, offset):
+        with jax.default_device(self.dev):
+            return jax.jit(lambda: ((lax.iota(jnp.int32, n) + offset) % 65521).astype(jnp.float32) * jnp.float32(0.25))()
+
+    def stream(self, name, n):
+        if name == "copy":
+            src = self._pattern(n, 0)
+            copy = jax.jit(lambda x: jnp.copy(x))
+            last = [None]
+
+            def run():
+                last[0] = copy(src)
+                last[0].block_until_ready()
+
+            def sample(idx):
+                dst = last[0]
+                return {"src": np.asarray(src)[idx].astype(np.float64), "dst": np.asarray(dst)[idx].astype(np.float64),
+                        "mismatches": [int(jnp.sum(dst != src))]}
+
+            return run, sample
+        b, c = self._pattern(n, 1), self._pattern(n, 2)
+        s = dw.TRIAD_SCALAR
+        triad = jax.jit(lambda b, c: b + jnp.float32(s) * c)
+        last = [None]
+
+        def run():
+            last[0] = triad(b, c)
+            last[0].block_until_ready()
+
+        def sample(idx):
+            return {"a": np.asarray(last[0])[idx], "b": np.asarray(b)[idx], "c": np.asarray(c)[idx], "scalar": [s]}
+
+        return run, sample
+
+    def gemm(self, mode, n):
+        dt = {"fp64": jnp.float64, "fp32": jnp.float32, "tf32": jnp.float32, "bf16": jnp.bfloat16, "fp16": jnp.float16}[mode]
+        prec = lax.Precision.DEFAULT if mode == "tf32" else HIGHEST
+        rng = np.random.default_rng(0)
+        A = jax.device_put((rng.random((n, n), dtype=np.float32) * 2 - 1), self.dev).astype(dt)
+        B = jax.device_put((rng.random((n, n), dtype=np.float32) * 2 - 1), self.dev).astype(dt)
+        dot = jax.jit(lambda a, b: jnp.dot(a, b, precision=prec))
+        last = [None]
+
+        def run():
+            last[0] = dot(A, B)
+            last[0].block_until_ready()
+
+        def sample(rows, cols):
+            a = np.asarray(A[rows, :].astype(jnp.float64 if mode == "fp64" else jnp.float32), dtype=np.float64)
+            b = np.asarray(B[:, cols].astype(jnp.float64 if mode == "fp64" else jnp.float32), dtype=np.float64)
+            c = np.asarray(last[0][rows, cols].astype(jnp.float64 if mode == "fp64" else jnp.float32), dtype=np.float64)
+            return a, b, c
+
+        return run, sample
+
+
+# The characterise check's entry (docs/spec.md §10), kept beside its class.
+Backend.characteriser = lambda self, device: Characteriser(self, device)
+
+
 def main(proto_out):
     dw.serve(Backend(), proto_out)

@@ -33,6 +33,8 @@ func Config() pyshim.Config {
 		// one image to build, not two.
 		Manifest: pluginapi.Manifest{Name: "jax", Images: map[string]string{"cpu": pyshim.TFImage}},
 		Module:   "jax", WorkerSource: workerSource,
+		// The model checks, and the device characterisation (docs/spec.md §10).
+		Capabilities: pluginapi.Capabilities{Checks: append(append([]string{}, pluginapi.AllChecks...), pluginapi.CheckCharacterise)},
 	}.WithTFVenv() // its interpreters, and CUDA_DEVICE_ORDER=PCI_BUS_ID: jax's GPU N is NVML's N
 	c.Install = install
 	return c

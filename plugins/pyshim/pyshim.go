@@ -37,6 +37,10 @@ type Config struct {
 	// Activations itself); Checks and Precisions default to all checks and
 	// fp32.
 	Capabilities pluginapi.Capabilities
+	// DeviceOnly marks a plugin that runs no model, only device checks
+	// (pluginapi.DeviceChecks, which Capabilities.Checks then lists): its
+	// Models stay empty, so the host plans it no model cell.
+	DeviceOnly bool
 }
 
 // Errors of this package.
@@ -70,7 +74,7 @@ func New(cfg Config) *Plugin {
 	if len(cfg.Interpreters) == 0 {
 		cfg.Interpreters = []string{"python3", "/usr/bin/python3"}
 	}
-	if len(cfg.Capabilities.Models) == 0 {
+	if len(cfg.Capabilities.Models) == 0 && !cfg.DeviceOnly {
 		cfg.Capabilities.Models = []string{"cnn", "lstm"}
 		cfg.Capabilities.Activations = true
 	}

@@ -26,6 +26,8 @@ func Config() pyshim.Config {
 			Install: "apt-get install -y python3-torch python3-numpy",
 		},
 		Module:       "torch",
+		// The model checks, and the device characterisation (docs/spec.md §10).
+		Capabilities: pluginapi.Capabilities{Checks: append(append([]string{}, pluginapi.AllChecks...), pluginapi.CheckCharacterise)},
 		WorkerSource: workerSource,
 		Env: []string{
 			// cuda:N is the GPU that NVML (the host's gpu:N) calls N.

@@ -311,5 +311,106 @@ class Backend(object):
         return dw.peak_rss()
 
 
+class Characteriser(object):
+    """The characterise check on one device (docs/spec.md §10): the stream
+    inputs made on the device, copies by Tensor.copy_, the triad by one
+    torch.add(b, c, alpha=s, out=a), host<->device copies between pinned
+    host memory and the GPU (non_blocking, then synchronize), GEMMs by
+    torch.matmul(out=C) in each mode the device runs: fp64 and fp32 with
+    TF32 off, tf32 with allow_tf32 on, bf16 and fp16 as tensors of that
+    dtype (not autocast: the GEMM alone)."""
+
+    def __init__(self, backend, device):
+        self.b = backend
+        self.dev = backend.torch_device(device)
+        self.kind = "gpu" if self.dev.type == "cuda" else "cpu"
+        self.streams = ("copy", "triad", "h2d", "d2h") if self.kind == "gpu" else ("copy", "triad")
+        self.gemm_modes = backend.precisions(self.dev)
+        self.skipped = {}
+        if self.kind == "cpu":
+            self.skipped = {"h2d": "the CPU has no host<->device link", "d2h": "the CPU has no host<->device link"}
+            self.skipped.update({"gemm_" + m: "PyTorch %s does not run %s on the CPU" % (torch.__version__, m)
+                                 for m in ("tf32", "fp16") if m not in self.gemm_modes})
+
+    def _sync(self):
+        self.b.sync(self.dev)
+
+    def _pattern(self, n, offset, dev=None):
+        i = torch.arange(n, dtype=torch.int64, device=dev or self.dev)
+        return (((i + offset) % 65521).to(torch.float32) * 0.25)
+
+    def _at(self, t, idx):
+        return t[torch.from_numpy(idx).to(t.device)].double().cpu().numpy()
+
+    def stream(self, name, n):
+        cpu = torch.device("cpu")
+        if name == "copy":
+            src = self._pattern(n, 0)
+            dst = torch.empty_like(src)
+
+            def run():
+                dst.copy_(src)
+                self._sync()
+
+            def sample(idx):
+                return {"src": self._at(src, idx), "dst": self._at(dst, idx), "mismatches": [int((dst != src).sum().item())]}
+
+            return run, sample
+        if name == "triad":
+            a, b, c = torch.empty(n, device=self.dev), self._pattern(n, 1), self._pattern(n, 2)
+            s = dw.TRIAD_SCALAR
+
+            def run():
+                torch.add(b, c, alpha=s, out=a)
+                self._sync()
+
+            def sample(idx):
+                return {"a": self._at(a, idx), "b": self._at(b, idx), "c": self._at(c, idx), "scalar": [s]}
+
+            return run, sample
+        if name == "h2d":
+            src, dst = self._pattern(n, 3, cpu).pin_memory(), torch.empty(n, device=self.dev)
+        else:  # d2h
+            src, dst = self._pattern(n, 4), torch.empty(n, pin_memory=True)
+
+        def run():
+            dst.copy_(src, non_blocking=True)
+            self._sync()
+
+        def sample(idx):
+            return {"src": self._at(src, idx), "dst": self._at(dst, idx)}
+
+        return run, sample
+
+    def gemm(self, mode, n):
+        dt = {"fp64": torch.float64, "fp32": torch.float32, "tf32": torch.float32,
+              "bf16": torch.bfloat16, "fp16": torch.float16}[mode]
+        g = torch.Generator(device=self.dev).manual_seed(0)
+        A = (torch.rand(n, n, device=self.dev, generator=g) * 2 - 1).to(dt)
+        B = (torch.rand(n, n, device=self.dev, generator=g) * 2 - 1).to(dt)
+        C = torch.empty(n, n, device=self.dev, dtype=dt)
+        tf32 = mode == "tf32"
+
+        def run():
+            torch.backends.cuda.matmul.allow_tf32 = tf32
+            torch.matmul(A, B, out=C)
+            self._sync()
+
+        def sample(rows, cols):
+            r, c = torch.from_numpy(rows).to(self.dev), torch.from_numpy(cols).to(self.dev)
+            return (A[r].double().cpu().numpy(), B[:, c].double().cpu().numpy(), C[r, c].double().cpu().numpy())
+
+        return run, sample
+
+    def close(self):
+        torch.backends.cuda.matmul.allow_tf32 = False  # strict fp32 again, for the model checks
+        if self.kind == "gpu":
+            torch.cuda.empty_cache()
+
+
+# The characterise check's entry (docs/spec.md §10), kept beside its class.
+Backend.characteriser = lambda self, device: Characteriser(self, device)
+
+
 def main(proto_out):
     dw.serve(Backend(), proto_out)

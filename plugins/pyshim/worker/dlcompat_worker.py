@@ -53,6 +53,28 @@ A framework worker defines a Backend with:
                                (its plugin leaves them out of its
                                capabilities, so the host never asks)
 
+A framework that offers the characterise check (docs/spec.md §10; its
+plugin lists it in its capabilities) also defines
+    characteriser(device)      an object with
+        kind                   "cpu" or "gpu"
+        gemm_modes             the precision modes of its GEMMs on device
+        streams                the stream series it runs ("copy", "triad",
+                               and on a GPU "h2d", "d2h")
+        stream(name, n)        (run, sample) for n float32 elements: run()
+                               does one operation and returns once the
+                               device is done; sample(idx) returns numpy
+                               float64 arrays at the int64 indices idx:
+                               {"src", "dst"} for a copy (and optionally
+                               "mismatches", a count over the whole array),
+                               {"a", "b", "c"} and "scalar" for the triad
+        gemm(mode, n)          (run, sample) for C = A·B, n×n, in mode;
+                               sample(rows, cols) returns (A[rows, :],
+                               B[:, cols], C[rows, cols]) as float64
+        skipped                (optional) {series: reason} not measured
+        close()                (optional) frees what it holds
+    The stream inputs follow pattern() below; this library sizes, times
+    and samples every series (characterise()).
+
 Arrays cross this boundary as numpy arrays in PyTorch layout (NCHW, weights
 [out, in, kh, kw], LSTM gates i, f, g, o): each framework worker converts
 explicitly on the way in and out. It runs on Python 3.9 through 3.13.
@@ -239,8 +261,164 @@ def _perf(backend, req, params, x, labels, dtype):
     return timings, last
 
 
+# The characterise check (docs/spec.md §10): sizes, trials and samples,
+# the same for every framework.
+STREAM_ELEMENTS = {"cpu": 1 << 25, "gpu": 1 << 28}  # float32: 128 MiB, 1 GiB per array
+LINK_ELEMENTS = 1 << 26  # h2d, d2h: 256 MiB of float32 over the link
+STREAM_SAMPLES = 4096  # elements compared per stream series
+GEMM_SAMPLES = 32  # entries of C recomputed in float64 per GEMM
+TRIAD_SCALAR = 3.0
+MIN_TRIALS, MAX_TRIALS = 5, 20
+TRIAL_BUDGET_S = 1.5  # past MIN_TRIALS, a series stops after this much timed time
+
+
+def pattern(n, offset):
+    """The stream inputs: ((i + offset) mod 65521) / 4, small multiples of
+    1/4, so that b + 3c is exact in float32 and a wrong element shows."""
+    return (((np.arange(n, dtype=np.int64) + offset) % 65521) * 0.25).astype(np.float32)
+
+
+def gemm_size(kind):
+    """n of the GEMMs: large enough to saturate the device (docs/spec.md §10.1)."""
+    if kind == "gpu":
+        return 8192
+    try:
+        import os
+
+        cores = len(os.sched_getaffinity(0))
+    except Exception:
+        import os
+
+        cores = os.cpu_count() or 1
+    return 1024 if cores <= 16 else (2048 if cores <= 64 else 4096)
+
+
+def gemm_indices(n):
+    """The sampled entries of C: row (97s + 13) mod n, column (61s + 7) mod n."""
+    s = np.arange(GEMM_SAMPLES, dtype=np.int64)
+    return (97 * s + 13) % n, (61 * s + 7) % n
+
+
+def _trials(run, kind):
+    for _ in range(2 if kind == "gpu" else 1):
+        run()  # warm-up: allocation, kernel selection, compilation
+    samples, spent = [], 0.0
+    while len(samples) < MAX_TRIALS and (len(samples) < MIN_TRIALS or spent < TRIAL_BUDGET_S):
+        t0 = time.perf_counter()
+        run()
+        dt = time.perf_counter() - t0
+        samples.append(dt)
+        spent += dt
+    return samples
+
+
+def characterise(backend, req):
+    """Runs the characterise check on req's device; returns (a RunResponse
+    without outputs, outputs dict)."""
+    make = getattr(backend, "characteriser", None)
+    if make is None:
+        raise CheckError("this framework does not implement check characterise")
+    start = time.perf_counter()
+    ch = make(req["device"])
+    kind = ch.kind
+    timings, out, warnings = [], {}, []
+    try:
+        for name in ch.streams:
+            n = LINK_ELEMENTS if name in ("h2d", "d2h") else STREAM_ELEMENTS[kind]
+            run, sample = ch.stream(name, n)
+            samples = _trials(run, kind)
+            idx = np.unique(np.linspace(0, n - 1, STREAM_SAMPLES).astype(np.int64))
+            for k, v in sample(idx).items():
+                out[name + "." + k] = np.asarray(v, dtype=np.int64 if k == "mismatches" else np.float64).reshape(-1)
+            timings.append({"name": name, "unit": "s", "batch": n, "samples": samples})
+            del run, sample
+        n = gemm_size(kind)
+        rows, cols = gemm_indices(n)
+        for mode in ch.gemm_modes:
+            run, sample = ch.gemm(mode, n)
+            samples = _trials(run, kind)
+            a, b, c = sample(rows, cols)
+            series = "gemm_" + mode
+            out[series + ".a"] = np.asarray(a, dtype=np.float64).reshape(GEMM_SAMPLES, n)
+            out[series + ".b"] = np.asarray(b, dtype=np.float64).reshape(n, GEMM_SAMPLES)
+            out[series + ".c"] = np.asarray(c, dtype=np.float64).reshape(GEMM_SAMPLES)
+            timings.append({"name": series, "unit": "s", "batch": n, "samples": samples})
+            del run, sample
+        for series, why in sorted(getattr(ch, "skipped", {}).items()):
+            warnings.append("%s not measured: %s" % (series, why))
+    finally:
+        close = getattr(ch, "close", None)
+        if close is not None:
+            close()
+    resp = {"status": "ok", "timings": timings, "compute_seconds": time.perf_counter() - start}
+    mem = getattr(backend, "memory", None)
+    peak, mkind = mem(req["device"]) if mem else peak_rss()
+    resp["peak_memory_bytes"] = int(peak)
+    resp["memory_kind"] = mkind
+    warnings = list(getattr(backend, "warnings", None) or []) + warnings
+    if warnings:
+        resp["warnings"] = warnings
+    return resp, out
+
+
+class NumpyCharacteriser(object):
+    """numpy on the CPU (the numpy plugin's, and any Python plugin's to
+    reuse): its BLAS for the GEMMs, np.copyto for the copy, and for the
+    triad np.multiply then np.add (numpy has no fused kernel: two passes,
+    while STREAM's count is one)."""
+
+    kind = "cpu"
+    streams = ("copy", "triad")
+    gemm_modes = ("fp64", "fp32")
+    skipped = {"gemm_bf16": "numpy has no bfloat16", "gemm_fp16": "numpy's float16 matmul is a loop outside BLAS, not a GEMM"}
+
+    def __init__(self, device):
+        if device != "cpu":
+            raise CheckError("numpy runs on the CPU only, not %s" % device)
+
+    def stream(self, name, n):
+        if name == "copy":
+            src, dst = pattern(n, 0), np.empty(n, np.float32)
+
+            def run():
+                np.copyto(dst, src)
+
+            def sample(idx):
+                return {"src": src[idx], "dst": dst[idx], "mismatches": [int(np.count_nonzero(dst != src))]}
+
+            return run, sample
+        a, b, c = np.empty(n, np.float32), pattern(n, 1), pattern(n, 2)
+        s = np.float32(TRIAD_SCALAR)
+
+        def run():
+            np.multiply(c, s, out=a)
+            np.add(a, b, out=a)
+
+        def sample(idx):
+            return {"a": a[idx], "b": b[idx], "c": c[idx], "scalar": [TRIAD_SCALAR]}
+
+        return run, sample
+
+    def gemm(self, mode, n):
+        dt = np.float64 if mode == "fp64" else np.float32
+        rng = np.random.default_rng(0)
+        A = (rng.random((n, n), dtype=np.float64) * 2 - 1).astype(dt)
+        B = (rng.random((n, n), dtype=np.float64) * 2 - 1).astype(dt)
+        C = np.empty((n, n), dt)
+
+        def run():
+            np.matmul(A, B, out=C)
+
+        def sample(rows, cols):
+            return A[rows, :], B[:, cols], C[rows, cols]
+
+        return run, sample
+
+
 def run_check(backend, req, blobs):
     """Runs one check; returns (a RunResponse without outputs, outputs dict)."""
+    if req.get("check") == "characterise":
+        return characterise(backend, req)  # a device check: no weights, no inputs
     if len(blobs) != 2:
         raise CheckError("want 2 blobs (weights, inputs), got %d" % len(blobs))
     params = st_decode(blobs[0])
