@@ -204,7 +204,7 @@ var fieldNames = strings.Fields(`schema_version run_id started finished elapsed_
 	hostname os arch cpus go name version build executor plugin image image_digest interpreter unavailable warnings
 	framework framework_version device model check precision status reason max_abs_err max_rel_err worst first_diverging_layer tolerance tensors timings peak_memory_bytes memory_kind stderr_tail seconds compute_seconds
 	rtol atol worst_index violations pass unit better batch samples summary items_per_second gflops percent_of_peak noisy n median p90 p99 min max mean cv
-	file cells id kind brand architecture uuid pci_bus_id memory_total_bytes memory_bus_width_bits max_sm_clock_mhz max_mem_clock_mhz theoretical_bandwidth_gbs compute_capability mig_mode ecc power_limit_w driver_version cuda_driver_version cores cuda_cores peak_fp32_gflops sm_count peak_gflops_by_precision gb_per_second header cell`)
+	file cells id kind brand architecture uuid pci_bus_id memory_total_bytes memory_bus_width_bits max_sm_clock_mhz max_mem_clock_mhz theoretical_bandwidth_gbs compute_capability mig_mode ecc power_limit_w driver_version cuda_driver_version cores cuda_cores peak_fp32_gflops sm_count peak_gflops_by_precision gb_per_second flops_per_byte header cell`)
 
 // FuzzReadJournal: the journal reader never panics; what it accepts has
 // a header of this schema, valid statuses and each cell once; and a

@@ -182,6 +182,10 @@ type Timing struct {
 	// 10^9 bytes per second: the bytes docs/spec.md §10.1 counts per call
 	// over the median (0 for other series).
 	GBPerSecond float64 `json:"gb_per_second,omitempty"`
+	// FLOPsPerByte is a model series' arithmetic intensity, where it sits
+	// on the device's roofline: docs/spec.md §10.4's FLOPs over the bytes
+	// a call must move at the least (0 when unknown).
+	FLOPsPerByte float64 `json:"flops_per_byte,omitempty"`
 }
 
 // ShardInfo is one input of a merged run.

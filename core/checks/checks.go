@@ -53,6 +53,8 @@ type Input struct {
 	Tolerances judge.Tolerances
 	// PeakGFLOPs is the device's FP32 peak, 0 when unknown.
 	PeakGFLOPs float64
+	// Precision is the cell's mode ("" for a device check).
+	Precision string
 }
 
 // Table lists every check, in report order.
@@ -83,7 +85,11 @@ var Table = []Check{
 		// Warm-ups and timed series at three batch sizes plus training.
 		Name: pluginapi.CheckPerf, Timeout: 30 * time.Minute,
 		Judge: func(in Input) judge.Verdict {
-			return judge.Perf(in.Response.Timings, reference.FLOPsPerSample(in.Model), in.PeakGFLOPs)
+			v := judge.Perf(in.Response.Timings, reference.FLOPsPerSample(in.Model), in.PeakGFLOPs)
+			for i := range v.Timings { // where the series sits on the roofline (docs/spec.md §10.4)
+				v.Timings[i].FLOPsPerByte = reference.FLOPsPerByte(in.Model, v.Timings[i].Batch, ElemBytes(in.Precision))
+			}
+			return v
 		},
 		Detail: perfDetail,
 	},
@@ -97,6 +103,18 @@ var Table = []Check{
 		},
 		Detail: characteriseDetail,
 	},
+}
+
+// ElemBytes is the size of one value in precision mode p: what the
+// roofline's bytes are counted in.
+func ElemBytes(p string) int {
+	switch p {
+	case pluginapi.PrecisionFP64:
+		return 8
+	case pluginapi.PrecisionBF16, pluginapi.PrecisionFP16:
+		return 2
+	}
+	return 4
 }
 
 // Defaults lists the checks a run runs when none are named: every check

@@ -474,7 +474,7 @@ func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c mat
 		c.Status, c.Reason = matrix.Error, why
 		return c, false
 	}
-	v := checks.Judge(c.Check, checks.Input{Response: resp, Model: m, Golden: g, Tolerances: r.tols[c.Precision], PeakGFLOPs: r.peakGFLOPs(c.Device)})
+	v := checks.Judge(c.Check, checks.Input{Response: resp, Model: m, Golden: g, Tolerances: r.tols[c.Precision], PeakGFLOPs: r.peakGFLOPs(c.Device), Precision: c.Precision})
 	// The logits of a reduced mode are also held to their fp32 twin's
 	// error; gradients are judged by their norm (judge's Tolerances).
 	if twin, ok := r.fp32Twin(c); ok && c.Check == pluginapi.CheckForward {

@@ -120,6 +120,12 @@ type htmlDetail struct {
 	Timings               []htmlTiming
 }
 
+// htmlTable is a table for the template.
+type htmlTable struct {
+	Header []string
+	Rows   [][]string
+}
+
 type htmlChartPair struct {
 	Model               string
 	Throughput, Latency svgChart
@@ -141,6 +147,11 @@ type htmlReport struct {
 	Shards                                []matrix.ShardInfo
 	Notes                                 []string
 	Details                               []htmlDetail
+	// Char is the device characterisation table; Rooflines one per
+	// device that has one (roofline.go).
+	Char      htmlTable
+	CharNote  string
+	Rooflines []roofline
 }
 
 // WriteHTML renders the run as one self-contained HTML page.
@@ -258,6 +269,9 @@ func buildHTMLReport(r *matrix.Run) *htmlReport {
 		}
 		h.Devices = append(h.Devices, hd)
 	}
+
+	ct := charTable(r)
+	h.Char, h.CharNote, h.Rooflines = htmlTable{Header: ct.header, Rows: ct.rows}, charNote, rooflines(r)
 
 	h.Notes = append(h.Notes, problems(r)...)
 	h.Notes = append(h.Notes, r.Notes...)

@@ -36,6 +36,11 @@ func writeMarkdown(w io.Writer, r *matrix.Run) error {
 		fmt.Fprint(w, "\n### Performance\n\n")
 		writeMDTable(w, pt)
 	}
+	if ct := charTable(r); len(ct.rows) > 0 {
+		fmt.Fprint(w, "\n### Device characterisation\n\n")
+		writeMDTable(w, ct)
+		fmt.Fprintln(w, "\n"+mdEscape(charNote))
+	}
 	if ps := problems(r); len(ps) > 0 {
 		fmt.Fprint(w, "\n### Problems\n\n")
 		for _, p := range ps {

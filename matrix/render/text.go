@@ -44,6 +44,10 @@ func writeText(w io.Writer, r *matrix.Run) error {
 		fmt.Fprintln(w)
 		writeTab(w, pt)
 	}
+	if ct := charTable(r); len(ct.rows) > 0 {
+		fmt.Fprintln(w)
+		writeTab(w, ct)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, r.Summary())
 	if l := computeLine(r); l != "" {
