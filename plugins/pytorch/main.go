@@ -25,7 +25,7 @@ func Config() pyshim.Config {
 			Images:  map[string]string{"cpu": "dlcompat/pytorch-cpu:bookworm"},
 			Install: "apt-get install -y python3-torch python3-numpy",
 		},
-		Module:       "torch",
+		Module: "torch",
 		// The model checks, and the device characterisation (docs/spec.md §10).
 		Capabilities: pluginapi.Capabilities{Checks: append(append([]string{}, pluginapi.AllChecks...), pluginapi.CheckCharacterise)},
 		WorkerSource: workerSource,

@@ -106,6 +106,12 @@ func (s Spec) Run() *matrix.Run {
 							t.Summary = matrix.Summarize(t.Samples)
 							t.ItemsPerSecond = float64(t.Batch) / t.Summary.Median
 							t.GFLOPs = 9.385472e6 * t.ItemsPerSecond / 1e9
+							if se.name == "train_step" {
+								t.GFLOPs *= 3
+							}
+							if m == "cnn" {
+								t.FLOPsPerByte = cnnFLOPsPerByte(se.batch)
+							}
 							if d.PeakFP32GFLOPs > 0 {
 								t.PercentOfPeak = 100 * t.GFLOPs / d.PeakFP32GFLOPs
 							}
@@ -260,6 +266,15 @@ func Report() *matrix.Run {
 				Status: matrix.Skip, Reason: "caffe is not installed for python3; install it with: scripts/build-images.sh caffe-cpu"})
 		}
 	}
+	// The device characterisation: pytorch on both devices (the GPU's
+	// theoretical peaks an A100's, docs/spec.md §10.3), numpy on the CPU.
+	r.Devices[1].SMCount = 108
+	r.Devices[1].PeakGFLOPsByPrecision = map[string]float64{"fp64": 19491.84, "fp32": 19491.84, "tf32": 155934.72, "bf16": 311869.44, "fp16": 311869.44}
+	cpuChar := Characterisation{Streams: map[string]float64{"copy": 18, "triad": 14}, GEMM: map[string]float64{"fp64": 95, "fp32": 210, "bf16": 60}, StreamElements: 1 << 25, GEMMSize: 1024}
+	r.Cells = append(r.Cells, CharacteriseCell("pytorch", "2.3.0", "cpu", cpuChar, 6, 3))
+	gpuChar := Characterisation{Streams: map[string]float64{"copy": 1320, "triad": 1350, "h2d": 24.5, "d2h": 25.1},
+		GEMM: map[string]float64{"fp64": 18900, "fp32": 18800, "tf32": 128000, "bf16": 262000, "fp16": 270000}, StreamElements: 1 << 28, GEMMSize: 8192}
+	r.Cells = append(r.Cells, CharacteriseCell("pytorch", "2.3.0", "gpu:0", gpuChar, 6, 4))
 	for _, c := range []struct {
 		check  string
 		status matrix.Status
