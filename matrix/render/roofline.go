@@ -277,7 +277,7 @@ func deviceRoofline(r *matrix.Run, d matrix.Device, id string, cells []*matrix.C
 		name = id
 	}
 	rf.Title = fmt.Sprintf("%s · %s: roofline (log-log)", id, name)
-	rf.Subtitle = fmt.Sprintf("achieved bandwidth %.3g GB/s (%s)", bw, bwFrom)
+	rf.Subtitle = fmt.Sprintf("achieved bandwidth %s GB/s (%s)", fmtRateFig(bw, false), bwFrom)
 	if d.TheoreticalBandwidthGBs > 0 {
 		rf.Subtitle += fmt.Sprintf(", theoretical %.4g GB/s (dashed)", d.TheoreticalBandwidthGBs)
 	}
