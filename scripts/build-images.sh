@@ -4,8 +4,10 @@
 #
 #   image.conf   shell variables: TAG; for a Debian root filesystem also SUITE,
 #                PACKAGES (installed by debootstrap), and optionally VENV + PIP
-#                (a virtual environment with these PyPI requirements) and ENV
-#                (space-separated NAME=value pairs set in the image)
+#                (a virtual environment with these PyPI requirements; VENV_FLAGS
+#                are added to `python3 -m venv`, e.g. --system-site-packages so
+#                that it sees the Debian packages) and ENV (space-separated
+#                NAME=value pairs set in the image)
 #   Dockerfile   optional; built on top (FROM scratch when there is no SUITE,
 #                or `ARG BASE` / `FROM $BASE` on the imported root filesystem)
 #
@@ -89,8 +91,8 @@ make_rootfs() { # name hash tarball
 		return 1
 	}
 	if [[ -n "${PIP:-}" ]]; then
-		log "$name: python3 -m venv $VENV; pip install $PIP"
-		chroot "$root" python3 -m venv "$VENV"
+		log "$name: python3 -m venv ${VENV_FLAGS:+$VENV_FLAGS }$VENV; pip install $PIP"
+		chroot "$root" python3 -m venv ${VENV_FLAGS:-} "$VENV"
 		# The host's CA bundle (PyPI may be reached through a TLS proxy) and
 		# the wheel cache, mounted for the install only.
 		cp /etc/ssl/certs/ca-certificates.crt "$root/tmp/host-ca.crt"
@@ -120,7 +122,7 @@ make_rootfs() { # name hash tarball
 build_one() { # name
 	local name="$1" dir="scripts/images/$1" hash image current tarball base
 	[[ -f "$dir/image.conf" ]] || { echo "no recipe $dir/image.conf" >&2; return 1; }
-	unset TAG SUITE PACKAGES VENV PIP ENV
+	unset TAG SUITE PACKAGES VENV VENV_FLAGS PIP ENV
 	# shellcheck source=/dev/null
 	source "$dir/image.conf"
 	hash="$(recipe_hash "$dir")"

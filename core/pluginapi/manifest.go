@@ -42,6 +42,12 @@ type VariantAxis struct {
 	// when no variant is asked for.
 	Values  []string `json:"values"`
 	Default string   `json:"default,omitempty"`
+	// Images are the images the docker executor runs a value in where
+	// the framework's default image (Manifest.Images) cannot (Keras's
+	// torch backend needs PyTorch, which the TensorFlow image lacks), by
+	// value; each serves every device. A spec whose image is not the
+	// framework's default (a configuration named another) keeps it.
+	Images map[string]string `json:"images,omitempty"`
 }
 
 // ManifestArg is the argument that makes a plugin binary print its

@@ -208,7 +208,9 @@ func defaultImage(m pluginapi.Manifest) string {
 
 // expandVariants replaces each spec of a framework with variants asked
 // for by one spec per variant, named <framework>+<variant> and started
-// with the manifest's variable set to it.
+// with the manifest's variable set to it. A variant with an image of its
+// own (VariantAxis.Images) runs there instead of the framework's default
+// image; an image the configuration chose otherwise is kept.
 func (s *Spec) expandVariants(specs []exec.Spec, manifests map[string]pluginapi.Manifest) ([]exec.Spec, error) {
 	for fw, values := range s.Variants {
 		axis := manifests[fw].Variant
@@ -244,6 +246,9 @@ func (s *Spec) expandVariants(specs []exec.Spec, manifests map[string]pluginapi.
 			vs := sp
 			vs.Name, vs.Variant = variantName(sp.Base(), v), v
 			vs.Env = append(slices.Clone(sp.Env), axis.Env+"="+v)
+			if img := axis.Images[v]; img != "" && sp.Image != "" && sp.Image == defaultImage(manifests[sp.Base()]) {
+				vs.Image = img
+			}
 			out = append(out, vs)
 		}
 	}

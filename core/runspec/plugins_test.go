@@ -35,7 +35,8 @@ func newFixture(t *testing.T) fixture {
 		{Path: filepath.Join(f.plugins, pluginhost.BinaryPrefix+"caffe"), Manifest: pluginapi.Manifest{Name: "caffe", Images: map[string]string{"cpu": "img/caffe"}}},
 		{Path: filepath.Join(f.plugins, pluginhost.BinaryPrefix+"gorgonia"), Manifest: pluginapi.Manifest{Name: "gorgonia", Images: map[string]string{"cpu": "img/gorgonia"}}},
 		{Path: filepath.Join(f.plugins, pluginhost.BinaryPrefix+"keras"), Manifest: pluginapi.Manifest{Name: "keras",
-			Variant: &pluginapi.VariantAxis{Name: "backend", Env: "KERAS_BACKEND", Values: []string{"tensorflow", "jax"}}}},
+			Images:  map[string]string{"cpu": "img/tf"},
+			Variant: &pluginapi.VariantAxis{Name: "backend", Env: "KERAS_BACKEND", Values: []string{"tensorflow", "jax", "torch"}, Images: map[string]string{"torch": "img/torch"}}}},
 	}
 	return f
 }
@@ -105,6 +106,12 @@ frameworks:
 			want: []row{{"caffe", p + "caffe", "img/caffe", "docker"}}},
 		{desc: "--frameworks leaves the others out before they are looked for", executor: "docker", frameworks: []string{"caffe"},
 			yaml: "frameworks:\n  mxnet:\n  caffe:\n", want: []row{{"caffe", p + "caffe", "img/caffe", ""}}},
+		{desc: "a variant with an image of its own runs there, the others in the framework's", executor: "docker",
+			yaml: "frameworks:\n  keras:\n    images: [img/tf]\n    variants: [tensorflow, torch]\n",
+			want: []row{{"keras+tensorflow", p + "keras", "img/tf", ""}, {"keras+torch", p + "keras", "img/torch", ""}}},
+		{desc: "an image the file chose is kept for every variant", executor: "docker",
+			yaml: "frameworks:\n  keras:\n    images: [my/keras]\n    variants: [torch]\n",
+			want: []row{{"keras+torch", p + "keras", "my/keras", ""}}},
 		{desc: "variants from the file, each a row", executor: "local", yaml: "frameworks:\n  keras:\n    variants: [jax, tensorflow]\n",
 			want: []row{{"keras+jax", p + "keras", "", ""}, {"keras+tensorflow", p + "keras", "", ""}}},
 	} {

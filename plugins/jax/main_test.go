@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/dlcompat/dlcompat/core/pluginapi"
+	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/plugins/internal/plugintest"
 	"github.com/dlcompat/dlcompat/plugins/pyshim"
 )
@@ -243,4 +244,14 @@ func TestInstallHintMatchesThePins(t *testing.T) {
 	if got := Config().Images["cpu"]; got != pyshim.TFImage {
 		t.Errorf("image %q, want %q", got, pyshim.TFImage)
 	}
+}
+
+// TestPlantedKernelLayoutFailsInItsContainer: the kernel's spatial axes
+// declared swapped to XLA (OIWH for OIHW, a transposed 3×3 kernel) must
+// fail forward at conv1, in the plugin's image.
+func TestPlantedKernelLayoutFailsInItsContainer(t *testing.T) {
+	plugintest.PlantedFailsInImage(t, "jax", image, plugintest.Bug{
+		What: "kernel layout OIWH", File: "jax_worker.py",
+		Old: `CONV_DIMS = ("NCHW", "OIHW", "NCHW")`, New: `CONV_DIMS = ("NCHW", "OIWH", "NCHW")`,
+		Model: reference.CNN, Layer: "conv1"})
 }

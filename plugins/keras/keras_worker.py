@@ -3,7 +3,7 @@ MaxPooling2D, Dense, LSTM stacked with return_sequences), weights set with
 set_weights after explicit conversion. The backend comes from KERAS_BACKEND
 (default tensorflow) and is part of the version string, "3.15.1+tensorflow".
 Gradients: tf.GradientTape on the tensorflow backend, jax.value_and_grad on
-jax. Python 3.9 compatible.
+jax, torch.autograd.grad on torch. Python 3.9 compatible.
 
 Conversions (docs/spec.md §4.4 layout traps), each undone for activations and
 gradients:
@@ -322,6 +322,73 @@ class JaxOps(object):
         return np.asarray(v)
 
 
+class TorchOps(object):
+    """Forward and gradients on the torch backend: the Keras variables are
+    torch Parameters, and their gradients come from torch.autograd.grad
+    (nothing accumulates in .grad). TF32 off and deterministic algorithms,
+    as in the pytorch worker."""
+
+    def __init__(self):
+        import torch
+
+        self.torch = torch
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        self.version = torch.__version__
+
+    def device(self, device):
+        if device == "cpu":
+            return "cpu"
+        i = int(device[4:])
+        if i >= self.gpus():
+            raise dw.CheckError("%s requested but torch sees no such GPU" % device)
+        return "cuda:%d" % i
+
+    def gpus(self):
+        return self.torch.cuda.device_count() if self.torch.cuda.is_available() else 0
+
+    def compile(self, net):
+        torch = self.torch
+        m, am = net.m, net.acts_m
+        params = [v.value for v in net.vars]
+
+        def fwd(x):
+            with torch.no_grad():
+                return m(x, training=False)
+
+        def fwd_acts(x):
+            with torch.no_grad():
+                return am(x, training=False)
+
+        def loss_grads(x, y):
+            logits = m(x, training=False)
+            loss = torch.nn.functional.cross_entropy(logits, y)
+            return loss, torch.autograd.grad(loss, params)
+
+        net.fns = (fwd, fwd_acts, loss_grads)
+
+    def prepare(self, net, x):
+        return self.torch.as_tensor(x, device=net.dev)
+
+    def forward(self, net, x):
+        return net.fns[0](self.prepare(net, x))
+
+    def forward_acts(self, net, x):
+        return net.fns[1](self.prepare(net, x))
+
+    def loss_grads(self, net, x, labels):
+        y = self.torch.as_tensor(np.asarray(labels, dtype=np.int64), device=net.dev)
+        return net.fns[2](self.prepare(net, x), y)
+
+    def to_numpy(self, v):
+        if isinstance(v, self.torch.Tensor):
+            return v.detach().cpu().numpy()
+        return np.asarray(v)
+
+
 class Backend(object):
     def __init__(self):
         self.warnings = []
@@ -338,8 +405,10 @@ class Backend(object):
             self.ops = TensorFlowOps()
         elif BACKEND == "jax":
             self.ops = JaxOps()
+        elif BACKEND == "torch":
+            self.ops = TorchOps()
         else:
-            raise RuntimeError("keras backend %r: this worker computes gradients on tensorflow and jax only" % BACKEND)
+            raise RuntimeError("keras backend %r: this worker computes gradients on tensorflow, jax and torch only" % BACKEND)
 
     def describe(self):
         build = {
@@ -358,6 +427,8 @@ class Backend(object):
         self._dev = dev
         if BACKEND == "tensorflow":
             return self.ops.tf.device(dev)
+        if BACKEND == "torch":
+            return keras.device(dev)
         return _NullScope()
 
     def build(self, model, batch, device, params, dtype):

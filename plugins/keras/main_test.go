@@ -1,9 +1,12 @@
 package main
 
 import (
+	"os"
+	"regexp"
 	"testing"
 
 	"github.com/dlcompat/dlcompat/core/pluginapi"
+	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/plugins/internal/plugintest"
 )
 
@@ -30,4 +33,43 @@ func TestAgainstGoldens(t *testing.T) {
 
 func hasSuffix(s, suffix string) bool {
 	return len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix
+}
+
+// TestTorchInItsContainer runs the plugin on the torch backend in its own
+// image (scripts/images/keras-torch: Debian trixie's PyTorch) through the
+// docker executor: both models, every check, within the strict fp32
+// tolerances, and a version that names the backend.
+func TestTorchInItsContainer(t *testing.T) {
+	run := plugintest.CheckInImage(t, "keras", torchImage, plugintest.Options{Env: []string{"KERAS_BACKEND=torch"}})
+	if v := run.Frameworks[0].Version; !hasSuffix(v, "+torch") {
+		t.Errorf("version %q: want one ending in +torch", v)
+	}
+}
+
+// TestPlantedFlattenOrderFailsOnTorch: fc1's kernel set as the plain
+// transpose of fc1.weight, without permuting its rows from PyTorch's
+// C, H, W flatten order to Keras's H, W, C, must fail forward at fc1 (the
+// conv layers before it still pass), on the torch backend in its image.
+func TestPlantedFlattenOrderFailsOnTorch(t *testing.T) {
+	plugintest.PlantedFailsInImage(t, "keras", torchImage, plugintest.Bug{
+		What: "fc1 kernel transposed without the flatten permutation", File: "keras_worker.py",
+		Old:   `L("fc1").set_weights([fc1_to_keras(p["fc1.weight"]), p["fc1.bias"]])`,
+		New:   `L("fc1").set_weights([p["fc1.weight"].T, p["fc1.bias"]])`,
+		Model: reference.CNN, Layer: "fc1"}, "KERAS_BACKEND=torch")
+}
+
+// TestTorchImageRecipe: the image the manifest names for the torch
+// backend is the one scripts/images/keras-torch builds.
+func TestTorchImageRecipe(t *testing.T) {
+	b, err := os.ReadFile("../../scripts/images/keras-torch/image.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := regexp.MustCompile(`(?m)^TAG=(\S+)$`).FindStringSubmatch(string(b))
+	if tag == nil || "dlcompat/keras-torch:"+tag[1] != torchImage {
+		t.Errorf("recipe tag %v, manifest image %s", tag, torchImage)
+	}
+	if got := Config().Variant.Images["torch"]; got != torchImage {
+		t.Errorf("variant image %q", got)
+	}
 }

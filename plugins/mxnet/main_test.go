@@ -3,6 +3,7 @@ package main
 import (
 	"testing"
 
+	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/plugins/internal/plugintest"
 )
 
@@ -22,4 +23,14 @@ func TestAgainstGoldens(t *testing.T) {
 // (scripts/images/mxnet-cpu) through the docker executor.
 func TestAgainstGoldensInItsContainer(t *testing.T) {
 	plugintest.CheckInImage(t, "mxnet", image, plugintest.Options{})
+}
+
+// TestPlantedGateOrderFailsInItsContainer: MXNet's gates taken as
+// i, f, o, g (they are i, f, c, o) must fail forward at layers.0, in the
+// plugin's image.
+func TestPlantedGateOrderFailsInItsContainer(t *testing.T) {
+	plugintest.PlantedFailsInImage(t, "mxnet", image, plugintest.Bug{
+		What: "gate order i, f, o, g", File: "mxnet_worker.py",
+		Old: `MXNET_GATES = ("i", "f", "g", "o")`, New: `MXNET_GATES = ("i", "f", "o", "g")`,
+		Model: reference.LSTM, Layer: "layers.0"})
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/dlcompat/dlcompat/core/pluginapi"
+	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/plugins/internal/plugintest"
 )
 
@@ -76,4 +77,14 @@ func TestPinsAgree(t *testing.T) {
 			t.Errorf("the manifest's install command %q does not pin %q as requirements-onnx.txt does (%s)", install, top, pin)
 		}
 	}
+}
+
+// TestPlantedGateOrderFailsInItsContainer: the canonical gate blocks
+// handed to ONNX's LSTM unpermuted (i, f, g, o read as i, o, f, c) must
+// fail forward at layers.0, in the plugin's image.
+func TestPlantedGateOrderFailsInItsContainer(t *testing.T) {
+	plugintest.PlantedFailsInImage(t, "onnxruntime", image, plugintest.Bug{
+		What: "gate order not permuted to i, o, f, c", File: "onnxruntime_worker.py",
+		Old: "TO_ONNX = [0, 3, 1, 2]", New: "TO_ONNX = [0, 1, 2, 3]",
+		Model: reference.LSTM, Layer: "layers.0"})
 }

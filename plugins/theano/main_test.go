@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/plugins/internal/plugintest"
 )
 
@@ -32,4 +33,15 @@ func TestLocalIsASkipThatSaysHow(t *testing.T) {
 			t.Errorf("%s: %s %q, want a skip that says how to install theano", c.CellKey, c.Status, c.Reason)
 		}
 	}
+}
+
+// TestPlantedFlippedKernelFailsInItsContainer: conv2d left at its default
+// filter_flip=True (every kernel flipped: a true convolution, not the
+// canonical cross-correlation) must fail forward at conv1, in the plugin's
+// image.
+func TestPlantedFlippedKernelFailsInItsContainer(t *testing.T) {
+	plugintest.PlantedFailsInImage(t, "theano", image, plugintest.Bug{
+		What: "filter_flip=True", File: "theano_worker.py",
+		Old: "FILTER_FLIP = False", New: "FILTER_FLIP = True",
+		Model: reference.CNN, Layer: "conv1"})
 }

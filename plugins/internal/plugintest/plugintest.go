@@ -94,6 +94,8 @@ type Options struct {
 	// the others, must be skip with the runner's reason, and without
 	// backward perf has no train_step series.
 	Unsupported []string
+	// Env is added to the plugin's environment (CheckInImage).
+	Env []string
 }
 
 // CheapPerf keeps perf cells short in tests: they prove the code path,
@@ -109,7 +111,7 @@ func CheckInImage(t *testing.T, name, image string, o Options) *matrix.Run {
 	if ok, why := DockerImage(image); !ok {
 		Unavailable(t, why)
 	}
-	spec := Spec(t, name)
+	spec := Spec(t, name, o.Env...)
 	spec.Image = image
 	o.Executor = docker.New(docker.Options{Pull: docker.PullNever, ReferenceDir: ReferenceDir()})
 	return Check(t, spec, o)
