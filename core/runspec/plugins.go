@@ -213,6 +213,9 @@ func defaultImage(m pluginapi.Manifest) string {
 // image; an image the configuration chose otherwise is kept.
 func (s *Spec) expandVariants(specs []exec.Spec, manifests map[string]pluginapi.Manifest) ([]exec.Spec, error) {
 	for fw, values := range s.Variants {
+		if !s.selects(fw) {
+			continue // left out by --frameworks: not looked for, as in configured
+		}
 		axis := manifests[fw].Variant
 		if _, ok := manifests[fw]; !ok {
 			return nil, usagef("--%s: there is no %s plugin (found: %s)", FieldVariants, fw, strings.Join(slices.Sorted(maps.Keys(manifests)), ", "))

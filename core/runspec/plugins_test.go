@@ -167,6 +167,12 @@ func TestVariantsAreRowsOfTheirOwn(t *testing.T) {
 	if specs, err = f.resolve(t, s); err != nil || len(specs) != 2 || specs[0].Name != "keras+jax" || specs[1].Name != "gorgonia" {
 		t.Errorf("filter: %v %+v", err, rows(specs))
 	}
+	// A configuration's variants of a framework --frameworks leaves out
+	// (or whose plugin is not there) are not looked for.
+	s.Frameworks, s.Variants = []string{"gorgonia"}, map[string][]string{"nope": {"x"}}
+	if specs, err = f.resolve(t, s); err != nil || len(specs) != 1 || specs[0].Name != "gorgonia" {
+		t.Errorf("variants of a framework left out: %v %+v", err, rows(specs))
+	}
 	for _, bad := range []map[string][]string{{"keras": {"jax", "jax"}}, {"keras": {"a b"}}, {"gorgonia": {"x"}}, {"nope": {"x"}}} {
 		s := f.spec(t, "local", "")
 		s.Variants = bad
