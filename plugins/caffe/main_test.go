@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/plugins/internal/plugintest"
 )
 
@@ -29,4 +30,14 @@ func TestLocalIsASkipThatSaysHow(t *testing.T) {
 			t.Errorf("%s: %s %q, want a skip that says how to install caffe", c.CellKey, c.Status, c.Reason)
 		}
 	}
+}
+
+// TestPlantedGateOrderFailsInItsContainer: Caffe's gates taken in the
+// canonical order i, f, g, o (Caffe's is i, f, o, g) must fail forward at
+// layers.0, in the plugin's image.
+func TestPlantedGateOrderFailsInItsContainer(t *testing.T) {
+	plugintest.PlantedFailsInImage(t, "caffe", image, plugintest.Bug{
+		What: "gate order i, f, g, o", File: "caffe_worker.py",
+		Old: `CAFFE_GATES = ("i", "f", "o", "g")`, New: `CAFFE_GATES = ("i", "f", "g", "o")`,
+		Model: reference.LSTM, Layer: "layers.0"})
 }

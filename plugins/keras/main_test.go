@@ -8,6 +8,7 @@ import (
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/plugins/internal/plugintest"
+	"github.com/dlcompat/dlcompat/plugins/pyshim"
 )
 
 // TestAgainstGoldens runs the real plugin on each Keras backend the local
@@ -72,4 +73,14 @@ func TestTorchImageRecipe(t *testing.T) {
 	if got := Config().Variant.Images["torch"]; got != torchImage {
 		t.Errorf("variant image %q", got)
 	}
+}
+
+// TestPlantedKernelLayoutFailsOnTensorFlow: conv kernels transposed to
+// [kw, kh, in, out] must fail forward at conv1, on the tensorflow backend
+// in its image.
+func TestPlantedKernelLayoutFailsOnTensorFlow(t *testing.T) {
+	plugintest.PlantedFailsInImage(t, "keras", pyshim.TFImage, plugintest.Bug{
+		What: "kernel layout [kw, kh, in, out]", File: "keras_worker.py",
+		Old: "CONV_TO_KERAS = (2, 3, 1, 0)", New: "CONV_TO_KERAS = (3, 2, 1, 0)",
+		Model: reference.CNN, Layer: "conv1"}, "KERAS_BACKEND=tensorflow")
 }

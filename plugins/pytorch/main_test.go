@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/dlcompat/dlcompat/core/pluginapi"
+	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/plugins/internal/plugintest"
 )
 
@@ -51,4 +52,14 @@ func TestInterpreterAsACommandLine(t *testing.T) {
 	if got := run.Frameworks[0].Interpreter; got != plugintest.DockerPython(image) {
 		t.Errorf("interpreter %q", got)
 	}
+}
+
+// TestPlantedGateOrderFailsInItsContainer: the LSTM cell's gates read as
+// i, f, o, g (they are i, f, g, o) must fail forward at layers.0, in the
+// plugin's image.
+func TestPlantedGateOrderFailsInItsContainer(t *testing.T) {
+	plugintest.PlantedFailsInImage(t, "pytorch", image, plugintest.Bug{
+		What: "gate order i, f, o, g", File: "pytorch_worker.py",
+		Old: "i, f, g, o = gates.chunk(4, 1)", New: "i, f, o, g = gates.chunk(4, 1)",
+		Model: reference.LSTM, Layer: "layers.0"})
 }
