@@ -29,12 +29,25 @@ must carry HIGHEST, and every floating-point value must be in the net's dtype
 type narrower than fp32, no operand_precision but highest. A function that
 fails either check is not run (the cell is an error that says why).
 
+Precision modes (docs/spec.md §4.7, §9). JAX has no autocast, so the reduced
+modes are a policy written here, in the manner of jmp: fp64 is the whole
+pytree and input in float64 (jax_enable_x64, switched on inside the worker
+for the first fp64 net). bf16 keeps float32 parameters (what the gradient is
+taken of), casts them and the input to bfloat16 inside the traced function,
+computes in bfloat16 and casts the logits back to float32 for the loss, so
+the gradients come back float32; the check wants every dot and convolution
+on bfloat16 operands, and no float type but float32 and bfloat16. tf32 (GPU
+only) gives the dots and convolutions no precision of their own and traces
+and compiles them under jax.default_matmul_precision("tensorfloat32"); the
+check wants every one at the default and the setting read back.
+
 Determinism: one compiled executable per (function, batch), run twice. No XLA
 determinism flag is set: --xla_gpu_exclude_nondeterministic_ops makes GPU
 compilation fail on select-and-scatter, which is the max-pool gradient; the
 pooling windows do not overlap, so each of its outputs has one writer.
 """
 
+import contextlib
 import os
 import re
 
@@ -56,15 +69,27 @@ LINEAR_DIMS = (((1,), (1,)), ((), ()))
 CLASSES = 10
 # The ops whose precision is checked, and what the check wants of them.
 PRECISION_OPS = ("dot_general", "conv_general_dilated")
+# The precision given to every dot and convolution: HIGHEST, or None (the
+# default, which jax_default_matmul_precision decides) while a tf32 net is
+# traced. Set by Net._fn around tracing only.
+MATMUL = [None]
+# Per mode: the dtype the parameters are kept in, the dtype the model
+# computes in, and the float types a traced function may hold.
+MODES = {
+    "fp64": ("float64", "float64", ("float64",)),
+    "fp32": ("float32", "float32", ("float32",)),
+    "tf32": ("float32", "float32", ("float32",)),
+    "bf16": ("float32", "bfloat16", ("float32", "bfloat16")),
+}
 
 
 def linear(x, w, b):
-    return lax.dot_general(x, w, LINEAR_DIMS, precision=HIGHEST) + b
+    return lax.dot_general(x, w, LINEAR_DIMS, precision=MATMUL[0]) + b
 
 
 def conv_relu(x, w, b):
     y = lax.conv_general_dilated(x, w, window_strides=(1, 1), padding=CONV_PAD,
-                                 dimension_numbers=CONV_DIMS, precision=HIGHEST)
+                                 dimension_numbers=CONV_DIMS, precision=MATMUL[0])
     return jax.nn.relu(y + b.reshape(1, -1, 1, 1))
 
 
@@ -144,18 +169,22 @@ def _subjaxprs(params):
                 yield j
 
 
-def check_precision(closed, dtype, what):
+def check_precision(closed, mode, what):
     """Walks a traced function's jaxpr, sub-jaxprs included. Returns how many
-    dots and convolutions it checked; raises CheckError if one lacks HIGHEST
-    or a floating-point value is not of dtype."""
-    want = np.dtype(dtype)
+    dots and convolutions it checked; raises CheckError if one lacks the
+    mode's precision (HIGHEST; the default for tf32), takes operands not of
+    the mode's compute dtype, or a floating-point value is of a type the
+    mode does not allow (MODES)."""
+    _, compute, allowed = MODES[mode]
+    allowed = [np.dtype(jnp.dtype(a)) for a in allowed]
+    want = np.dtype(jnp.dtype(compute))
     bad = []
     counts = dict.fromkeys(PRECISION_OPS, 0)
 
     def check_var(v, where):
         dt = getattr(getattr(v, "aval", None), "dtype", None)
-        if dt is not None and jnp.issubdtype(dt, jnp.floating) and np.dtype(dt) != want:
-            bad.append("%s: a %s value where only %s may be" % (where, np.dtype(dt).name, want.name))
+        if dt is not None and jnp.issubdtype(dt, jnp.floating) and np.dtype(dt) not in allowed:
+            bad.append("%s: a %s value where only %s may be" % (where, np.dtype(dt).name, "/".join(a.name for a in allowed)))
 
     def walk(j):
         for v in list(j.invars) + list(j.constvars):
@@ -166,8 +195,16 @@ def check_precision(closed, dtype, what):
                 check_var(v, name)
             if name in counts:
                 counts[name] += 1
-                if not _is_highest(e.params.get("precision")):
-                    bad.append("%s with precision %s, not HIGHEST" % (name, e.params.get("precision")))
+                prec = e.params.get("precision")
+                if mode == "tf32":
+                    if prec is not None and not all(q is None or q == lax.Precision.DEFAULT for q in (prec if isinstance(prec, (tuple, list)) else (prec,))):
+                        bad.append("%s with precision %s, not the default" % (name, prec))
+                elif not _is_highest(prec):
+                    bad.append("%s with precision %s, not HIGHEST" % (name, prec))
+                for v in e.invars:
+                    dt = getattr(getattr(v, "aval", None), "dtype", None)
+                    if dt is not None and jnp.issubdtype(dt, jnp.floating) and np.dtype(dt) != want:
+                        bad.append("%s on a %s operand, not %s" % (name, np.dtype(dt).name, want.name))
                 pet = e.params.get("preferred_element_type")
                 if pet is not None and np.dtype(pet) != want:
                     bad.append("%s accumulating in %s" % (name, np.dtype(pet).name))
@@ -178,7 +215,7 @@ def check_precision(closed, dtype, what):
     if not counts["dot_general"]:
         bad.append("no dot_general at all: the check saw nothing it could judge")
     if bad:
-        raise dw.CheckError("%s is not strict %s: %s" % (what, want.name, "; ".join(sorted(set(bad)))))
+        raise dw.CheckError("%s is not %s as asked: %s" % (what, mode, "; ".join(sorted(set(bad)))))
     return counts
 
 
@@ -189,11 +226,14 @@ REDUCED_TYPE = re.compile(r"\b(bf16|f16|f8e[0-9a-z]*|f4e[0-9a-z]*)\[")
 OPERAND_PRECISION = re.compile(r"operand_precision=\{([^}]*)\}")
 
 
-def check_compiled(hlo, what):
-    """The second look, at what XLA compiled: no value narrower than fp32, and
-    every operand_precision it kept is highest. Raises CheckError if not."""
-    bad = sorted(set(m.group(1) for m in REDUCED_TYPE.finditer(hlo)))
-    prec = sorted(set(m.group(1) for m in OPERAND_PRECISION.finditer(hlo)) - {"highest,highest"})
+def check_compiled(hlo, mode, what):
+    """The second look, at what XLA compiled: in fp32 and fp64 no value
+    narrower than fp32, and every operand_precision it kept is highest (in
+    tf32 the default; bf16 keeps HIGHEST on bfloat16 operands). Raises
+    CheckError if not."""
+    bad = [] if mode == "bf16" else sorted(set(m.group(1) for m in REDUCED_TYPE.finditer(hlo)))
+    ok = {"default,default", "highest,highest"} if mode == "tf32" else {"highest,highest"}
+    prec = sorted(set(m.group(1) for m in OPERAND_PRECISION.finditer(hlo)) - ok)
     if bad or prec:
         raise dw.CheckError("%s compiled to reduced precision: types %s, operand_precision %s" % (what, bad or "none", prec or "all highest"))
 
@@ -206,23 +246,62 @@ class Net(object):
         if model not in MODELS:
             raise dw.CheckError("unknown model %r" % model)
         self.model = MODELS[model]
+        self.first = "conv1" if model == "cnn" else "layers.0"
         self.dev = backend.jax_device(device)
-        self.dtype = np.float64 if dtype == "float64" else np.float32
+        self.mode = dw.mode_of(dtype)
+        dw.require_mode(self.mode, device, backend.precisions(device))
+        store, compute, _ = MODES[self.mode]
+        self.dtype = np.dtype(store)
+        self.compute = jnp.dtype(compute)
         self.p = jax.device_put({k: np.ascontiguousarray(v, dtype=self.dtype) for k, v in params.items()}, self.dev)
         self._compiled = {}
+        self.seen = {}
 
     # --- pure functions of (params, inputs) ---
 
+    def _model(self, p, x, acts):
+        """The model under the net's policy: parameters and input cast to
+        the compute dtype, the logits (and activations) back to the
+        parameters' dtype. The dtypes seen are recorded while tracing."""
+        if self.compute != self.dtype:
+            p = {k: v.astype(self.compute) for k, v in p.items()}
+            x = x.astype(self.compute)
+        seen = {} if acts is None else acts
+        logits = self.model(p, x, seen)
+        self.seen["output_dtype"] = str(logits.dtype)
+        self.seen["activation_dtype"] = str(seen[self.first].dtype)
+        if acts is not None:
+            for k in acts:
+                acts[k] = acts[k].astype(self.dtype)
+        return logits.astype(self.dtype)
+
     def _logits(self, p, x):
-        return self.model(p, x, None)
+        return self._model(p, x, None)
 
     def _acts(self, p, x):
         acts = {}
-        logits = self.model(p, x, acts)
+        logits = self._model(p, x, acts)
         return logits, acts
 
     def _loss(self, p, x, labels):
-        return mean_cross_entropy(self.model(p, x, None), labels)
+        return mean_cross_entropy(self._model(p, x, None), labels)
+
+    def precision(self):
+        """The mode in effect, from what was read back: the dtypes traced,
+        the precision of the dots and convolutions checked, the matmul
+        precision setting they were compiled under."""
+        s = dict(self.seen)
+        out, act = s.get("output_dtype"), s.get("activation_dtype")
+        dm = s.get("default_matmul_precision")
+        if out == act == "float64":
+            mode = "fp64"
+        elif out == act == "bfloat16":
+            mode = "bf16"
+        elif out == act == "float32":
+            mode = "tf32" if s.get("dot_precision") == "default" and dm == "tensorfloat32" else "fp32"
+        else:
+            mode = "unknown"
+        return mode, s
 
     def _fn(self, name, *args):
         """The function name, traced, checked and compiled for args' shapes once."""
@@ -232,10 +311,20 @@ class Net(object):
             f = {"logits": self._logits, "acts": self._acts,
                  "grad": jax.value_and_grad(self._loss)}[name]
             what = "%s (%s)" % (name, self.model.__name__)
-            traced = jax.jit(f).trace(self.p, *args)
-            check_precision(traced.jaxpr, self.dtype, what)
-            c = traced.lower().compile()
-            check_compiled(c.as_text(), what)
+            tf32 = self.mode == "tf32"
+            MATMUL[0] = None if tf32 else HIGHEST
+            try:
+                with (jax.default_matmul_precision("tensorfloat32") if tf32 else contextlib.nullcontext()):
+                    traced = jax.jit(f).trace(self.p, *args)
+                    counts = check_precision(traced.jaxpr, self.mode, what)
+                    c = traced.lower().compile()
+                    self.seen["default_matmul_precision"] = str(jax.config.jax_default_matmul_precision)
+            finally:
+                MATMUL[0] = HIGHEST
+            check_compiled(c.as_text(), self.mode, what)
+            self.seen["dot_precision"] = "default" if tf32 else "highest"
+            self.seen["checked"] = "%d dot_general, %d conv_general_dilated" % (counts["dot_general"], counts["conv_general_dilated"])
+            self.seen["policy"] = "params %s, compute %s, loss %s (dlcompat's; jax has no autocast)" % (self.dtype.name, self.compute.name, self.dtype.name)
             self._compiled[key] = c
         return c
 
@@ -299,6 +388,7 @@ class Backend(object):
 
         jax, jnp, lax = _jax, _jnp, _lax
         HIGHEST = lax.Precision.HIGHEST
+        MATMUL[0] = HIGHEST
 
     def _gpus(self):
         """jax's GPUs by CUDA ordinal: in PCI bus order, NVML's, because the
@@ -325,15 +415,30 @@ class Backend(object):
             "xla_flags": os.environ.get("XLA_FLAGS", "") or "none",
             "compile": "jit(...).trace(...).lower().compile(), per function and batch",
         }
-        devices = [{"id": "cpu", "kind": "cpu", "name": "CPU (jax, XLA:CPU)"}]
+        devices = [{"id": "cpu", "kind": "cpu", "name": "CPU (jax, XLA:CPU)", "precisions": self.precisions("cpu")}]
         warnings = []
         for i, d in enumerate(self._gpus()):
             cc = str(getattr(d, "compute_capability", "") or "")
             devices.append({"id": "gpu:%d" % i, "kind": "gpu",
-                            "name": "%s:%d %s%s" % ("cuda" if cuda else "gpu", i, d.device_kind, " (sm_%s)" % cc.replace(".", "") if cc else "")})
+                            "name": "%s:%d %s%s" % ("cuda" if cuda else "gpu", i, d.device_kind, " (sm_%s)" % cc.replace(".", "") if cc else ""),
+                            "precisions": self.precisions("gpu:%d" % i)})
         if cuda and len(devices) == 1:
             warnings.append("jax has %s but no GPU is usable here: %s" % (cuda, self._gpu_error or "jax lists none"))
-        return {"framework": "jax", "version": jax.__version__, "build": build, "devices": devices, "warnings": warnings}
+        return {"framework": "jax", "version": jax.__version__, "build": build, "devices": devices, "warnings": warnings,
+                "capabilities": {"precisions": ["fp64", "fp32", "tf32", "bf16"]}}
+
+    def precisions(self, device):
+        """The modes run on device: fp64, fp32 and bf16 on the CPU; on a GPU
+        tf32 and bf16 from compute capability 8.0. No fp16: without loss
+        scaling (which JAX leaves to libraries) its gradients underflow."""
+        if device == "cpu":
+            return ["fp64", "fp32", "bf16"]
+        try:
+            d = self.jax_device(device)
+            cc = tuple(int(v) for v in str(getattr(d, "compute_capability", "0.0")).split("."))
+        except Exception:
+            cc = (0, 0)
+        return ["fp64", "fp32"] + (["tf32", "bf16"] if cc >= (8, 0) else [])
 
     def jax_device(self, device):
         if device == "cpu":
@@ -348,8 +453,9 @@ class Backend(object):
 
     def build(self, model, batch, device, params, dtype):
         if dtype == "float64" and not jax.config.jax_enable_x64:
-            # The float64 oracle cross-check only (docs/spec.md §3.3); fp32
-            # nets stay fp32, which check_precision enforces.
+            # fp64 nets and the float64 oracle cross-check (docs/spec.md
+            # §3.3); the other nets keep their dtypes, which check_precision
+            # enforces.
             jax.config.update("jax_enable_x64", True)
         return Net(self, model, device, params, dtype)
 

@@ -85,7 +85,7 @@ for m in ("cnn", "lstm"):
     net = b.build(m, 2, "cpu", {k: np.zeros(s, np.float32) for k, s in shapes[m].items()}, "float32")
     x, y = net._x(np.zeros(inputs[m], np.float32)), net._labels(np.zeros(2, np.int64))
     for name, f, args in (("logits", net._logits, (x,)), ("acts", net._acts, (x,)), ("grad", jax.value_and_grad(net._loss), (x, y))):
-        counts = jw.check_precision(jax.jit(f).trace(net.p, *args).jaxpr, np.float32, name)
+        counts = jw.check_precision(jax.jit(f).trace(net.p, *args).jaxpr, "fp32", name)
         print("strict:", m, name, counts)
         assert counts["dot_general"] > 0 and (m == "lstm" or counts["conv_general_dilated"] > 0), counts
 
@@ -96,9 +96,21 @@ for m in ("cnn", "lstm"):
     refused(m + " in bfloat16", lambda: b.build(m, 2, "cpu", net.p, "float32")._fn("logits", x), "bfloat16 value")
     jw.linear = good
 
-refused("compiled bf16", lambda: jw.check_compiled("ROOT %d = bf16[2,3]{1,0} dot(...)", "hlo"), "bf16")
-refused("compiled default precision", lambda: jw.check_compiled("dot(a, b), operand_precision={default,default}", "hlo"), "default")
-jw.check_compiled(jax.jit(lambda x: jw.linear(x, x, 0.0)).lower(np.ones((2, 2), np.float32)).compile().as_text(), "hlo")
+    # bf16: the policy's net passes its own check and says so; one whose
+    # linear layers run in float32 is refused.
+    bn = b.build(m, 2, "cpu", {k: np.zeros(s, np.float32) for k, s in shapes[m].items()}, "bf16")
+    bn._fn("grad", x, y)
+    mode, ev = bn.precision()
+    assert mode == "bf16" and ev["activation_dtype"] == "bfloat16", (mode, ev)
+    print("bf16:", m, ev["checked"])
+    jw.linear = lambda x, w, b: good(x.astype("float32"), w.astype("float32"), b.astype("float32")).astype(x.dtype)
+    refused(m + " bf16 with float32 linear", lambda: b.build(m, 2, "cpu", net.p, "bf16")._fn("logits", x), "operand, not bfloat16")
+    jw.linear = good
+
+refused("compiled bf16", lambda: jw.check_compiled("ROOT %d = bf16[2,3]{1,0} dot(...)", "fp32", "hlo"), "bf16")
+refused("compiled default precision", lambda: jw.check_compiled("dot(a, b), operand_precision={default,default}", "fp32", "hlo"), "default")
+jw.check_compiled("dot(a, b), operand_precision={default,default}", "tf32", "hlo")
+jw.check_compiled(jax.jit(lambda x: jw.linear(x, x, 0.0)).lower(np.ones((2, 2), np.float32)).compile().as_text(), "fp32", "hlo")
 print("ok")
 `
 
@@ -106,7 +118,8 @@ print("ok")
 // jax's interpreter (docs/spec.md §4.7).
 func TestStrictFP32Guard(t *testing.T) {
 	out := runWorkerScript(t, guardScript)
-	if !strings.Contains(out, "refused: cnn with x @ w.T") || !strings.Contains(out, "strict: lstm grad") {
+	if !strings.Contains(out, "refused: cnn with x @ w.T") || !strings.Contains(out, "strict: lstm grad") ||
+		!strings.Contains(out, "refused: lstm bf16 with float32 linear") || !strings.Contains(out, "bf16: lstm") {
 		t.Errorf("the guard script did not get through every case")
 	}
 }

@@ -19,6 +19,15 @@ gradients:
                cell candidate g), so KERAS_GATES below is the identity and
                the conversion is transposes only. A bias gradient is the
                gradient of both biases.
+
+Precision modes (docs/spec.md §4.4, §9), the same on every backend: fp64 is
+keras.config.set_floatx("float64") with the "float64" dtype policy; bf16 and
+fp16 are Keras's own mixed precision, the global dtype policy
+"mixed_bfloat16" / "mixed_float16" set before the layers are built (float32
+variables, each layer computing in the reduced dtype), the logits cast to
+float32 for the loss as Keras's guide does for a mixed model's output, so
+gradients arrive in float32. tf32 (GPU, tensorflow backend) turns
+tf.config.experimental.enable_tensor_float_32_execution on for the net.
 """
 
 import os
@@ -41,6 +50,8 @@ CONV_FROM_KERAS = (3, 2, 0, 1)
 NCHW_TO_NHWC = (0, 2, 3, 1)
 NHWC_TO_NCHW = (0, 3, 1, 2)
 POOL2 = (64, 7, 7)  # C, H, W of pool2's output
+# The dtype policy behind each mode (fp32 and tf32 compute in float32).
+POLICIES = {"fp64": "float64", "fp32": "float32", "tf32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 
 
 def gates_to_keras(a):
@@ -96,8 +107,11 @@ class Net(object):
         self.b = backend
         self.model_name = model
         layers = keras.layers
-        keras.backend.set_floatx("float64" if dtype == "float64" else "float32")
-        self.np_dtype = np.float64 if dtype == "float64" else np.float32
+        self.mode = dw.mode_of(dtype)
+        dw.require_mode(self.mode, device, backend.precisions(device))
+        keras.backend.set_floatx("float64" if self.mode == "fp64" else "float32")
+        keras.config.set_dtype_policy(POLICIES[self.mode])
+        self.np_dtype = np.float64 if self.mode == "fp64" else np.float32
         with backend.scope(device):
             if model == "cnn":
                 inp, out, acts = build_cnn(layers)
@@ -107,6 +121,11 @@ class Net(object):
                 raise dw.CheckError("unknown model %r" % model)
             self.m = keras.Model(inp, out, name=model)
             self.acts_names = list(acts)
+            # Read back from the built graph: the policy its first layer
+            # got, and the dtype its output was computed in.
+            layer, act = ("conv1", "conv1") if model == "cnn" else ("lstm0", "layers.0")
+            self.seen = {"policy": self.m.get_layer(layer).dtype_policy.name,
+                         "activation_dtype": str(acts[act].dtype), "floatx": keras.backend.floatx()}
             self.acts_m = keras.Model(inp, [acts[k] for k in self.acts_names], name=model + "_acts")
             self._set(params)
         # Canonical parameter name -> (variable, how its gradient converts).
@@ -162,18 +181,44 @@ class Net(object):
             x = x.transpose(NCHW_TO_NHWC)
         return np.ascontiguousarray(x, dtype=self.np_dtype)
 
+    def _np(self, v):
+        """A result as numpy, in the variables' dtype; the dtype the
+        framework returned is recorded (precision())."""
+        v = self.b.to_numpy(v)
+        self.seen["output_dtype"] = str(v.dtype)
+        return v.astype(self.np_dtype)
+
+    def precision(self):
+        """The mode in effect, from what was read back."""
+        s = dict(self.seen)
+        s["tf32"] = self.b.tf32_state()
+        out, act, pol = s.get("output_dtype"), s.get("activation_dtype"), s.get("policy")
+        if out == act == "float64" and pol == "float64":
+            mode = "fp64"
+        elif out == act == "bfloat16" and pol == "mixed_bfloat16":
+            mode = "bf16"
+        elif out == act == "float16" and pol == "mixed_float16":
+            mode = "fp16"
+        elif out == act == "float32" and pol == "float32":
+            mode = "tf32" if s["tf32"] == "on" and self.mode == "tf32" else "fp32"
+        else:
+            mode = "unknown"
+        return mode, s
+
     def forward(self, x, want_activations):
+        self.b.set_tf32(self.mode == "tf32")
         xk = self._x(x)
         if not want_activations:
-            return self.b.to_numpy(self.b.forward(self, xk)), {}
+            return self._np(self.b.forward(self, xk)), {}
         outs = self.b.forward_acts(self, xk)
         acts = {}
         for k, v in zip(self.acts_names, outs):
-            v = self.b.to_numpy(v)
+            v = self._np(v)
             acts[k] = v.transpose(NHWC_TO_NCHW) if v.ndim == 4 else v
         return acts[self.acts_names[-1]], acts
 
     def backward(self, x, labels):
+        self.b.set_tf32(self.mode == "tf32")
         loss, grads = self.b.loss_grads(self, self._x(x), labels)
         out = {}
         for n, g in zip(self.names, grads):
@@ -181,10 +226,12 @@ class Net(object):
         return float(self.b.to_numpy(loss)), out
 
     def timed_forward(self, x):
+        self.b.set_tf32(self.mode == "tf32")
         xk = self.b.prepare(self, self._x(x))
         return lambda: self.b.to_numpy(self.b.forward(self, xk))
 
     def timed_train(self, x, labels):
+        self.b.set_tf32(self.mode == "tf32")
         xk = self.b.prepare(self, self._x(x))
 
         def run():
@@ -217,6 +264,19 @@ class TensorFlowOps(object):
     def gpus(self):
         return len(self.tf.config.list_physical_devices("GPU"))
 
+    def compute_capability(self, i):
+        try:
+            gpu = self.tf.config.list_physical_devices("GPU")[i]
+            return tuple(self.tf.config.experimental.get_device_details(gpu).get("compute_capability") or (0, 0))
+        except Exception:
+            return (0, 0)
+
+    def set_tf32(self, on):
+        self.tf.config.experimental.enable_tensor_float_32_execution(on)
+
+    def tf32_state(self):
+        return "on" if self.tf.config.experimental.tensor_float_32_execution_enabled() else "off"
+
     def compile(self, net):
         tf = self.tf
         m, am, dev = net.m, net.acts_m, net.dev
@@ -232,7 +292,7 @@ class TensorFlowOps(object):
         def loss_grads(x, y):
             with tf.device(dev):
                 with tf.GradientTape() as tape:
-                    logits = m(x, training=False)
+                    logits = tf.cast(m(x, training=False), tf.float64 if net.mode == "fp64" else tf.float32)
                     loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
                 return loss, tape.gradient(loss, net.vars)
 
@@ -277,6 +337,21 @@ class JaxOps(object):
     def gpus(self):
         return len([d for d in self.jax.devices() if d.platform == "gpu"])
 
+    def compute_capability(self, i):
+        gpus = [d for d in self.jax.devices() if d.platform == "gpu"]
+        try:
+            return tuple(int(v) for v in str(gpus[i].compute_capability).split("."))
+        except Exception:
+            return (0, 0)
+
+    # Keras's jax backend leaves matmul precision to jax's default; no
+    # tf32 mode is declared for it.
+    def set_tf32(self, on):
+        pass
+
+    def tf32_state(self):
+        return "n/a (jax backend)"
+
     def compile(self, net):
         jax = self.jax
         jnp = jax.numpy
@@ -293,6 +368,7 @@ class JaxOps(object):
 
         def loss_fn(tv, ntv, x, y):
             logits = m.stateless_call(tv, ntv, x, training=False)[0]
+            logits = logits.astype(jnp.float64 if net.mode == "fp64" else jnp.float32)
             logp = jax.nn.log_softmax(logits, axis=-1)
             return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=-1))
 
@@ -417,10 +493,35 @@ class Backend(object):
             "keras_file": os.path.dirname(keras.__file__),
             "gate_order": "keras i,f,c,o = spec i,f,g,o",
         }
-        devices = [{"id": "cpu", "kind": "cpu", "name": "CPU (keras on %s)" % BACKEND}]
+        devices = [{"id": "cpu", "kind": "cpu", "name": "CPU (keras on %s)" % BACKEND, "precisions": self.precisions("cpu")}]
         for i in range(self.ops.gpus()):
-            devices.append({"id": "gpu:%d" % i, "kind": "gpu", "name": "GPU %d (keras on %s)" % (i, BACKEND)})
-        return {"framework": "keras", "version": "%s+%s" % (keras.__version__, BACKEND), "build": build, "devices": devices}
+            devices.append({"id": "gpu:%d" % i, "kind": "gpu", "name": "GPU %d (keras on %s)" % (i, BACKEND),
+                            "precisions": self.precisions("gpu:%d" % i)})
+        return {"framework": "keras", "version": "%s+%s" % (keras.__version__, BACKEND), "build": build, "devices": devices,
+                "capabilities": {"precisions": ["fp64", "fp32", "tf32", "bf16", "fp16"]}}
+
+    def precisions(self, device):
+        """The modes run on device: fp64, fp32 and bf16 on the CPU; on a GPU
+        fp16 everywhere, bf16 (and tf32, tensorflow backend only) from
+        compute capability 8.0. A backend whose ops cannot say (no
+        compute_capability) runs fp64 and fp32 only."""
+        if device == "cpu":
+            return ["fp64", "fp32", "bf16"]
+        cap = getattr(self.ops, "compute_capability", None)
+        if cap is None:
+            return ["fp64", "fp32"]
+        ampere = cap(int(device[4:])) >= (8, 0)
+        tf32 = ampere and hasattr(self.ops, "tf")
+        return ["fp64", "fp32"] + (["tf32"] if tf32 else []) + (["bf16"] if ampere else []) + ["fp16"]
+
+    def set_tf32(self, on):
+        f = getattr(self.ops, "set_tf32", None)
+        if f is not None:
+            f(on)
+
+    def tf32_state(self):
+        f = getattr(self.ops, "tf32_state", None)
+        return f() if f is not None else "unknown"
 
     def scope(self, device):
         dev = self.ops.device(device)

@@ -88,8 +88,10 @@ class Net(object):
         if model not in ("cnn", "lstm"):
             raise dw.CheckError("unknown model %r" % model)
         self.model = model
+        dw.require_mode(dw.mode_of(dtype), "cpu", PRECISIONS)
         self.dtype = np.float64 if dtype == "float64" else np.float32
         self.ctx = mx.cpu()
+        self.seen = {}
         self.shapes = {k: v.shape for k, v in params.items()}
         if model == "cnn":
             host = dict(params)
@@ -108,6 +110,7 @@ class Net(object):
     def _cnn(self, x, acts):
         p, nd = self.p, mx.nd
         c1 = nd.relu(nd.Convolution(x, p["conv1.weight"], p["conv1.bias"], kernel=(3, 3), pad=(1, 1), num_filter=32))
+        self.seen["activation_dtype"] = np.dtype(c1.dtype).name
         p1 = nd.Pooling(c1, kernel=(2, 2), stride=(2, 2), pool_type="max")
         c2 = nd.relu(nd.Convolution(p1, p["conv2.weight"], p["conv2.bias"], kernel=(3, 3), pad=(1, 1), num_filter=64))
         p2 = nd.Pooling(c2, kernel=(2, 2), stride=(2, 2), pool_type="max")
@@ -124,6 +127,8 @@ class Net(object):
         for l in range(2):
             zero = nd.zeros((1, n, H), ctx=self.ctx, dtype=self.dtype)
             h = nd.RNN(h, p["lstm%d" % l], zero, zero, state_size=H, num_layers=1, mode="lstm", state_outputs=False)
+            if l == 0:
+                self.seen["activation_dtype"] = np.dtype(h.dtype).name
             if acts is not None:
                 acts["layers.%d" % l] = nd.transpose(h, axes=(1, 0, 2))  # [T, N, H] -> [N, T, H]
         logits = nd.FullyConnected(h[h.shape[0] - 1], p["fc.weight"], p["fc.bias"], num_hidden=10)
@@ -132,7 +137,17 @@ class Net(object):
         return logits
 
     def _logits(self, x, acts=None):
-        return self._cnn(x, acts) if self.model == "cnn" else self._lstm(x, acts)
+        z = self._cnn(x, acts) if self.model == "cnn" else self._lstm(x, acts)
+        self.seen["output_dtype"] = np.dtype(z.dtype).name
+        return z
+
+    def precision(self):
+        """The mode in effect: the dtypes MXNet computed the first layer and
+        the logits in (fp64 is plain float64 NDArrays; there is no policy)."""
+        s = dict(self.seen, policy="none (NDArrays in one dtype)")
+        out, act = s.get("output_dtype"), s.get("activation_dtype")
+        mode = {"float64": "fp64", "float32": "fp32"}.get(out, "unknown") if out == act else "unknown"
+        return mode, s
 
     def _x(self, x):
         return mx.nd.array(np.ascontiguousarray(x), ctx=self.ctx, dtype=self.dtype)
@@ -182,6 +197,15 @@ class Net(object):
         return run
 
 
+# The modes run here (docs/spec.md §4.9): fp64 by float64 NDArrays. No
+# bf16: mxnet.contrib.amp.init(target_dtype="bfloat16") does run on this
+# CPU build (Convolution and FullyConnected in bfloat16, the fused RNN op
+# kept in float32), but it rewrites mx.nd for the whole process and cannot
+# be undone, so every fp32 and fp64 cell the same worker runs after it would
+# be cast too. No GPU build.
+PRECISIONS = ["fp64", "fp32"]
+
+
 class Backend(object):
     def load(self):
         global mx
@@ -194,7 +218,8 @@ class Backend(object):
         enabled = sorted(f for f in ("MKLDNN", "BLAS_OPEN", "BLAS_MKL", "OPENMP", "CUDA", "CUDNN") if feats.is_enabled(f))
         build = {"mxnet_file": os.path.dirname(mx.__file__), "features": ",".join(enabled), "numpy": np.__version__}
         return {"framework": "mxnet", "version": mx.__version__, "build": build,
-                "devices": [{"id": "cpu", "kind": "cpu", "name": "CPU (mxnet)"}]}
+                "devices": [{"id": "cpu", "kind": "cpu", "name": "CPU (mxnet)", "precisions": PRECISIONS}],
+                "capabilities": {"precisions": PRECISIONS}}
 
     def build(self, model, batch, device, params, dtype):
         if device != "cpu":

@@ -293,7 +293,7 @@ class Backend(object):
 
     def build(self, model, batch, device, params, dtype):
         if dtype != "float32":
-            raise dw.CheckError("onnxruntime runs the float32 graphs only (asked for %s)" % dtype)
+            raise dw.CheckError("onnxruntime runs the float32 graphs only (asked for %s): its CPU provider has no float64 Conv kernel (NOT_IMPLEMENTED in 1.32) and no bfloat16 Conv or Gemm" % dtype)
         return Net(self, model, batch, device, params)
 
 

@@ -130,6 +130,24 @@ class Net(object):
         self.c, self.dtype = c, dtype
         for n, s in c.shared.items():
             s.set_value(np.ascontiguousarray(params[n], dtype=dtype))
+        self.seen = {}
+
+    def _out(self, v):
+        v = np.array(v)
+        self.seen["output_dtype"] = v.dtype.name
+        return v
+
+    def precision(self):
+        """The mode in effect: the dtype Theano compiled the graph in (its
+        first layer's and its logits' symbolic types) and that of what the
+        function returned. fp64 is the graph in float64, by explicit dtypes
+        rather than floatX; there is no policy."""
+        s = dict(self.seen, graph_activation_dtype=self.c.act_vars[0].dtype, activation_dtype=self.c.act_vars[0].dtype,
+                 graph_logits_dtype=self.c.logits_var.dtype, floatX=str(theano.config.floatX))
+        out = s.get("output_dtype")
+        same = out == s["activation_dtype"] == s["graph_logits_dtype"]
+        mode = {"float64": "fp64", "float32": "fp32"}.get(out, "unknown") if same else "unknown"
+        return mode, s
 
     def _x(self, x):
         return np.ascontiguousarray(x, dtype=self.dtype)
@@ -137,14 +155,14 @@ class Net(object):
     def forward(self, x, want_activations):
         xb = self._x(x)
         if not want_activations:
-            return np.array(self.c.fn("logits")(xb)), {}
+            return self._out(self.c.fn("logits")(xb)), {}
         vals = self.c.fn("acts")(xb)
-        acts = {k: np.array(v) for k, v in zip(self.c.act_names, vals)}
+        acts = {k: self._out(v) for k, v in zip(self.c.act_names, vals)}
         return acts[self.c.act_names[-1]], acts
 
     def backward(self, x, labels):
         out = self.c.fn("grads")(self._x(x), np.asarray(labels, dtype=np.int64))
-        return float(out[0]), {n: np.array(g) for n, g in zip(self.c.names, out[1:])}
+        return float(out[0]), {n: self._out(g) for n, g in zip(self.c.names, out[1:])}
 
     def timed_forward(self, x):
         xb, f = self._x(x), self.c.fn("logits")
@@ -153,6 +171,12 @@ class Net(object):
     def timed_train(self, x, labels):
         xb, yb, f = self._x(x), np.asarray(labels, dtype=np.int64), self.c.fn("grads")
         return lambda: f(xb, yb)
+
+
+# The modes run here (docs/spec.md §4.10): fp64 as a float64 graph. No bf16
+# or fp16: Theano 1.0.5 has no bfloat16 type at all, and float16 only on
+# its (removed) GPU back end.
+PRECISIONS = ["fp64", "fp32"]
 
 
 class Backend(object):
@@ -181,13 +205,15 @@ class Backend(object):
             "numpy": np.__version__,
         }
         return {"framework": "theano", "version": theano.__version__, "build": build,
-                "devices": [{"id": "cpu", "kind": "cpu", "name": "CPU (theano)"}], "warnings": list(self.warnings)}
+                "devices": [{"id": "cpu", "kind": "cpu", "name": "CPU (theano)", "precisions": PRECISIONS}], "warnings": list(self.warnings),
+                "capabilities": {"precisions": PRECISIONS}}
 
     def build(self, model, batch, device, params, dtype):
         if device != "cpu":
             raise dw.CheckError("this Theano runs on the CPU only, not %s" % device)
         if model not in ("cnn", "lstm"):
             raise dw.CheckError("unknown model %r" % model)
+        dw.require_mode(dw.mode_of(dtype), device, PRECISIONS)
         key = (model, dtype)
         if key not in self.compiled:
             self.compiled[key] = Compiled(model, dtype, {k: v.shape for k, v in params.items()})

@@ -490,6 +490,18 @@ def run_check(backend, req, blobs):
 _MODE_DTYPES = {"fp32": "float32", "fp64": "float64"}
 
 
+def mode_of(dtype):
+    """The mode (docs/spec.md §9) of the dtype a backend's build() received."""
+    return {v: k for k, v in _MODE_DTYPES.items()}.get(dtype, dtype)
+
+
+def require_mode(mode, device, runs):
+    """Refuses a mode the backend does not run on device (the host plans
+    only declared pairs, so this is the worker's own guard)."""
+    if mode not in runs:
+        raise CheckError("precision %s is not run on %s (it runs: %s)" % (mode, device, ", ".join(runs)))
+
+
 def _precision(net, returned):
     """The mode a net ran in, and the evidence: the net's own report
     (read back from the framework's switches), or for a net that has none
