@@ -9,7 +9,10 @@
 #   3. runs the pytorch and gorgonia plugins on every device with the local
 #      executor, every check (perf included), writing OUT/run.json,
 #   4. fails unless every GPU got pytorch cells that really ran (pass or
-#      fail, not skip), and passes the run's own exit code on otherwise.
+#      fail, not skip), and passes the run's own exit code on otherwise,
+#   5. runs pytorch and jax in the reduced precisions (tf32, bf16, fp16) on
+#      every GPU into OUT/precision, and fails on any of those cells that
+#      neither ran nor was declared unsupported (its own block below).
 #
 # Usage: scripts/gpu-check.sh [OUT]          (default results/gpu-check)
 #   DLCOMPAT_BIN=dir          prebuilt binaries (default bin: dir/dlcompat, dir/plugins/)
@@ -71,5 +74,38 @@ if ((bad)); then
 	echo "gpu-check: pytorch did not run on every GPU; its reasons are in $OUT/run.json and above" >&2
 	exit 4
 fi
+# --- precision (issue 11): the reduced modes on cuda:N -------------------
+# pytorch and jax in tf32, bf16 and fp16 (with the fp32 cells they are
+# judged against) on every GPU, into OUT/precision. A mode a plugin does
+# not declare for a GPU (bf16 before sm_80, fp16 in jax) is a skip that
+# says so; an error (the mode asked was not the mode in effect) or a cell
+# that never ran fails the check. DLCOMPAT_PYTHON_JAX names a CUDA jax.
+echo
+echo "== precision: pytorch and jax in fp32,tf32,bf16,fp16 on $gpus-> $OUT/precision"
+prec_gpus="$(echo $gpus | tr ' ' ',')"
+# shellcheck disable=SC2086
+"$BIN/dlcompat" run --plugins-dir "$BIN/plugins" --executor local --frameworks pytorch,jax \
+	--devices "$prec_gpus" --precisions fp32,tf32,bf16,fp16 --checks forward,backward,perf \
+	-o "$OUT/precision" ${GPU_CHECK_ARGS:-}
+prc=$?
+"$PY" - "$OUT/precision/run.json" <<'EOF'
+import json, sys
+run = json.load(open(sys.argv[1]))
+bad = 0
+for c in run.get("cells", []):
+    if c.get("precision", "fp32") == "fp32":
+        continue
+    ev = ", ".join("%s=%s" % kv for kv in sorted((c.get("precision_evidence") or {}).items()))
+    print("%-8s %-6s %-4s %-5s %-8s %s %s" % (c["framework"], c["device"], c["precision"], c["model"], c["check"], c["status"], c.get("reason", "") or ev))
+    bad |= c["status"] not in ("pass", "fail", "skip")
+sys.exit(bad)
+EOF
+if (($?)); then
+	echo "gpu-check: a reduced-precision cell did not run as asked (above; $OUT/precision/run.json)" >&2
+	exit 5
+fi
+((rc == 0)) && rc=$prc
+# --- end precision --------------------------------------------------------
+
 echo "gpu-check: results in $OUT/run.json (dlcompat run exited $rc)"
 exit "$rc"

@@ -474,7 +474,7 @@ func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c mat
 		c.Status, c.Reason = matrix.Error, why
 		return c, false
 	}
-	v := checks.Judge(c.Check, checks.Input{Response: resp, Model: m, Golden: g, Tolerances: r.tols[c.Precision], PeakGFLOPs: r.peakGFLOPs(c.Device), Precision: c.Precision})
+	v := checks.Judge(c.Check, checks.Input{Response: resp, Model: m, Golden: g, Tolerances: r.tols[c.Precision], PeakGFLOPs: r.peakGFLOPs(c.Device, c.Precision), Precision: c.Precision})
 	// The logits of a reduced mode are also held to their fp32 twin's
 	// error; gradients are judged by their norm (judge's Tolerances).
 	if twin, ok := r.fp32Twin(c); ok && c.Check == pluginapi.CheckForward {
@@ -557,12 +557,27 @@ func waitExit(inst *pluginhost.Instance, d time.Duration) {
 	}
 }
 
-// peakGFLOPs is the FP32 peak of the device with this ID, 0 if unknown.
-func (r *runState) peakGFLOPs(id string) float64 {
+// peakGFLOPs is the peak of the device with this ID for the precision the
+// cell ran in, 0 if unknown (docs/spec.md §7.4): strict fp32 (or a cell
+// without a precision) uses the CUDA-core FP32 peak; every other mode its
+// own entry in the device's per-precision table (core/device/peaks.go),
+// because the FP32 peak is the ceiling of no other mode (fp64 runs at a
+// fraction of it, tf32/bf16/fp16 on tensor cores at a multiple). A mode
+// the table lacks gets no percentage rather than a wrong one.
+func (r *runState) peakGFLOPs(id, precision string) float64 {
 	for _, d := range r.o.Devices {
-		if d.ID == id {
-			return d.PeakFP32GFLOPs
+		if d.ID != id {
+			continue
 		}
+		if precision == "" || precision == pluginapi.PrecisionFP32 {
+			if d.PeakFP32GFLOPs > 0 {
+				return d.PeakFP32GFLOPs
+			}
+		}
+		if precision == "" {
+			precision = pluginapi.PrecisionFP32
+		}
+		return d.PeakGFLOPsByPrecision[precision]
 	}
 	return 0
 }

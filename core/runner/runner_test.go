@@ -717,3 +717,33 @@ func TestCapTextIsIdempotent(t *testing.T) {
 		t.Errorf("capped to %d bytes (cap %d); capping again changes it: %v", len(once), MaxTextBytes, capText(once) != once)
 	}
 }
+
+// TestPeakIsThePrecisionsOwn: % of peak uses the peak of the mode that
+// ran: the FP32 (CUDA-core) peak for fp32, the per-precision table for the
+// others; a mode the table lacks has no peak (no percentage) rather than
+// the FP32 one.
+func TestPeakIsThePrecisionsOwn(t *testing.T) {
+	a100 := map[string]float64{"fp64": 19491.84, "fp32": 19491.84, "tf32": 155934.72, "bf16": 311869.44}
+	r := &runState{o: Options{Devices: []matrix.Device{
+		{ID: "gpu:0", Kind: "gpu", PeakFP32GFLOPs: 19492, PeakGFLOPsByPrecision: a100},
+		{ID: "gpu:1", Kind: "gpu", PeakFP32GFLOPs: 19492},
+		{ID: "cpu", Kind: "cpu"}}}}
+	for _, tc := range []struct {
+		desc, device, precision string
+		want                    float64
+	}{
+		{"fp32 on a GPU", "gpu:0", pluginapi.PrecisionFP32, 19492},
+		{"no precision (an old journal) is fp32", "gpu:0", "", 19492},
+		{"fp64 from the table", "gpu:0", pluginapi.PrecisionFP64, 19491.84},
+		{"tf32 from the table", "gpu:0", pluginapi.PrecisionTF32, 155934.72},
+		{"bf16 from the table", "gpu:0", pluginapi.PrecisionBF16, 311869.44},
+		{"fp16, not in the table", "gpu:0", pluginapi.PrecisionFP16, 0},
+		{"bf16 on a GPU without a table", "gpu:1", pluginapi.PrecisionBF16, 0},
+		{"fp32 on a GPU without a table", "gpu:1", pluginapi.PrecisionFP32, 19492},
+		{"fp32 on the CPU", "cpu", pluginapi.PrecisionFP32, 0},
+	} {
+		if got := r.peakGFLOPs(tc.device, tc.precision); got != tc.want {
+			t.Errorf("%s: peak %g, want %g", tc.desc, got, tc.want)
+		}
+	}
+}

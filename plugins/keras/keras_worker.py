@@ -125,7 +125,9 @@ class Net(object):
             # got, and the dtype its output was computed in.
             layer, act = ("conv1", "conv1") if model == "cnn" else ("lstm0", "layers.0")
             self.seen = {"policy": self.m.get_layer(layer).dtype_policy.name,
-                         "activation_dtype": str(acts[act].dtype), "floatx": keras.backend.floatx()}
+                         "activation_dtype": str(acts[act].dtype), "floatx": keras.backend.floatx(),
+                         # the built graph's; a forward replaces it with the returned array's
+                         "output_dtype": str(out.dtype)}
             self.acts_m = keras.Model(inp, [acts[k] for k in self.acts_names], name=model + "_acts")
             self._set(params)
         # Canonical parameter name -> (variable, how its gradient converts).
@@ -536,6 +538,11 @@ class Backend(object):
         if device not in ("cpu",) and not device.startswith("gpu:"):
             raise dw.CheckError("unknown device %r" % device)
         keras.backend.clear_session()
+        if dtype == "float64" and BACKEND == "jax" and not self.ops.jax.config.jax_enable_x64:
+            # Without x64 jax makes every float64 array float32 (the
+            # variables included): what ran would not be fp64. Read back
+            # by precision() from the dtype the forward returned.
+            self.ops.jax.config.update("jax_enable_x64", True)
         n = Net.__new__(Net)
         n.dev = self.ops.device(device)
         Net.__init__(n, self, model, device, params, dtype)
