@@ -186,9 +186,9 @@ class Net(object):
     def _np(self, v):
         """A result as numpy, in the variables' dtype; the dtype the
         framework returned is recorded (precision())."""
-        v = self.b.to_numpy(v)
-        self.seen["output_dtype"] = str(v.dtype)
-        return v.astype(self.np_dtype)
+        f = getattr(self.b.ops, "dtype_of", None)
+        self.seen["output_dtype"] = f(v) if f is not None else str(np.asarray(v).dtype)
+        return self.b.to_numpy(v).astype(self.np_dtype)
 
     def precision(self):
         """The mode in effect, from what was read back."""
@@ -442,7 +442,7 @@ class TorchOps(object):
                 return am(x, training=False)
 
         def loss_grads(x, y):
-            logits = m(x, training=False)
+            logits = m(x, training=False).to(torch.float64 if net.mode == "fp64" else torch.float32)
             loss = torch.nn.functional.cross_entropy(logits, y)
             return loss, torch.autograd.grad(loss, params)
 
@@ -461,9 +461,17 @@ class TorchOps(object):
         y = self.torch.as_tensor(np.asarray(labels, dtype=np.int64), device=net.dev)
         return net.fns[2](self.prepare(net, x), y)
 
+    def dtype_of(self, v):
+        if isinstance(v, self.torch.Tensor):
+            return str(v.dtype).replace("torch.", "")
+        return str(np.asarray(v).dtype)
+
     def to_numpy(self, v):
         if isinstance(v, self.torch.Tensor):
-            return v.detach().cpu().numpy()
+            v = v.detach()
+            if v.dtype in (self.torch.bfloat16, self.torch.float16):
+                v = v.float()  # numpy has no bfloat16; the values are the framework's
+            return v.cpu().numpy()
         return np.asarray(v)
 
 
