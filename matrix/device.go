@@ -50,6 +50,18 @@ type Device struct {
 	ECC string `json:"ecc,omitempty"`
 	// PowerLimitW is the power limit the driver enforces, in watts.
 	PowerLimitW float64 `json:"power_limit_w,omitempty"`
+	// Persistence is the persistence mode: "enabled", "disabled" or
+	// "unsupported". Without it the driver tears the device down between
+	// processes, and the first call of every plugin pays for it.
+	Persistence string `json:"persistence,omitempty"`
+	// VBIOSVersion and InfoROMVersion identify the board's firmware.
+	VBIOSVersion   string `json:"vbios_version,omitempty"`
+	InfoROMVersion string `json:"inforom_version,omitempty"`
+	// AppSMClockMHz and AppMemClockMHz are the application clocks, the
+	// clocks the GPU runs compute at unless it throttles or boosts
+	// (nvidia-smi -ac sets them).
+	AppSMClockMHz  uint32 `json:"app_sm_clock_mhz,omitempty"`
+	AppMemClockMHz uint32 `json:"app_mem_clock_mhz,omitempty"`
 	// DriverVersion is the NVIDIA driver version ("550.54.15").
 	DriverVersion string `json:"driver_version,omitempty"`
 	// CUDADriverVersion is the CUDA version the driver supports ("12.4").

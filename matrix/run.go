@@ -58,9 +58,12 @@ type Run struct {
 	Shards      []ShardInfo `json:"shards,omitempty"`
 	Devices     []Device    `json:"devices"`
 	DeviceNotes []string    `json:"device_notes,omitempty"`
-	Frameworks  []Framework `json:"frameworks"`
-	Cells       []Cell      `json:"cells"`
-	Notes       []string    `json:"notes,omitempty"`
+	// Preflight is what was checked on each device (and the host) before
+	// its cells ran (docs/spec.md §10.2).
+	Preflight  []PreflightCheck `json:"preflight,omitempty"`
+	Frameworks []Framework      `json:"frameworks"`
+	Cells      []Cell           `json:"cells"`
+	Notes      []string         `json:"notes,omitempty"`
 }
 
 // Host describes the machine that ran the host process.
@@ -85,6 +88,10 @@ type Framework struct {
 	Interpreter string            `json:"interpreter,omitempty"`
 	Unavailable string            `json:"unavailable,omitempty"`
 	Warnings    []string          `json:"warnings,omitempty"`
+	// Packages is what was installed where the plugin ran, read once
+	// per image (or interpreter); PackagesNote says why there is no list.
+	Packages     *Packages `json:"packages,omitempty"`
+	PackagesNote string    `json:"packages_note,omitempty"`
 }
 
 // CellKey identifies a cell. Two runs' cells with the same key measured
@@ -134,6 +141,8 @@ type Cell struct {
 	// framework (building and running the model), 0 when it does not say.
 	Seconds        float64 `json:"seconds"`
 	ComputeSeconds float64 `json:"compute_seconds,omitempty"`
+	// Reproduce is one command line that runs this cell alone again.
+	Reproduce string `json:"reproduce,omitempty"`
 }
 
 // Tolerance is the rule a numeric cell was judged by. A reduced-precision
@@ -186,6 +195,9 @@ type Timing struct {
 	// on the device's roofline: docs/spec.md §10.4's FLOPs over the bytes
 	// a call must move at the least (0 when unknown).
 	FLOPsPerByte float64 `json:"flops_per_byte,omitempty"`
+	// Telemetry is the device as the host sampled it during the series
+	// (a GPU with a sampler); nil elsewhere.
+	Telemetry *Telemetry `json:"telemetry,omitempty"`
 }
 
 // ShardInfo is one input of a merged run.

@@ -209,6 +209,32 @@ func detectGPU(h nvml.Device, p *prober) matrix.Device {
 	// (docs/spec.md §10.3; the table is peaks.go).
 	d.SMCount = smCount(d.CUDACores, d.ComputeCapability)
 	d.PeakGFLOPsByPrecision = peaksByPrecision(d.SMCount, d.ComputeCapability, d.MaxSMClockMHz)
+	ret = p.query("persistence", "GetPersistenceMode", func() nvml.Return {
+		m, r := h.GetPersistenceMode()
+		if r == nvml.SUCCESS {
+			d.Persistence = onOff(m == nvml.FEATURE_ENABLED)
+		}
+		return r
+	})
+	if ret == nvml.ERROR_NOT_SUPPORTED {
+		d.Persistence = "unsupported"
+	}
+	p.query("vbios_version", "GetVbiosVersion", func() (r nvml.Return) {
+		d.VBIOSVersion, r = h.GetVbiosVersion()
+		return r
+	})
+	p.query("inforom_version", "GetInforomImageVersion", func() (r nvml.Return) {
+		d.InfoROMVersion, r = h.GetInforomImageVersion()
+		return r
+	})
+	p.query("app_sm_clock_mhz", "GetApplicationsClock(CLOCK_SM)", func() (r nvml.Return) {
+		d.AppSMClockMHz, r = h.GetApplicationsClock(nvml.CLOCK_SM)
+		return r
+	})
+	p.query("app_mem_clock_mhz", "GetApplicationsClock(CLOCK_MEM)", func() (r nvml.Return) {
+		d.AppMemClockMHz, r = h.GetApplicationsClock(nvml.CLOCK_MEM)
+		return r
+	})
 	d.Notes = p.notes
 	return d
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/dgxa100"
+	"github.com/dlcompat/dlcompat/core/internal/nvmlfake"
 	"github.com/dlcompat/dlcompat/matrix"
 )
 
@@ -136,13 +137,15 @@ func TestDetectDGXA100(t *testing.T) {
 			t.Errorf("%s PCI bus id = %q; the mock leaves it empty, did go-nvml change?", d.ID, d.PCIBusID)
 		}
 		// dgxa100 does not implement these; each panic becomes a note.
-		for _, field := range []string{"memory_bus_width_bits", "max_sm_clock_mhz", "max_mem_clock_mhz", "cuda_cores", "ecc", "power_limit_w"} {
+		unimplemented := []string{"memory_bus_width_bits", "max_sm_clock_mhz", "max_mem_clock_mhz", "cuda_cores", "ecc", "power_limit_w",
+			"persistence", "vbios_version", "inforom_version", "app_sm_clock_mhz", "app_mem_clock_mhz"}
+		for _, field := range unimplemented {
 			if !hasNote(d.Notes, field+": ", "panicked") {
 				t.Errorf("%s has no note for %s; notes: %q", d.ID, field, d.Notes)
 			}
 		}
-		if len(d.Notes) != 6 {
-			t.Errorf("%s notes = %q, want exactly the 6 unimplemented fields", d.ID, d.Notes)
+		if len(d.Notes) != len(unimplemented) {
+			t.Errorf("%s notes = %q, want exactly the %d unimplemented fields", d.ID, d.Notes, len(unimplemented))
 		}
 	}
 	if n := len(server.InitCalls()); n != 1 {
@@ -313,7 +316,38 @@ func implementAll(d *dgxa100.Device) {
 	}
 	d.GetEnforcedPowerLimitFunc = func() (uint32, nvml.Return) { return 400000, nvml.SUCCESS }
 	d.GetNumGpuCoresFunc = func() (int, nvml.Return) { return 6912, nvml.SUCCESS }
+	d.GetPersistenceModeFunc = func() (nvml.EnableState, nvml.Return) { return nvml.FEATURE_ENABLED, nvml.SUCCESS }
+	d.GetVbiosVersionFunc = func() (string, nvml.Return) { return "92.00.45.00.03", nvml.SUCCESS }
+	d.GetInforomImageVersionFunc = func() (string, nvml.Return) { return "G503.0201.00.03", nvml.SUCCESS }
+	d.GetApplicationsClockFunc = func(c nvml.ClockType) (uint32, nvml.Return) {
+		if c == nvml.CLOCK_SM {
+			return 1095, nvml.SUCCESS
+		}
+		return 1215, nvml.SUCCESS
+	}
 	d.MigMode = nvml.DEVICE_MIG_ENABLE
+}
+
+// TestDetectFingerprint: go-nvml's H200 server, extended with what it
+// lacks (core/internal/nvmlfake), gives every fingerprint field.
+func TestDetectFingerprint(t *testing.T) {
+	srv, _ := nvmlfake.NewH200(nvmlfake.H200())
+	inv := Detect(context.Background(), srv)
+	if len(inv.Devices) != 9 {
+		t.Fatalf("got %d devices, want CPU + 8 H200s; notes %q", len(inv.Devices), inv.Notes)
+	}
+	d := inv.Devices[1]
+	if len(d.Notes) != 0 {
+		t.Errorf("notes = %q, want none", d.Notes)
+	}
+	want := matrix.Device{ID: "gpu:0", Kind: matrix.KindGPU, Name: "NVIDIA H200 141GB HBM3e", Brand: "NVIDIA", Architecture: "Hopper",
+		UUID: d.UUID, PCIBusID: "0000:00:00.0", MemoryTotalBytes: 144384 << 20, MemoryBusWidthBits: 6144, MaxSMClockMHz: 1980, MaxMemClockMHz: 3201,
+		TheoreticalBandwidthGBs: 3201 * 2 * 6144 / 8 / 1e3, ComputeCapability: "9.0", MIGMode: "disabled", ECC: "enabled", PowerLimitW: 700,
+		Persistence: "enabled", VBIOSVersion: "96.00.A5.00.01", InfoROMVersion: "G520.0200.00.05", AppSMClockMHz: 1785, AppMemClockMHz: 3201,
+		DriverVersion: "550.54.15", CUDADriverVersion: "12.4", CUDACores: 16896, PeakFP32GFLOPs: 16896 * 2 * 1980 / 1e3}
+	if !reflect.DeepEqual(d, want) {
+		t.Errorf("gpu:0 =\n %+v\nwant\n %+v", d, want)
+	}
 }
 
 func TestDetectInitFailure(t *testing.T) {

@@ -242,11 +242,15 @@ func (f *framework) perf(ctx context.Context, req pluginapi.RunRequest, params m
 			return err
 		}
 		samples := make([]float64, 0, opt.Iterations)
+		var first time.Time // the timed window's start, for the host's telemetry
 		for i := 0; i < opt.Warmup+opt.Iterations; i++ {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 			start := time.Now()
+			if i == opt.Warmup {
+				first = start
+			}
 			if err := call(); err != nil {
 				return nil, err
 			}
@@ -254,7 +258,8 @@ func (f *framework) perf(ctx context.Context, req pluginapi.RunRequest, params m
 				samples = append(samples, time.Since(start).Seconds())
 			}
 		}
-		out = append(out, pluginapi.Timing{Name: s.name, Unit: "s", Batch: s.batch, Samples: samples})
+		out = append(out, pluginapi.Timing{Name: s.name, Unit: "s", Batch: s.batch, Samples: samples,
+			WindowStart: first, WindowEnd: time.Now()})
 	}
 	return out, nil
 }

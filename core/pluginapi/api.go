@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-plugin"
 )
@@ -234,6 +235,12 @@ type Timing struct {
 	Unit    string
 	Batch   int
 	Samples []float64
+	// WindowStart and WindowEnd bound the timed iterations of the series
+	// (warm-ups excluded) on the plugin's wall clock, which is the host's
+	// (a subprocess, or a container on the same kernel); zero when the
+	// plugin does not report them. The host cuts the device telemetry it
+	// samples around the perf call to this window.
+	WindowStart, WindowEnd time.Time
 }
 
 type RunResponse struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -120,7 +121,8 @@ func (s *grpcServer) Run(ctx context.Context, req *pb.RunRequest) (*pb.RunRespon
 		ComputeSeconds: r.ComputeSeconds, PrecisionInEffect: r.PrecisionInEffect, PrecisionEvidence: r.PrecisionEvidence,
 	}
 	for _, t := range r.Timings {
-		out.Timings = append(out.Timings, &pb.Timing{Name: t.Name, Unit: t.Unit, Batch: int32(t.Batch), Samples: t.Samples})
+		out.Timings = append(out.Timings, &pb.Timing{Name: t.Name, Unit: t.Unit, Batch: int32(t.Batch), Samples: t.Samples,
+			WindowStartUnixNano: unixNano(t.WindowStart), WindowEndUnixNano: unixNano(t.WindowEnd)})
 	}
 	return out, nil
 }
@@ -153,7 +155,8 @@ func runFromProto(r *pb.RunResponse) RunResponse {
 		ComputeSeconds: r.ComputeSeconds, PrecisionInEffect: r.PrecisionInEffect, PrecisionEvidence: r.PrecisionEvidence,
 	}
 	for _, t := range r.Timings {
-		out.Timings = append(out.Timings, Timing{Name: t.Name, Unit: t.Unit, Batch: int(t.Batch), Samples: t.Samples})
+		out.Timings = append(out.Timings, Timing{Name: t.Name, Unit: t.Unit, Batch: int(t.Batch), Samples: t.Samples,
+			WindowStart: fromUnixNano(t.WindowStartUnixNano), WindowEnd: fromUnixNano(t.WindowEndUnixNano)})
 	}
 	return out
 }
@@ -185,4 +188,20 @@ func RunResponseFromJSON(b []byte) (RunResponse, error) {
 		return RunResponse{}, fmt.Errorf("%w: RunResponse: %v", ErrSchema, err)
 	}
 	return runFromProto(&r), nil
+}
+
+// unixNano is t on the wire: 0 for the zero time.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromUnixNano reads a wire time; 0 or less is "not reported".
+func fromUnixNano(n int64) time.Time {
+	if n <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }

@@ -495,13 +495,19 @@ func (x *RunRequest) GetPerf() *PerfOptions {
 }
 
 type Timing struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"` // "latency", "throughput", "train_step"
-	Unit          string                 `protobuf:"bytes,2,opt,name=unit,proto3" json:"unit,omitempty"` // unit of samples, e.g. "s"
-	Batch         int32                  `protobuf:"varint,3,opt,name=batch,proto3" json:"batch,omitempty"`
-	Samples       []float64              `protobuf:"fixed64,4,rep,packed,name=samples,proto3" json:"samples,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"` // "latency", "throughput", "train_step"
+	Unit    string                 `protobuf:"bytes,2,opt,name=unit,proto3" json:"unit,omitempty"` // unit of samples, e.g. "s"
+	Batch   int32                  `protobuf:"varint,3,opt,name=batch,proto3" json:"batch,omitempty"`
+	Samples []float64              `protobuf:"fixed64,4,rep,packed,name=samples,proto3" json:"samples,omitempty"`
+	// The timed window of this series, as the plugin's wall clock saw it
+	// (Unix nanoseconds; 0: not reported): from just before the first
+	// timed iteration (warm-ups excluded) to just after the last. The host
+	// cuts the device telemetry it sampled around the call to it.
+	WindowStartUnixNano int64 `protobuf:"varint,20,opt,name=window_start_unix_nano,json=windowStartUnixNano,proto3" json:"window_start_unix_nano,omitempty"`
+	WindowEndUnixNano   int64 `protobuf:"varint,21,opt,name=window_end_unix_nano,json=windowEndUnixNano,proto3" json:"window_end_unix_nano,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Timing) Reset() {
@@ -560,6 +566,20 @@ func (x *Timing) GetSamples() []float64 {
 		return x.Samples
 	}
 	return nil
+}
+
+func (x *Timing) GetWindowStartUnixNano() int64 {
+	if x != nil {
+		return x.WindowStartUnixNano
+	}
+	return 0
+}
+
+func (x *Timing) GetWindowEndUnixNano() int64 {
+	if x != nil {
+		return x.WindowEndUnixNano
+	}
+	return 0
 }
 
 type RunResponse struct {
@@ -737,12 +757,14 @@ const file_framework_proto_rawDesc = "" +
 	"\aweights\x18\x05 \x01(\fR\aweights\x12\x16\n" +
 	"\x06inputs\x18\x06 \x01(\fR\x06inputs\x12)\n" +
 	"\x10want_activations\x18\a \x01(\bR\x0fwantActivations\x123\n" +
-	"\x04perf\x18\b \x01(\v2\x1f.dlcompat.plugin.v1.PerfOptionsR\x04perf\"`\n" +
+	"\x04perf\x18\b \x01(\v2\x1f.dlcompat.plugin.v1.PerfOptionsR\x04perf\"\xc6\x01\n" +
 	"\x06Timing\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04unit\x18\x02 \x01(\tR\x04unit\x12\x14\n" +
 	"\x05batch\x18\x03 \x01(\x05R\x05batch\x12\x18\n" +
-	"\asamples\x18\x04 \x03(\x01R\asamples\"\xfe\x03\n" +
+	"\asamples\x18\x04 \x03(\x01R\asamples\x123\n" +
+	"\x16window_start_unix_nano\x18\x14 \x01(\x03R\x13windowStartUnixNano\x12/\n" +
+	"\x14window_end_unix_nano\x18\x15 \x01(\x03R\x11windowEndUnixNano\"\xfe\x03\n" +
 	"\vRunResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x18\n" +
