@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
+
+	"github.com/dlcompat/dlcompat/core/internal/nvmlcall"
 	"github.com/dlcompat/dlcompat/matrix"
 )
 
@@ -39,7 +41,7 @@ func Detect(ctx context.Context, lib nvml.Interface) (inv Inventory) {
 	}
 
 	var ret nvml.Return
-	if err := guard(func() { ret = lib.Init() }); err != nil {
+	if err := nvmlcall.Guard(func() { ret = lib.Init() }); err != nil {
 		inv.Notes = append(inv.Notes, fmt.Sprintf("no NVIDIA GPU: NVML Init %v", err))
 		return inv
 	}
@@ -49,7 +51,7 @@ func Detect(ctx context.Context, lib nvml.Interface) (inv Inventory) {
 	}
 	defer func() {
 		var ret nvml.Return
-		if err := guard(func() { ret = lib.Shutdown() }); err != nil {
+		if err := nvmlcall.Guard(func() { ret = lib.Shutdown() }); err != nil {
 			inv.Notes = append(inv.Notes, fmt.Sprintf("NVML Shutdown %v", err))
 		} else if ret != nvml.SUCCESS {
 			inv.Notes = append(inv.Notes, fmt.Sprintf("NVML Shutdown failed: %s", ret.Error()))
@@ -73,7 +75,7 @@ func Detect(ctx context.Context, lib nvml.Interface) (inv Inventory) {
 	inv.Notes = append(inv.Notes, sys.notes...)
 	var count int
 	ret = nvml.SUCCESS
-	if err := guard(func() { count, ret = lib.DeviceGetCount() }); err != nil {
+	if err := nvmlcall.Guard(func() { count, ret = lib.DeviceGetCount() }); err != nil {
 		inv.Notes = append(inv.Notes, fmt.Sprintf("no NVIDIA GPU: NVML DeviceGetCount %v", err))
 		return inv
 	}
@@ -249,7 +251,7 @@ type prober struct {
 // which is returned as ERROR_UNKNOWN.
 func (p *prober) query(field, call string, fn func() nvml.Return) nvml.Return {
 	var ret nvml.Return
-	if err := guard(func() { ret = fn() }); err != nil {
+	if err := nvmlcall.Guard(func() { ret = fn() }); err != nil {
 		p.notes = append(p.notes, fmt.Sprintf("%s: NVML %s %v", field, call, err))
 		return nvml.ERROR_UNKNOWN
 	}
@@ -261,31 +263,11 @@ func (p *prober) query(field, call string, fn func() nvml.Return) nvml.Return {
 	return ret
 }
 
-// guard runs fn and turns a panic into an error.
-//
-// This is the one place the package recovers, and only for calls through
-// nvml.Interface: go-nvml's mocks (mock.Interface, mock.Device and the
-// dgx* servers built on them) panic on every method whose XxxFunc is not
-// set, and the dgxa100 server sets only a few (no bus width, clocks, ECC or
-// power limit). An implementation that cannot answer one query must cost a
-// note, not the inventory. The real library does not panic in Go; a crash in
-// its C code is a signal that recover cannot catch, which is why Detect never
-// calls it after a failed Init.
-func guard(fn func()) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("panicked (not implemented by this NVML?): %v", r)
-		}
-	}()
-	fn()
-	return nil
-}
-
 // initFailureNote says why NVML could not start and how to fix it. It names
 // the return code with retName rather than ret.Error(): after a failed Init
 // nothing of the library is called, not even nvmlErrorString.
 func initFailureNote(ret nvml.Return) string {
-	name := retName(ret)
+	name := nvmlcall.RetName(ret)
 	switch ret {
 	case nvml.ERROR_LIBRARY_NOT_FOUND:
 		return fmt.Sprintf("no NVIDIA GPU: libnvidia-ml.so not found (NVML %s); install the NVIDIA driver to test GPUs", name)
@@ -297,41 +279,6 @@ func initFailureNote(ret nvml.Return) string {
 		return fmt.Sprintf("no NVIDIA GPU: libnvidia-ml.so and the kernel driver differ in version (NVML %s); reboot or reload the driver after upgrading it", name)
 	}
 	return fmt.Sprintf("no NVIDIA GPU: NVML Init failed (NVML %s); check the driver with nvidia-smi", name)
-}
-
-// retName names an NVML return code without calling into the library.
-func retName(ret nvml.Return) string {
-	switch ret {
-	case nvml.SUCCESS:
-		return "SUCCESS"
-	case nvml.ERROR_UNINITIALIZED:
-		return "ERROR_UNINITIALIZED"
-	case nvml.ERROR_INVALID_ARGUMENT:
-		return "ERROR_INVALID_ARGUMENT"
-	case nvml.ERROR_NOT_SUPPORTED:
-		return "ERROR_NOT_SUPPORTED"
-	case nvml.ERROR_NO_PERMISSION:
-		return "ERROR_NO_PERMISSION"
-	case nvml.ERROR_NOT_FOUND:
-		return "ERROR_NOT_FOUND"
-	case nvml.ERROR_DRIVER_NOT_LOADED:
-		return "ERROR_DRIVER_NOT_LOADED"
-	case nvml.ERROR_TIMEOUT:
-		return "ERROR_TIMEOUT"
-	case nvml.ERROR_LIBRARY_NOT_FOUND:
-		return "ERROR_LIBRARY_NOT_FOUND"
-	case nvml.ERROR_FUNCTION_NOT_FOUND:
-		return "ERROR_FUNCTION_NOT_FOUND"
-	case nvml.ERROR_GPU_IS_LOST:
-		return "ERROR_GPU_IS_LOST"
-	case nvml.ERROR_OPERATING_SYSTEM:
-		return "ERROR_OPERATING_SYSTEM"
-	case nvml.ERROR_LIB_RM_VERSION_MISMATCH:
-		return "ERROR_LIB_RM_VERSION_MISMATCH"
-	case nvml.ERROR_UNKNOWN:
-		return "ERROR_UNKNOWN"
-	}
-	return fmt.Sprintf("return code %d", int32(ret))
 }
 
 // bandwidthGBs is the theoretical peak memory bandwidth in GB/s: clock ×

@@ -21,6 +21,8 @@ import (
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 
+	"github.com/dlcompat/dlcompat/core/internal/nvmlcall"
+
 	"github.com/dlcompat/dlcompat/core/telemetry"
 	"github.com/dlcompat/dlcompat/matrix"
 )
@@ -42,11 +44,11 @@ var _ telemetry.Sampler = (*Sampler)(nil)
 // not start, and the run goes on without telemetry.
 func Open(lib nvml.Interface) (*Sampler, error) {
 	var ret nvml.Return
-	if err := guard(func() { ret = lib.Init() }); err != nil {
+	if err := nvmlcall.Guard(func() { ret = lib.Init() }); err != nil {
 		return nil, fmt.Errorf("NVML Init %v", err)
 	}
 	if ret != nvml.SUCCESS {
-		return nil, fmt.Errorf("NVML Init: %s", retName(ret))
+		return nil, fmt.Errorf("NVML Init: %s", nvmlcall.RetName(ret))
 	}
 	return &Sampler{lib: lib, sources: map[string]*source{}}, nil
 }
@@ -56,11 +58,11 @@ func (s *Sampler) Name() string { return Name }
 // Close shuts NVML down.
 func (s *Sampler) Close() error {
 	var ret nvml.Return
-	if err := guard(func() { ret = s.lib.Shutdown() }); err != nil {
+	if err := nvmlcall.Guard(func() { ret = s.lib.Shutdown() }); err != nil {
 		return fmt.Errorf("NVML Shutdown %v", err)
 	}
 	if ret != nvml.SUCCESS {
-		return fmt.Errorf("NVML Shutdown: %s", retName(ret))
+		return fmt.Errorf("NVML Shutdown: %s", nvmlcall.RetName(ret))
 	}
 	return nil
 }
@@ -79,14 +81,14 @@ func (s *Sampler) Source(d matrix.Device) (telemetry.Source, bool) {
 	var h nvml.Device
 	ret := nvml.ERROR_NOT_FOUND
 	if d.UUID != "" {
-		_ = guard(func() { h, ret = s.lib.DeviceGetHandleByUUID(d.UUID) })
+		_ = nvmlcall.Guard(func() { h, ret = s.lib.DeviceGetHandleByUUID(d.UUID) })
 	}
 	if ret != nvml.SUCCESS {
 		idx, err := strconv.Atoi(strings.TrimPrefix(d.ID, "gpu:"))
 		if err != nil {
 			return nil, false
 		}
-		_ = guard(func() { h, ret = s.lib.DeviceGetHandleByIndex(idx) })
+		_ = nvmlcall.Guard(func() { h, ret = s.lib.DeviceGetHandleByIndex(idx) })
 	}
 	if ret != nvml.SUCCESS || h == nil {
 		return nil, false
@@ -115,7 +117,7 @@ func (s *source) Sample() telemetry.Sample {
 			return false
 		}
 		var ret nvml.Return
-		if err := guard(func() { ret = fn() }); err != nil {
+		if err := nvmlcall.Guard(func() { ret = fn() }); err != nil {
 			s.skip[field] = true
 			out.Notes = append(out.Notes, fmt.Sprintf("%s: NVML %v", field, err))
 			return false
@@ -128,7 +130,7 @@ func (s *source) Sample() telemetry.Sample {
 			out.Notes = append(out.Notes, field+": not supported by this GPU")
 		default:
 			s.skip[field] = true
-			out.Notes = append(out.Notes, fmt.Sprintf("%s: NVML %s", field, retName(ret)))
+			out.Notes = append(out.Notes, fmt.Sprintf("%s: NVML %s", field, nvmlcall.RetName(ret)))
 		}
 		return false
 	}
@@ -189,7 +191,7 @@ func (s *source) reasons(out *telemetry.Sample, ask func(string, func() nvml.Ret
 	if !s.legacyReasons && !s.skip["clock_event_reasons"] {
 		var v uint64
 		var ret nvml.Return
-		err := guard(func() { v, ret = s.h.GetCurrentClocksEventReasons() })
+		err := nvmlcall.Guard(func() { v, ret = s.h.GetCurrentClocksEventReasons() })
 		switch {
 		case err == nil && ret == nvml.SUCCESS:
 			out.Reasons, out.ReasonsKnown = fromNVML(v), true
@@ -239,44 +241,4 @@ func fromNVML(v uint64) telemetry.Reason {
 		}
 	}
 	return r | telemetry.Reason(left) // bits not mapped keep their place, named by value
-}
-
-// guard runs fn and turns a panic into an error: go-nvml's mocks panic on
-// a method whose XxxFunc is not set.
-func guard(fn func()) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("panicked (not implemented by this NVML?): %v", r)
-		}
-	}()
-	fn()
-	return nil
-}
-
-// retName names a return code without calling into the library (after a
-// failed Init, nvmlErrorString may be absent too).
-func retName(ret nvml.Return) string {
-	switch ret {
-	case nvml.SUCCESS:
-		return "SUCCESS"
-	case nvml.ERROR_UNINITIALIZED:
-		return "ERROR_UNINITIALIZED"
-	case nvml.ERROR_NOT_SUPPORTED:
-		return "ERROR_NOT_SUPPORTED"
-	case nvml.ERROR_NO_PERMISSION:
-		return "ERROR_NO_PERMISSION"
-	case nvml.ERROR_NOT_FOUND:
-		return "ERROR_NOT_FOUND"
-	case nvml.ERROR_DRIVER_NOT_LOADED:
-		return "ERROR_DRIVER_NOT_LOADED"
-	case nvml.ERROR_LIBRARY_NOT_FOUND:
-		return "ERROR_LIBRARY_NOT_FOUND"
-	case nvml.ERROR_FUNCTION_NOT_FOUND:
-		return "ERROR_FUNCTION_NOT_FOUND"
-	case nvml.ERROR_GPU_IS_LOST:
-		return "ERROR_GPU_IS_LOST"
-	case nvml.ERROR_UNKNOWN:
-		return "ERROR_UNKNOWN"
-	}
-	return fmt.Sprintf("return code %d", int32(ret))
 }

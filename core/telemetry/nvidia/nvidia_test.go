@@ -16,7 +16,9 @@ import (
 	"github.com/dlcompat/dlcompat/matrix"
 )
 
-func gpu(i int) matrix.Device { return matrix.Device{ID: "gpu:" + string(rune('0'+i)), Kind: matrix.KindGPU} }
+func gpu(i int) matrix.Device {
+	return matrix.Device{ID: "gpu:" + string(rune('0'+i)), Kind: matrix.KindGPU}
+}
 
 // record samples src for a window of d after the baseline and sums it up.
 func record(t *testing.T, src telemetry.Source, d time.Duration, during func()) *matrix.Telemetry {
