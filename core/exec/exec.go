@@ -9,6 +9,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/go-plugin/runner"
+
+	"github.com/dlcompat/dlcompat/matrix"
 )
 
 // Spec is a plugin to start: a binary and what to give it.
@@ -107,6 +109,23 @@ type (
 	// what each plugin ran under and --resume cannot change it.
 	Recorder interface {
 		Settings() any
+	}
+	// GPURuntimeChecker is an executor that needs something of its own
+	// to give a plugin a GPU (docker: the NVIDIA container runtime). The
+	// runner asks it once, before the cells, when the run has a GPU, and
+	// records the answer in the run's preflight; nil means it is there,
+	// an error says what is missing and how to install it.
+	GPURuntimeChecker interface {
+		CheckGPURuntime(ctx context.Context) error
+	}
+	// PackageLister is an executor that can say what is installed where a
+	// plugin runs: an image's packages (docker), the interpreter's
+	// (local). interpreter is what the plugin reported it runs ("" for a
+	// plugin written in Go, whose list is its binary's modules). The
+	// runner asks once per framework row; an executor caches by what it
+	// lists (an image ID).
+	PackageLister interface {
+		ListPackages(ctx context.Context, spec Spec, interpreter string) (*matrix.Packages, error)
 	}
 )
 

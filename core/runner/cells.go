@@ -295,6 +295,7 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 			}
 		}
 		for _, c := range r.planUnstarted(spec, devices) {
+			c.Reproduce = r.reproduce(spec, c)
 			if finished[[4]string{c.Device, c.Model, c.Check, c.Precision}] {
 				continue
 			}
@@ -330,11 +331,14 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 	}
 	inst.Desc.Framework, inst.Desc.Version = spec.Base(), r.rowVersion(spec, inst.Desc.Version)
 	d := inst.Desc
-	r.addFramework(matrix.Framework{
+	r.addFrameworkListed(ctx, ex, spec, matrix.Framework{
 		Name: d.Framework, Version: d.Version, Build: d.Build, Executor: inst.Executor,
 		Plugin: spec.Path, Image: spec.Image, ImageDigest: digest, Interpreter: d.Interpreter, Unavailable: d.Unavailable, Warnings: d.Warnings,
 	})
 	cells := r.plan(inst, devices)
+	for i := range cells {
+		cells[i].Reproduce = r.reproduce(spec, cells[i])
+	}
 	r.total += len(cells)
 	for i := range cells {
 		c := &cells[i]
@@ -413,12 +417,16 @@ func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c mat
 	if g != nil { // a device check has no model, so no weights
 		req.Weights, req.Inputs = g.Weights, g.Inputs
 	}
+	rec := r.startTelemetry(ctx, c) // its baseline before the call, outside the check's limit
 	limit := r.o.timeout(c.Check)
 	cctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	c.Started = time.Now().UTC()
 	resp, err := inst.Framework.Run(cctx, req)
 	c.Seconds = time.Since(c.Started).Seconds()
+	if rec != nil {
+		rec.Stop()
+	}
 	if err != nil {
 		// gRPC may report the deadline (from the server's side) a moment
 		// before cctx's own timer fires: judge by the clock.
@@ -484,6 +492,9 @@ func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c mat
 	c.MaxAbsErr, c.MaxRelErr, c.Worst = v.MaxAbsErr, v.MaxRelErr, v.Worst
 	c.FirstDivergingLayer, c.Tolerance, c.Tensors = v.FirstDivergingLayer, v.Tolerance, v.Tensors
 	c.Timings = v.Timings
+	if rec != nil && len(c.Timings) > 0 {
+		r.attachTelemetry(&c, rec, resp.Timings)
+	}
 	c.Warnings = append(c.Warnings, v.Warnings...)
 	if c.Precision == pluginapi.PrecisionFP32 {
 		r.keepFP32(c)

@@ -94,16 +94,35 @@ func (r *runState) runPinned(ctx context.Context, spec exec.Spec, devices []matr
 // addFramework records a framework row once: a plugin pinned to several
 // devices describes itself once per device.
 func (r *runState) addFramework(f matrix.Framework) {
+	if r.hasFramework(f) {
+		return
+	}
 	f.Unavailable = capText(f.Unavailable)
 	for i, w := range f.Warnings {
 		f.Warnings[i] = capText(w)
 	}
+	r.run.Frameworks = append(r.run.Frameworks, f)
+}
+
+func (r *runState) hasFramework(f matrix.Framework) bool {
 	for _, g := range r.run.Frameworks {
 		if g.Name == f.Name && g.Version == f.Version && g.Image == f.Image && g.Executor == f.Executor {
-			return
+			return true
 		}
 	}
-	r.run.Frameworks = append(r.run.Frameworks, f)
+	return false
+}
+
+// addFrameworkListed is addFramework for a plugin that started: a new
+// row also gets the packages where it runs, when ex can list them.
+func (r *runState) addFrameworkListed(ctx context.Context, ex exec.Executor, spec exec.Spec, f matrix.Framework) {
+	if r.hasFramework(f) {
+		return
+	}
+	if f.Unavailable == "" {
+		r.packages(ctx, ex, spec, &f)
+	}
+	r.addFramework(f)
 }
 
 // pluginDevice finds, among the devices a plugin offers, host device dev:

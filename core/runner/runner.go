@@ -23,6 +23,7 @@ import (
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/pluginhost"
 	"github.com/dlcompat/dlcompat/core/refdata"
+	"github.com/dlcompat/dlcompat/core/telemetry"
 	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/matrix"
 )
@@ -73,6 +74,18 @@ type Options struct {
 	// the planned cells (see shardPlan); the zero value runs them all.
 	Shard   matrix.Shard
 	Version string
+	// Telemetry, when set, samples each GPU around its perf cells
+	// (docs/spec.md §10); TelemetryOptions tune it (zero fields take
+	// telemetry.DefaultOptions).
+	Telemetry        telemetry.Sampler
+	TelemetryOptions telemetry.Options
+	// Preflight, when set, checks the devices before any cell runs
+	// (core/preflight); its results go into the run.
+	Preflight func(ctx context.Context, devices []matrix.Device) []matrix.PreflightCheck
+	// Command is the start of each cell's reproduce line: the command
+	// and the flags that define the run besides its selection
+	// ("dlcompat run --config gpu.yaml"); "" is "dlcompat run".
+	Command string
 }
 
 // File names inside OutDir.
@@ -97,6 +110,16 @@ func (o *Options) defaults() {
 	if o.Perf == nil {
 		p := pluginapi.DefaultPerfOptions()
 		o.Perf = &p
+	}
+	def := telemetry.DefaultOptions()
+	if o.TelemetryOptions.Interval <= 0 {
+		o.TelemetryOptions.Interval = def.Interval
+	}
+	if o.TelemetryOptions.Baseline <= 0 {
+		o.TelemetryOptions.Baseline = def.Baseline
+	}
+	if o.Command == "" {
+		o.Command = "dlcompat run"
 	}
 }
 
@@ -254,6 +277,7 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 	r := &runState{o: o, tols: tols, golden: golden, journal: journal, done: done, run: run, checks: table}
 	r.countShared(specs)
 	defer r.closeExecutors()
+	r.preflight(ctx, specs, oj.Devices)
 	plan := map[string]map[string]int{}
 	for _, spec := range specs {
 		for _, d := range assigned[specKey(spec)] {
@@ -308,7 +332,45 @@ func Run(ctx context.Context, o Options) (*matrix.Run, error) {
 	if err := ctx.Err(); err != nil {
 		return run, err
 	}
+	if err := noneExecuted(run); err != nil {
+		return run, err
+	}
 	return run, nil
+}
+
+// noneExecuted is an infrastructure failure when not one cell of the run
+// executed (each is a skip, or unknown): a run that measured nothing is
+// never green, however its cells are labelled. It names the commonest
+// reasons.
+func noneExecuted(run *matrix.Run) error {
+	if len(run.Cells) == 0 {
+		return nil
+	}
+	reasons := map[string]int{}
+	for _, c := range run.Cells {
+		if c.Status != matrix.Skip && c.Status != matrix.Unknown {
+			return nil
+		}
+		reasons[pluginapi.FirstLine(c.Reason)]++
+	}
+	type rc struct {
+		reason string
+		n      int
+	}
+	var rs []rc
+	for k, n := range reasons {
+		rs = append(rs, rc{k, n})
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].n > rs[j].n || rs[i].n == rs[j].n && rs[i].reason < rs[j].reason })
+	var lines []string
+	for i, x := range rs {
+		if i == 3 {
+			lines = append(lines, fmt.Sprintf("… and %d other reasons", len(rs)-3))
+			break
+		}
+		lines = append(lines, fmt.Sprintf("%s: %s", matrix.Plural(x.n, "cell"), x.reason))
+	}
+	return fmt.Errorf("%w: no cell could execute (%s):\n  %s", ErrInfra, run.Summary(), strings.Join(lines, "\n  "))
 }
 
 // runOrder puts fp32 first: a reduced-precision cell is judged against

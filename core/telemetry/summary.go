@@ -30,8 +30,8 @@ func Summarize(source string, samples []Sample, baselineEnd, stopped time.Time, 
 	if from.IsZero() || to.IsZero() || !to.After(from) {
 		t.Window = matrix.WindowCall
 		from, to = baselineEnd, stopped
-		if to.IsZero() && len(samples) > 0 {
-			to = samples[len(samples)-1].At
+		if n := len(samples); n > 0 && (to.IsZero() || to.After(samples[n-1].At)) {
+			to = samples[n-1].At // Stop's own sample closes the call
 		}
 	}
 	t.WindowSeconds = to.Sub(from).Seconds()

@@ -19,6 +19,11 @@
 //	badtiming=VALUE      make the first perf sample VALUE (NaN, +Inf, 1e300…)
 //	                     and the compute time VALUE too (a broken timer)
 //	bigmessage=BYTES     fail every cell with an error message of BYTES bytes
+//	gpu=ID|UUID          also offer GPU ID (gpu:0) with that UUID, computing
+//	                     on the CPU all the same: for host tests whose GPU
+//	                     is a mock NVML device (telemetry, preflight)
+//	nowindow             report no timed window with the perf series (a
+//	                     plugin that predates them)
 package faultplugin
 
 import (
@@ -29,6 +34,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/go-plugin"
 
@@ -88,6 +94,11 @@ func (t *tampered) Run(ctx context.Context, req pluginapi.RunRequest) (pluginapi
 			x, _ := strconv.ParseFloat(v, 64)
 			resp.Timings[0].Samples[0], resp.ComputeSeconds = x, x
 		}
+		if f == "nowindow" {
+			for i := range resp.Timings {
+				resp.Timings[i].WindowStart, resp.Timings[i].WindowEnd = time.Time{}, time.Time{}
+			}
+		}
 		if v, ok := strings.CutPrefix(f, "bigmessage="); ok {
 			n, _ := strconv.Atoi(v)
 			resp = pluginapi.RunResponse{Status: pluginapi.StatusError, Message: strings.Repeat("x", n), Warnings: []string{strings.Repeat("w", n)}}
@@ -110,6 +121,12 @@ func (b *backend) Describe() pluginapi.DescribeResponse {
 		Framework: "oracle", Version: "test",
 		Devices:      []pluginapi.Device{{ID: "cpu", Kind: "cpu", Name: "host CPU"}},
 		Capabilities: pluginapi.Capabilities{Models: reference.ModelNames(), Activations: true},
+	}
+	for _, f := range strings.Split(b.faults, ",") {
+		if v, ok := strings.CutPrefix(f, "gpu="); ok {
+			id, uuid, _ := strings.Cut(v, "|")
+			d.Devices = append(d.Devices, pluginapi.Device{ID: id, Kind: "gpu", Name: "mock NVML GPU", UUID: uuid})
+		}
 	}
 	if b.fault("nodevices", "") {
 		d.Devices = nil
