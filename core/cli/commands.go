@@ -16,12 +16,16 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
+
 	"github.com/dlcompat/dlcompat/core/device"
 	"github.com/dlcompat/dlcompat/core/exec"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
+	"github.com/dlcompat/dlcompat/core/preflight"
 	"github.com/dlcompat/dlcompat/core/refdata"
 	"github.com/dlcompat/dlcompat/core/runner"
 	"github.com/dlcompat/dlcompat/core/runspec"
+	"github.com/dlcompat/dlcompat/core/telemetry/nvidia"
 	"github.com/dlcompat/dlcompat/matrix"
 	"github.com/dlcompat/dlcompat/matrix/render"
 )
@@ -250,7 +254,23 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 		return classify(err)
 	}
 	events, stopProgress := progressFor(e.stderr, *quiet)
-	run, err := runner.Run(ctx, spec.Options(resolved, inv.Notes, Version, events))
+	opts := spec.Options(resolved, inv.Notes, Version, events)
+	opts.Command = reproduceBase(fs)
+	opts.Preflight = func(ctx context.Context, devices []matrix.Device) []matrix.PreflightCheck {
+		return preflight.NVIDIA(ctx, nvml.New(), devices, preflight.Options{})
+	}
+	if hasGPU(resolved.Devices) {
+		// NVML stays initialised for the run, so each perf call on a GPU
+		// is sampled (docs/spec.md §10); without it the run goes on, and
+		// says so.
+		if sampler, serr := nvidia.Open(nvml.New()); serr != nil {
+			opts.DeviceNotes = append(opts.DeviceNotes, "no telemetry: "+serr.Error())
+		} else {
+			defer sampler.Close()
+			opts.Telemetry = sampler
+		}
+	}
+	run, err := runner.Run(ctx, opts)
 	stopProgress()
 	switch {
 	case errors.Is(err, runner.ErrUsage):
@@ -500,4 +520,34 @@ var versionCmd = command{
 		fmt.Fprintf(e.stdout, "dlcompat %s (plugin protocol %d, results schema %d)\n", Version, pluginapi.ProtocolVersion, matrix.SchemaVersion)
 		return nil
 	},
+}
+
+func hasGPU(ds []matrix.Device) bool {
+	for _, d := range ds {
+		if d.Kind == matrix.KindGPU {
+			return true
+		}
+	}
+	return false
+}
+
+// reproduceBase is "dlcompat run" and the flags the user set that define
+// the run besides its selection (--config, --executor, --plugins-dir,
+// the perf options…): each cell's reproduce line adds its own selection.
+func reproduceBase(fs *flag.FlagSet) string {
+	skip := map[string]bool{"frameworks": true, "devices": true, "models": true, "checks": true, "precisions": true,
+		"o": true, "resume": true, "force": true, "quiet": true, "shard": true}
+	parts := []string{"dlcompat run"}
+	fs.Visit(func(f *flag.Flag) {
+		if skip[f.Name] {
+			return
+		}
+		v := f.Value.String()
+		if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() && v == "true" {
+			parts = append(parts, "--"+f.Name)
+			return
+		}
+		parts = append(parts, "--"+f.Name, runner.ShellQuote(v))
+	})
+	return strings.Join(parts, " ")
 }

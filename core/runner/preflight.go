@@ -97,13 +97,13 @@ func (r *runState) reproduce(spec exec.Spec, c matrix.Cell) string {
 	if name == "" {
 		name = c.Framework
 	}
-	args := []string{r.o.Command, "--frameworks", shellQuote(name), "--devices", shellQuote(c.Device), "--models", shellQuote(c.Model),
-		"--checks", shellQuote(c.Check), "--precisions", shellQuote(c.Precision), "-o", "results/reproduce"}
+	args := []string{r.o.Command, "--frameworks", ShellQuote(name), "--devices", ShellQuote(c.Device), "--models", ShellQuote(c.Model),
+		"--checks", ShellQuote(c.Check), "--precisions", ShellQuote(c.Precision), "-o", "results/reproduce"}
 	return strings.Join(args, " ")
 }
 
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
+// ShellQuote quotes s for a POSIX shell when it needs it.
+func ShellQuote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("+-_.:/=,@", r))
 	}) < 0 {

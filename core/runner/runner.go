@@ -23,8 +23,8 @@ import (
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/pluginhost"
 	"github.com/dlcompat/dlcompat/core/refdata"
-	"github.com/dlcompat/dlcompat/core/telemetry"
 	"github.com/dlcompat/dlcompat/core/reference"
+	"github.com/dlcompat/dlcompat/core/telemetry"
 	"github.com/dlcompat/dlcompat/matrix"
 )
 

@@ -82,18 +82,32 @@ type htmlRow struct {
 
 type htmlPerfRow struct {
 	Framework, Version, Device, Model, Latency, Memory, CV string
+	// State is the device's during the series (throttleState).
+	State                                                  string
 	Throughput, Train, GFLOPs, Peak                        []string
 	Noisy                                                  bool
 }
 
 type htmlDevice struct {
 	matrix.Device
-	Memory, Bandwidth, Peak string
+	Memory, Bandwidth, Peak, Fingerprint string
 }
 
 type htmlFramework struct {
 	matrix.Framework
 	BuildList []string
+	Packages  string
+}
+
+// htmlTelemetryRow is one sampled series; Throttled marks it.
+type htmlTelemetryRow struct {
+	Cells     []string
+	Throttled bool
+}
+
+type htmlPreflight struct {
+	matrix.PreflightCheck
+	Class string
 }
 
 type htmlTensor struct {
@@ -104,6 +118,10 @@ type htmlTensor struct {
 
 type htmlTiming struct {
 	Series, Median, P90, P99, Min, Max, CV, Items, GFLOPs, Peak string
+	// Device is the telemetry of the series, on one line; Throttled
+	// marks a series that ran throttled.
+	Device    string
+	Throttled bool
 	N                                                           int
 	Noisy                                                       bool
 }
@@ -144,6 +162,10 @@ type htmlReport struct {
 	Charts                                []htmlChartPair
 	Devices                               []htmlDevice
 	Frameworks                            []htmlFramework
+	TelemetryHeader                       []string
+	Telemetry                             []htmlTelemetryRow
+	PreflightLine                         string
+	Preflight                             []htmlPreflight
 	Shards                                []matrix.ShardInfo
 	Notes                                 []string
 	Details                               []htmlDetail
@@ -187,6 +209,7 @@ func buildHTMLReport(r *matrix.Run) *htmlReport {
 			hf.BuildList = append(hf.BuildList, k+" "+v)
 		}
 		sort.Strings(hf.BuildList)
+		hf.Packages = packagesText(f)
 		h.Frameworks = append(h.Frameworks, hf)
 		fws[[2]string{f.Name, f.Version}] = hf
 	}
@@ -247,6 +270,7 @@ func buildHTMLReport(r *matrix.Run) *htmlReport {
 		c := &r.Cells[i]
 		if c.Check == "perf" && c.Status == matrix.Pass && len(c.Timings) > 0 {
 			row := perfRowHTML(c)
+			row.State = throttleState(c)
 			h.HasPeak = h.HasPeak || len(row.Peak) > 0
 			h.Perf = append(h.Perf, row)
 		}
@@ -267,7 +291,19 @@ func buildHTMLReport(r *matrix.Run) *htmlReport {
 		if d.PeakFP32GFLOPs > 0 {
 			hd.Peak = fmt.Sprintf("%.1f TFLOP/s (%d CUDA cores)", d.PeakFP32GFLOPs/1000, d.CUDACores)
 		}
+		hd.Fingerprint = fingerprint(d)
 		h.Devices = append(h.Devices, hd)
+	}
+	if hasTelemetry(r) {
+		tt := telemetryTable(r)
+		h.TelemetryHeader = tt.header
+		for _, row := range tt.rows {
+			h.Telemetry = append(h.Telemetry, htmlTelemetryRow{Cells: row, Throttled: strings.HasPrefix(row[13], "THROTTLED")})
+		}
+	}
+	h.PreflightLine = preflightLine(r)
+	for _, p := range r.Preflight {
+		h.Preflight = append(h.Preflight, htmlPreflight{PreflightCheck: p, Class: "pf-" + strings.ReplaceAll(string(p.Status), "/", "")})
 	}
 
 	ct := charTable(r)
@@ -312,6 +348,16 @@ func buildHTMLReport(r *matrix.Run) *htmlReport {
 			}
 			if t.PercentOfPeak > 0 {
 				ht.Peak = fmt.Sprintf("%.2f%%", t.PercentOfPeak)
+			}
+			if tel := t.Telemetry; tel != nil {
+				ht.Device = fmt.Sprintf("SM %s MHz · %s W · %s J", orDash(fmtMHz(tel.SMClockMedianMHz, tel.SMClockMinMHz)), orDash(fmtPower(tel.PowerMedianW, tel.PowerMaxW)), orDash(fmtNum(tel.EnergyJ, "%.3g")))
+				if tel.JoulesPerItem > 0 {
+					ht.Device += fmt.Sprintf(" · %.3g J/item", tel.JoulesPerItem)
+				}
+				if tel.Throttled {
+					ht.Device += " · THROTTLED (" + strings.Join(tel.ThrottleReasons, ", ") + ")"
+				}
+				ht.Throttled = tel.Throttled
 			}
 			d.Timings = append(d.Timings, ht)
 		}

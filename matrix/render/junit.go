@@ -15,6 +15,9 @@ import (
 // timeout and unknown are <error>s (the check could not judge the
 // numbers); skip is <skipped>. Text that XML cannot carry (control
 // characters in a plugin's stderr) becomes U+FFFD, as encoding/xml does.
+// The preflight is a suite of its own ("preflight"), one <testcase> per
+// check: bad is an <error> of type "preflight" (the machine, not a
+// framework), warn says so in <system-out>, n/a is <skipped>.
 
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
@@ -125,6 +128,25 @@ func WriteJUnit(w io.Writer, r *matrix.Run) error {
 		seconds[k] += c.Seconds
 		total += c.Seconds
 	}
+	if len(r.Preflight) > 0 {
+		s := junitSuite{Name: "preflight", Hostname: r.Host.Hostname, Time: "0.000"}
+		for _, p := range r.Preflight {
+			tc := junitCase{Name: p.Device + " " + p.Name, Classname: "dlcompat.preflight." + classPart(p.Device), Time: "0.000",
+				SystemOut: string(p.Status) + ": " + p.Detail}
+			switch p.Status {
+			case matrix.PreflightBad:
+				tc.Error = &junitResult{Message: p.Detail, Type: "preflight"}
+				s.Errors++
+			case matrix.PreflightNA:
+				tc.Skipped = &junitResult{Message: p.Detail}
+				s.Skipped++
+			}
+			s.Tests++
+			s.Cases = append(s.Cases, tc)
+		}
+		doc.Tests, doc.Errors, doc.Skipped = doc.Tests+s.Tests, doc.Errors+s.Errors, doc.Skipped+s.Skipped
+		doc.Suites = append(doc.Suites, s)
+	}
 	for _, k := range order {
 		s := suites[k]
 		s.Time = fmt.Sprintf("%.3f", seconds[k])
@@ -161,9 +183,15 @@ func suiteProperties(r *matrix.Run, d matrix.Device, f matrix.Framework) []junit
 	add("device.uuid", d.UUID)
 	add("device.driver_version", d.DriverVersion)
 	add("device.cuda_driver_version", d.CUDADriverVersion)
+	add("device.vbios_version", d.VBIOSVersion)
+	add("device.inforom_version", d.InfoROMVersion)
+	add("device.fingerprint", fingerprint(d))
 	add("framework.executor", f.Executor)
 	add("framework.image", f.Image)
 	add("framework.interpreter", f.Interpreter)
+	if f.Packages != nil {
+		add("framework.packages_digest", f.Packages.Digest)
+	}
 	return ps
 }
 
@@ -206,6 +234,15 @@ func cellSummary(c *matrix.Cell) string {
 		if t.Noisy {
 			l += " NOISY"
 		}
+		if tel := t.Telemetry; tel != nil {
+			l += fmt.Sprintf("; device: SM %.0f MHz, %.0f W median, %.3g J", tel.SMClockMedianMHz, tel.PowerMedianW, tel.EnergyJ)
+			if tel.JoulesPerItem > 0 {
+				l += fmt.Sprintf(", %.3g J/item", tel.JoulesPerItem)
+			}
+			if tel.Throttled {
+				l += " THROTTLED (" + strings.Join(tel.ThrottleReasons, ", ") + ")"
+			}
+		}
 		lines = append(lines, l)
 	}
 	if c.PeakMemoryBytes > 0 {
@@ -213,6 +250,9 @@ func cellSummary(c *matrix.Cell) string {
 	}
 	for _, w := range c.Warnings {
 		lines = append(lines, "warning: "+w)
+	}
+	if c.Reproduce != "" {
+		lines = append(lines, "reproduce: "+c.Reproduce)
 	}
 	return strings.Join(lines, "\n")
 }

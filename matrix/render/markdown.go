@@ -41,18 +41,46 @@ func writeMarkdown(w io.Writer, r *matrix.Run) error {
 		writeMDTable(w, ct)
 		fmt.Fprintln(w, "\n"+mdEscape(charNote))
 	}
+	if hasTelemetry(r) {
+		fmt.Fprint(w, "\n### Telemetry\n\nSampled by the host through NVML during each series' timed window; a THROTTLED series ran while a thermal or power reason held the clocks down.\n\n")
+		writeMDTable(w, telemetryTable(r))
+	}
 	if ps := problems(r); len(ps) > 0 {
 		fmt.Fprint(w, "\n### Problems\n\n")
 		for _, p := range ps {
 			fmt.Fprintln(w, "- "+mdEscape(p))
 		}
 	}
+	if rs := reproduceLines(r); len(rs) > 0 {
+		fmt.Fprint(w, "\n### Reproduce\n\n")
+		for _, l := range rs {
+			k, cmd, _ := strings.Cut(l, ": ")
+			fmt.Fprintf(w, "- %s: `%s`\n", mdEscape(k), strings.ReplaceAll(cmd, "`", "'"))
+		}
+	}
+	if l := preflightLine(r); l != "" {
+		fmt.Fprint(w, "\n### Preflight\n\n"+mdEscape(l)+"\n\n")
+		writeMDTable(w, preflightTable(r))
+	}
 	fmt.Fprint(w, "\n### Devices\n\n")
 	for _, d := range r.Devices {
-		fmt.Fprintf(w, "- `%s` %s\n", mdEscape(d.ID), mdEscape(d.Name))
+		fmt.Fprintf(w, "- `%s` %s", mdEscape(d.ID), mdEscape(d.Name))
+		if fp := fingerprint(d); fp != "" {
+			fmt.Fprintf(w, ": %s", mdEscape(fp))
+		}
+		fmt.Fprintln(w)
 	}
 	for _, n := range r.DeviceNotes {
 		fmt.Fprintf(w, "- note: %s\n", mdEscape(n))
+	}
+	var pk []string
+	for _, f := range r.Frameworks {
+		if p := packagesText(f); p != "" {
+			pk = append(pk, fmt.Sprintf("- %s `%s`: %s", mdEscape(f.Name), mdEscape(f.Version), mdEscape(p)))
+		}
+	}
+	if len(pk) > 0 {
+		fmt.Fprint(w, "\n### Environment\n\n"+strings.Join(pk, "\n")+"\n")
 	}
 	return nil
 }

@@ -105,10 +105,12 @@ func cellText(c *matrix.Cell) string {
 func perfTable(r *matrix.Run) table {
 	mixed := mixedPrecision(r)
 	t := table{header: withPrecision(mixed, []string{"framework", "version", "device", "model", "latency b1 median/p90/p99 ms", "throughput items/s", "train step ms", "GFLOP/s", "cv"}, 4, "precision")}
+	var states []string
 	for _, c := range r.Cells {
 		if c.Check != "perf" || c.Status != matrix.Pass {
 			continue
 		}
+		states = append(states, throttleState(&c))
 		var lat, thr, train, gf, peak []string
 		maxCV := 0.0
 		for _, tm := range c.Timings {
@@ -157,6 +159,14 @@ func perfTable(r *matrix.Run) table {
 	}
 	if anyPeak {
 		t.header = append(t.header[:len(t.header)-1:len(t.header)-1], "% of FP32 peak", "cv")
+	}
+	// The device's state during the series, where the host sampled it: a
+	// throttled series measured the cooling as much as the framework.
+	if hasTelemetry(r) {
+		t.header = append(t.header, "device")
+		for i := range t.rows {
+			t.rows[i] = append(t.rows[i], orDash(states[i]))
+		}
 	}
 	return t
 }

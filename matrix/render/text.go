@@ -36,7 +36,21 @@ func writeText(w io.Writer, r *matrix.Run) error {
 		default:
 			line += " — unavailable: " + f.Unavailable
 		}
+		if p := packagesText(f); p != "" {
+			line += "; " + p
+		}
 		fmt.Fprintln(w, line)
+	}
+	for _, d := range r.Devices {
+		if fp := fingerprint(d); fp != "" {
+			fmt.Fprintf(w, "  %s %s: %s\n", d.ID, d.Name, fp)
+		}
+	}
+	if l := preflightLine(r); l != "" {
+		fmt.Fprintln(w, l)
+		for _, p := range preflightProblems(r) {
+			fmt.Fprintln(w, "  - "+p)
+		}
 	}
 	fmt.Fprintln(w)
 	writeTab(w, statusTable(r))
@@ -47,6 +61,10 @@ func writeText(w io.Writer, r *matrix.Run) error {
 	if ct := charTable(r); len(ct.rows) > 0 {
 		fmt.Fprintln(w)
 		writeTab(w, ct)
+	}
+	if hasTelemetry(r) {
+		fmt.Fprintln(w)
+		writeTab(w, telemetryTable(r))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, r.Summary())

@@ -287,7 +287,66 @@ func Report() *matrix.Run {
 		r.Cells = append(r.Cells, matrix.Cell{CellKey: matrix.CellKey{Framework: "pytorch", FrameworkVersion: "2.3.0", Device: "gpu:0", Model: "lstm", Check: c.check, Precision: "fp32"},
 			Status: c.status, Reason: c.reason, Seconds: 1.5})
 	}
+	AddTelemetry(r)
 	return r
+}
+
+// AddTelemetry gives a Report-like run what the host records around a
+// GPU (docs/spec.md §10): the fingerprint of gpu:0, telemetry on the
+// perf series of pytorch on gpu:0 (the throughput series throttled), a
+// preflight with a downtrained link and an ECC error, a package list,
+// and reproduce lines.
+func AddTelemetry(r *matrix.Run) {
+	for i := range r.Devices {
+		d := &r.Devices[i]
+		if d.Kind == matrix.KindGPU {
+			d.VBIOSVersion, d.InfoROMVersion, d.Persistence = "92.00.45.00.03", "G503.0201.00.03", "enabled"
+			d.AppSMClockMHz, d.AppMemClockMHz = 1095, 1215
+		}
+	}
+	for i := range r.Frameworks {
+		if f := &r.Frameworks[i]; f.Name == "pytorch" {
+			f.Packages = &matrix.Packages{Digest: "sha256:3f1c9a0e5b7d2c4e6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e", From: "pip, dpkg in image sha256:5d2e",
+				Items: []matrix.Package{{Manager: "dpkg", Name: "libc6", Version: "2.36-9"}, {Manager: "pip", Name: "numpy", Version: "1.26.4"}, {Manager: "pip", Name: "torch", Version: "2.3.0"}}}
+		}
+		if f := &r.Frameworks[i]; f.Name == "gorgonia" {
+			f.PackagesNote = "bin/plugins/dlcompat-plugin-gorgonia carries no Go build information (built with -buildvcs=false -trimpath?)"
+		}
+	}
+	for i := range r.Cells {
+		c := &r.Cells[i]
+		c.Reproduce = "dlcompat run --frameworks " + c.Framework + " --devices " + c.Device + " --models " + c.Model + " --checks " + c.Check + " --precisions fp32 -o results/reproduce"
+		if c.Framework != "pytorch" || c.Device != "gpu:0" || c.Check != "perf" || c.Status != matrix.Pass {
+			continue
+		}
+		for j := range c.Timings {
+			t := &c.Timings[j]
+			n := float64(len(t.Samples) * t.Batch)
+			tel := &matrix.Telemetry{Source: "nvml", Window: matrix.WindowSeries, WindowSeconds: 0.84, Samples: 42,
+				SMClockMedianMHz: 1410, SMClockMinMHz: 1410, MemClockMedianMHz: 1215, PowerMedianW: 251, PowerMaxW: 268,
+				EnergyJ: 210.8, EnergyFrom: "counter", JoulesPerItem: 210.8 / n, TempMaxC: 61, MemoryUsedMaxBytes: 3 << 30,
+				Baseline: &matrix.TelemetryBaseline{Seconds: 0.2, Samples: 10, SMClockMedianMHz: 210, PowerMedianW: 54, TempMaxC: 38, MemoryUsedBytes: 512 << 20, ClockEventReasons: []string{"gpu_idle"}}}
+			if t.Name == "throughput" {
+				tel.SMClockMedianMHz, tel.SMClockMinMHz, tel.PowerMedianW, tel.PowerMaxW, tel.TempMaxC = 1305, 1110, 398, 400, 88
+				tel.ClockEventReasons = []string{"sw_power_cap", "hw_thermal_slowdown"}
+				tel.Throttled, tel.ThrottleReasons = true, []string{"sw_power_cap", "hw_thermal_slowdown"}
+			}
+			if t.Name == "train_step" {
+				tel.JoulesPerStep = 210.8 / float64(len(t.Samples))
+			}
+			t.Telemetry = tel
+		}
+	}
+	r.Preflight = []matrix.PreflightCheck{
+		{Device: "host", Name: "nvml", Status: matrix.PreflightOK, Detail: "NVML 12.550.54.15, driver 550.54.15"},
+		{Device: "host", Name: "gpu_count", Status: matrix.PreflightOK, Detail: "1 on the PCI bus, 1 in NVML"},
+		{Device: "gpu:0", Name: "persistence", Status: matrix.PreflightOK, Detail: "enabled"},
+		{Device: "gpu:0", Name: "pcie_link", Status: matrix.PreflightWarn, Detail: "Gen4 x8, trained down from x16 (Gen4): host-device copies run at a fraction of their speed; reseat the card or check the slot"},
+		{Device: "gpu:0", Name: "ecc_mode", Status: matrix.PreflightOK, Detail: "enabled"},
+		{Device: "gpu:0", Name: "ecc_uncorrected", Status: matrix.PreflightBad, Detail: "2 volatile uncorrected ECC errors since the driver loaded: results on this GPU may be corrupt; drain it and reset it"},
+		{Device: "gpu:0", Name: "retired_pages", Status: matrix.PreflightNA, Detail: "not supported by this GPU"},
+		{Device: "gpu:0", Name: "mig", Status: matrix.PreflightOK, Detail: "disabled"},
+	}
 }
 
 // Shard is the k-th of n shards of a fleet's run, as BenchmarkMerge and
