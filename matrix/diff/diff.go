@@ -118,6 +118,14 @@ type TimingDiff struct {
 	// Verdict is Slower, Faster or Same; Note says why it is Same.
 	Verdict string `json:"verdict"`
 	Note    string `json:"note,omitempty"`
+	// OldThrottled and NewThrottled say that the device throttled during
+	// the series (matrix.Telemetry). When one side did and the other did
+	// not, a Slower or Faster verdict is kept but Discounted: it is no
+	// regression nor improvement, since the device, not the framework,
+	// may account for it.
+	OldThrottled bool `json:"old_throttled,omitempty"`
+	NewThrottled bool `json:"new_throttled,omitempty"`
+	Discounted   bool `json:"discounted,omitempty"`
 }
 
 // Series names the series: "latency b1".
@@ -341,7 +349,22 @@ func Compare(oldRun, newRun *matrix.Run, th Thresholds) *Comparison {
 		cmp.Warnings = append(cmp.Warnings, fmt.Sprintf("%s %s fewer than %d samples on a side and were not compared; run with --perf-iterations 20 or more", matrix.Plural(short, "timing series"), verb, th.MinSamples))
 	}
 	cmp.DeviceChanges = deviceChanges(oldRun, newRun)
+	if n := discountedSeries(cmp.Cells); n > 0 {
+		cmp.Warnings = append(cmp.Warnings, fmt.Sprintf("%s ran throttled in one run and not in the other; their speed changes are shown but not counted as regressions or improvements (see each cell's reasons)", matrix.Plural(n, "timing series")))
+	}
 	return cmp
+}
+
+func discountedSeries(cells []CellDiff) int {
+	n := 0
+	for _, d := range cells {
+		for _, t := range d.Timings {
+			if t.Discounted {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // runWarnings says when the two runs look like the wrong ones to
@@ -462,8 +485,21 @@ func compareCells(k diffKey, o, n keyedCell, th Thresholds) CellDiff {
 		}
 		d.Errors = e
 	}
+	discounted := false
 	for _, p := range pairSeries(oc.Timings, nc.Timings) {
 		t := compareTiming(oc.Timings[p[0]], nc.Timings[p[1]], th, th.minChangeFor(deviceKind(o)))
+		t.OldThrottled, t.NewThrottled = oc.Timings[p[0]].Throttled(), nc.Timings[p[1]].Throttled()
+		if t.Verdict != Same && t.OldThrottled != t.NewThrottled {
+			t.Discounted, discounted = true, true
+			side, tm := "new", nc.Timings[p[1]]
+			if t.OldThrottled {
+				side, tm = "old", oc.Timings[p[0]]
+			}
+			d.Reasons = append(d.Reasons, fmt.Sprintf("%s %.1f%% %s (p=%.2g), but the %s run's device throttled during it (%s) and the other's did not: not counted as a %s",
+				t.Series(), 100*math.Abs(t.Delta), t.Verdict, float64(*t.P), side, strings.Join(tm.Telemetry.ThrottleReasons, ", "), map[string]string{Slower: "regression", Faster: "improvement"}[t.Verdict]))
+			d.Timings = append(d.Timings, t)
+			continue
+		}
 		switch t.Verdict {
 		case Slower:
 			d.SpeedRegression = true
@@ -479,7 +515,7 @@ func compareCells(k diffKey, o, n keyedCell, th Thresholds) CellDiff {
 		d.Change = Regression
 	case improved:
 		d.Change = Improvement
-	case oc.Status != nc.Status:
+	case oc.Status != nc.Status, discounted:
 		d.Change = Changed
 	default:
 		d.Change = Unchanged

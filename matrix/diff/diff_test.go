@@ -116,6 +116,31 @@ func TestDiffClassifiesChanges(t *testing.T) {
 				t.Samples[j] = ot.Samples[j] * 1.12
 			}
 		}, [4]string{"pytorch", "NVIDIA A100-SXM4-40GB", "cnn", "perf"}, diff.Regression, "% slower (p="},
+		{"slower while throttled, against a clean run, is not a regression, and says so", func(o, n *matrix.Run) {
+			ot := matrixtest.CellAt(o, "pytorch", "gpu:0", "cnn", "perf").Timings[0]
+			t := &matrixtest.CellAt(n, "pytorch", "gpu:0", "cnn", "perf").Timings[0]
+			for j := range t.Samples {
+				t.Samples[j] = ot.Samples[j] * 1.3
+			}
+			t.Telemetry = &matrix.Telemetry{Source: "nvml", Throttled: true, ThrottleReasons: []string{"hw_thermal_slowdown"}}
+		}, [4]string{"pytorch", "NVIDIA A100-SXM4-40GB", "cnn", "perf"}, diff.Changed, "but the new run's device throttled during it (hw_thermal_slowdown) and the other's did not: not counted as a regression"},
+		{"faster once the old run's throttling is gone is no improvement either", func(o, n *matrix.Run) {
+			ot := &matrixtest.CellAt(o, "pytorch", "gpu:0", "cnn", "perf").Timings[0]
+			t := &matrixtest.CellAt(n, "pytorch", "gpu:0", "cnn", "perf").Timings[0]
+			for j := range t.Samples {
+				t.Samples[j] = ot.Samples[j] * 0.7
+			}
+			ot.Telemetry = &matrix.Telemetry{Source: "nvml", Throttled: true, ThrottleReasons: []string{"sw_power_cap"}}
+		}, [4]string{"pytorch", "NVIDIA A100-SXM4-40GB", "cnn", "perf"}, diff.Changed, "old run's device throttled"},
+		{"slower with both runs throttled is a regression", func(o, n *matrix.Run) {
+			ot := &matrixtest.CellAt(o, "pytorch", "gpu:0", "cnn", "perf").Timings[0]
+			t := &matrixtest.CellAt(n, "pytorch", "gpu:0", "cnn", "perf").Timings[0]
+			for j := range t.Samples {
+				t.Samples[j] = ot.Samples[j] * 1.3
+			}
+			th := &matrix.Telemetry{Source: "nvml", Throttled: true, ThrottleReasons: []string{"sw_power_cap"}}
+			ot.Telemetry, t.Telemetry = th, th
+		}, [4]string{"pytorch", "NVIDIA A100-SXM4-40GB", "cnn", "perf"}, diff.Regression, "% slower (p="},
 		{"three samples cannot tell", func(o, n *matrix.Run) {
 			t := &matrixtest.CellAt(n, "gorgonia", "cpu", "cnn", "perf").Timings[0]
 			t.Samples = []float64{9, 9, 9}
@@ -125,6 +150,13 @@ func TestDiffClassifiesChanges(t *testing.T) {
 		tc.edit(o, n)
 		c := diff.Compare(o, n, diff.DefaultThresholds)
 		check(tc.desc, findDiff(t, c, tc.cell[0], tc.cell[1], tc.cell[2], tc.cell[3]), tc.want, tc.reason)
+		if strings.Contains(tc.desc, "throttled, against a clean run") {
+			d := findDiff(t, c, "pytorch", "NVIDIA A100-SXM4-40GB", "cnn", "perf")
+			if d.SpeedRegression || !d.Timings[0].Discounted || d.Timings[0].Verdict != diff.Slower || !d.Timings[0].NewThrottled ||
+				len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "1 timing series ran throttled in one run and not in the other") {
+				t.Errorf("%s: %+v, warnings %q", tc.desc, d, c.Warnings)
+			}
+		}
 		if tc.desc == "three samples cannot tell" {
 			d := findDiff(t, c, "gorgonia", "Test CPU", "cnn", "perf")
 			if d.Timings[0].P != nil || !strings.Contains(d.Timings[0].Note, "too few samples") || len(c.Warnings) != 1 {

@@ -20,8 +20,14 @@ func fmtDelta(t diff.TimingDiff) string {
 // speedCell is a timing's verdict as benchstat shows it: the change and
 // its p-value, or "~" and the p-value when the data cannot tell.
 func speedCell(t diff.TimingDiff, th diff.Thresholds) string {
-	switch t.Verdict {
-	case diff.Slower, diff.Faster:
+	switch {
+	case t.Discounted:
+		side := "new"
+		if t.OldThrottled {
+			side = "old"
+		}
+		return fmt.Sprintf("%s %s (%s), %s run THROTTLED: not counted", fmtDelta(t), t.Verdict, fmtP(t.P), side)
+	case t.Verdict == diff.Slower, t.Verdict == diff.Faster:
 		return fmt.Sprintf("%s %s (%s)", fmtDelta(t), t.Verdict, fmtP(t.P))
 	}
 	switch {
@@ -109,7 +115,7 @@ func timingRows(c *diff.Comparison) [][]string {
 	for _, d := range c.Cells {
 		for _, t := range d.Timings {
 			verdict := speedCell(t, c.Thresholds)
-			if t.Verdict == diff.Slower {
+			if t.Verdict == diff.Slower && !t.Discounted {
 				verdict += " REGRESSION"
 			}
 			rows = append(rows, []string{d.Framework + " " + d.NewVersion, d.DeviceModel, d.Model, t.Series(),
@@ -213,10 +219,12 @@ func WriteDiffHTML(w io.Writer, c *diff.Comparison) error {
 			for _, t := range d.Timings {
 				ht := htmlDiffTiming{Series: t.Series(), Old: fmtSeconds(t.OldMedian), New: fmtSeconds(t.NewMedian), Delta: fmtDelta(t),
 					Verdict: speedCell(t, c.Thresholds), N: fmt.Sprintf("%d+%d", t.OldN, t.NewN)}
-				switch t.Verdict {
-				case diff.Slower:
+				switch {
+				case t.Discounted:
+					ht.Class = "throttled"
+				case t.Verdict == diff.Slower:
 					ht.Class = "d-regression"
-				case diff.Faster:
+				case t.Verdict == diff.Faster:
 					ht.Class = "d-improvement"
 				}
 				row.Timings = append(row.Timings, ht)
