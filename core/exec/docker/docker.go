@@ -22,6 +22,7 @@ import (
 	dc "github.com/ory/dockertest/v3/docker"
 
 	"github.com/dlcompat/dlcompat/core/exec"
+	"github.com/dlcompat/dlcompat/matrix"
 )
 
 // Errors of this package.
@@ -116,6 +117,8 @@ type Executor struct {
 	owner   string
 	janitor *janitor
 	seq     atomic.Int64
+	// packages caches ListPackages by image ID.
+	packages map[string]*matrix.Packages
 }
 
 var (
