@@ -1,111 +1,160 @@
 #!/usr/bin/env bash
 # The GPU check, as one step on a machine with an NVIDIA GPU (driver and
-# libnvidia-ml) and a PyTorch built with CUDA. CI has no GPU: this is what
-# exercises the plugins' cuda:N paths. It builds nothing: it takes prebuilt
-# binaries (make build, elsewhere if need be; copy bin/ here), then
-#   1. prints the NVML inventory (dlcompat devices),
-#   2. prints what the plugins see (dlcompat plugins): pytorch must list
-#      every gpu:N,
-#   3. runs the pytorch and gorgonia plugins on every device with the local
-#      executor, every check (perf included), writing OUT/run.json,
-#   4. fails unless every GPU got pytorch cells that really ran (pass or
-#      fail, not skip), and passes the run's own exit code on otherwise,
-#   5. runs pytorch and jax in the reduced precisions (tf32, bf16, fp16) on
-#      every GPU into OUT/precision, and fails on any of those cells that
-#      neither ran nor was declared unsupported (its own block below).
+# libnvidia-ml), no Docker and no network, whose python3 has a CUDA
+# PyTorch and JAX (ENVIRONMENT.md, "A GPU, when there is one"). CI has no
+# GPU: this is what exercises the plugins' cuda:N paths and the NVML
+# telemetry and preflight (docs/spec.md §11). It builds nothing: it takes
+# prebuilt binaries (make build elsewhere; copy bin/ here), then
+#   1. prints the NVML inventory and the preflight (dlcompat devices --preflight),
+#   2. prints what the plugins see (dlcompat plugins),
+#   3. runs every framework whose plugin is there (pytorch, jax,
+#      onnxruntime, gorgonia, …: one not installed is a skip that says so)
+#      on every GPU, in every precision (fp32, fp64, tf32, bf16, fp16; a mode a plugin or a device
+#      cannot run is a skip), every check, with telemetry, under a time
+#      budget (GPU_CHECK_BUDGET, 420 s: the whole script stays under 8
+#      minutes; when it runs out the run is interrupted, and what
+#      finished is kept), writing OUT/run.json,
+#   4. writes OUT/report.html and OUT/run.md, and prints the perf,
+#      throttle flags and joules per item,
+#   5. fails unless every GPU got pytorch cells that really ran (pass or
+#      fail, not skip; exit 4), or when a reduced-precision cell of pytorch
+#      or jax neither ran nor was declared unsupported (exit 5), and passes
+#      the run's own exit code on otherwise.
+# With no GPU it prints the inventory and preflight, says why, and exits 3.
 #
 # Usage: scripts/gpu-check.sh [OUT]          (default results/gpu-check)
 #   DLCOMPAT_BIN=dir          prebuilt binaries (default bin: dir/dlcompat, dir/plugins/)
-#   DLCOMPAT_PYTHON_PYTORCH   the interpreter with CUDA torch, when not python3
-#   GPU_CHECK_ARGS            more flags for 'dlcompat run' (e.g. --perf-iterations 50)
+#   GPU_CHECK_PYTHON          the interpreter with CUDA torch and JAX (default python3);
+#                             DLCOMPAT_PYTHON_<FRAMEWORK> set already wins
+#   GPU_CHECK_BUDGET          seconds for the run (default 420)
+#   GPU_CHECK_ARGS            more flags for 'dlcompat run' (e.g. --perf-iterations 20)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN="${DLCOMPAT_BIN:-bin}"
 OUT="${1:-results/gpu-check}"
+BUDGET="${GPU_CHECK_BUDGET:-420}"
+PY="${GPU_CHECK_PYTHON:-$(command -v python3 || echo /usr/bin/python3)}"
+start=$SECONDS
 
-for f in "$BIN/dlcompat" "$BIN/plugins/dlcompat-plugin-pytorch" "$BIN/plugins/dlcompat-plugin-gorgonia"; do
+for f in "$BIN/dlcompat" "$BIN/plugins/dlcompat-plugin-pytorch"; do
 	if [[ ! -x "$f" ]]; then
 		echo "gpu-check: $f is missing: build with 'make build' (here or on a machine with Go) and copy bin/ here" >&2
 		exit 2
 	fi
 done
 
-echo "== NVML inventory ($BIN/dlcompat devices)"
-"$BIN/dlcompat" devices || exit 3
+# The host binary loads libnvidia-ml.so.1 at run time (go-nvml, cgo): the
+# driver's libraries may live outside the loader's path.
+if ! ldconfig -p 2>/dev/null | grep -q 'libnvidia-ml.so.1'; then
+	for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/x86_64-linux-gnu /usr/lib64; do
+		if [[ -e "$d/libnvidia-ml.so.1" ]]; then
+			export LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+			echo "gpu-check: libnvidia-ml.so.1 from $d (LD_LIBRARY_PATH)"
+			break
+		fi
+	done
+fi
+
+# Every Python-backed plugin uses the one interpreter that has the CUDA
+# frameworks, unless told otherwise.
+for fw in PYTORCH JAX ONNXRUNTIME TENSORFLOW KERAS MXNET THEANO CAFFE CNTK; do
+	var="DLCOMPAT_PYTHON_$fw"
+	[[ -n "${!var:-}" ]] || export "$var=$PY"
+done
+
+echo "== inventory and preflight ($BIN/dlcompat devices --preflight)"
+"$BIN/dlcompat" devices --preflight || exit 3
 gpus="$("$BIN/dlcompat" devices --json | grep -o '"id": *"gpu:[0-9]*"' | grep -o 'gpu:[0-9]*' | tr '\n' ' ')"
 if [[ -z "$gpus" ]]; then
-	echo "gpu-check: NVML reports no GPU (see the note above): nothing to check" >&2
+	echo "gpu-check: NVML reports no GPU (the notes above say why): nothing to check on a GPU; this machine cannot run the GPU check" >&2
 	exit 3
+fi
+if command -v nvidia-smi >/dev/null; then
+	nvidia-smi --query-gpu=index,name,driver_version,pstate,clocks.sm,clocks.max.sm,power.draw,power.limit,temperature.gpu --format=csv 2>/dev/null || true
 fi
 
 echo
 echo "== plugins ($BIN/dlcompat plugins)"
-"$BIN/dlcompat" plugins --plugins-dir "$BIN/plugins" | grep -E '^(PLUGIN|pytorch|gorgonia) '
+"$BIN/dlcompat" plugins --plugins-dir "$BIN/plugins" --executor local || true
 
 echo
-echo "== run: pytorch and gorgonia on cpu $gpus-> $OUT"
+echo "== run: every framework, every precision, on $gpus-> $OUT (budget ${BUDGET}s)"
 rm -rf "$OUT"
+mkdir -p "$OUT"
+# SIGINT at the budget: the run stops between cells, writes what it has
+# (the rest unknown) and exits 1; KILL 20 s later if it does not.
 # shellcheck disable=SC2086
-"$BIN/dlcompat" run --plugins-dir "$BIN/plugins" --executor local --frameworks pytorch,gorgonia \
-	--devices all -o "$OUT" ${GPU_CHECK_ARGS:-}
+timeout -s INT -k 20 "$BUDGET" "$BIN/dlcompat" run --plugins-dir "$BIN/plugins" --executor local \
+	--devices gpu --precisions fp32,fp64,tf32,bf16,fp16 --quiet -o "$OUT" ${GPU_CHECK_ARGS:-}
 rc=$?
+if [[ ! -s "$OUT/run.json" ]]; then
+	echo "gpu-check: no $OUT/run.json (dlcompat run exited $rc)" >&2
+	exit 3
+fi
+"$BIN/dlcompat" report "$OUT/run.json" --format html -o "$OUT/report.html" &&
+	echo "gpu-check: report in $OUT/report.html"
 
 echo
-echo "== cuda:N paths exercised?"
-# Every GPU must have pytorch cells that ran: a skip there means the
-# plugin could not use the GPU (a CPU-only torch, an unmapped device).
-PY="$(command -v python3 || echo /usr/bin/python3)"
+echo "== GPU cells, throttling and energy"
 "$PY" - "$OUT/run.json" $gpus <<'EOF'
 import json, sys
 run = json.load(open(sys.argv[1]))
+for p in run.get("preflight", []):
+    if p["status"] in ("warn", "bad"):
+        print("preflight %s %s %s: %s" % (p["status"], p["device"], p["name"], p.get("detail", "")))
 bad = 0
 for g in sys.argv[2:]:
-    cells = [c for c in run.get("cells", []) if c["framework"] == "pytorch" and c["device"] == g]
-    ran = [c for c in cells if c["status"] in ("pass", "fail")]
-    print("%s: %d pytorch cells ran (%s)" % (g, len(ran), ", ".join(sorted(set(c["status"] for c in cells))) or "none"))
+    cells = [c for c in run.get("cells", []) if c["device"] == g]
     for c in cells:
-        if c["status"] not in ("pass", "fail"):
-            print("  %s %s: %s %s" % (c["model"], c["check"], c["status"], c.get("reason", "")))
+        if c["check"] == "perf" and c["status"] == "pass":
+            for t in c.get("timings", []):
+                tel = t.get("telemetry") or {}
+                print("%s %-11s %-5s %-4s %-10s b%-4d median %8.3f ms  %5.2f%% of peak  %s  %s J/item  SM %s MHz  %s W" % (
+                    g, c["framework"], c["model"], c["precision"], t["name"], t["batch"], 1e3 * t["summary"]["median"],
+                    t.get("percent_of_peak", 0), "THROTTLED " + ",".join(tel.get("throttle_reasons", [])) if tel.get("throttled") else ("clean" if tel else "no telemetry"),
+                    "%.3g" % tel["joules_per_item"] if tel.get("joules_per_item") else "-",
+                    "%.0f" % tel.get("sm_clock_median_mhz", 0), "%.0f" % tel.get("power_median_w", 0)))
+        elif c["check"] != "perf":
+            err = ("abs %.2g rel %.2g" % (c["max_abs_err"], c["max_rel_err"])) if isinstance(c.get("max_abs_err"), (int, float)) and isinstance(c.get("max_rel_err"), (int, float)) else ""
+            print("%s %-11s %-5s %-4s %-12s %-7s %s %s" % (g, c["framework"], c["model"], c["precision"], c["check"], c["status"], err,
+                  (c.get("reason") or "").splitlines()[0][:120] if c["status"] != "pass" and c.get("reason") else ""))
+    ran = [c for c in cells if c["framework"] == "pytorch" and c["status"] in ("pass", "fail")]
+    print("%s: %d pytorch cells ran" % (g, len(ran)))
     bad |= not ran
 sys.exit(bad)
 EOF
 bad=$?
+echo "gpu-check: $((SECONDS - start))s in all"
 if ((bad)); then
 	echo "gpu-check: pytorch did not run on every GPU; its reasons are in $OUT/run.json and above" >&2
 	exit 4
 fi
 # --- precision (issue 11): the reduced modes on cuda:N -------------------
-# pytorch and jax in tf32, bf16 and fp16 (with the fp32 cells they are
-# judged against) on every GPU, into OUT/precision. A mode a plugin does
-# not declare for a GPU (bf16 before sm_80, fp16 in jax) is a skip that
-# says so; an error (the mode asked was not the mode in effect) or a cell
-# that never ran fails the check. DLCOMPAT_PYTHON_JAX names a CUDA jax.
+# The run above asked for every precision; here pytorch's and jax's
+# reduced-mode cells (tf32, bf16, fp16) on the GPUs are checked. A mode a
+# plugin does not declare for a GPU (bf16 before sm_80, fp16 in jax) is a
+# skip that says so; an error (the mode asked was not the mode in effect)
+# or a cell that never ran fails the check (exit 5).
 echo
-echo "== precision: pytorch and jax in fp32,tf32,bf16,fp16 on $gpus-> $OUT/precision"
-prec_gpus="$(echo $gpus | tr ' ' ',')"
-# shellcheck disable=SC2086
-"$BIN/dlcompat" run --plugins-dir "$BIN/plugins" --executor local --frameworks pytorch,jax \
-	--devices "$prec_gpus" --precisions fp32,tf32,bf16,fp16 --checks forward,backward,perf \
-	-o "$OUT/precision" ${GPU_CHECK_ARGS:-}
-prc=$?
-"$PY" - "$OUT/precision/run.json" <<'EOF'
+echo "== precision: pytorch and jax in tf32, bf16, fp16 on $gpus"
+"$PY" - "$OUT/run.json" <<'EOF'
 import json, sys
 run = json.load(open(sys.argv[1]))
 bad = 0
 for c in run.get("cells", []):
-    if c.get("precision", "fp32") == "fp32":
+    if c["framework"] not in ("pytorch", "jax") or c.get("precision", "fp32") not in ("tf32", "bf16", "fp16"):
         continue
     ev = ", ".join("%s=%s" % kv for kv in sorted((c.get("precision_evidence") or {}).items()))
-    print("%-8s %-6s %-4s %-5s %-8s %s %s" % (c["framework"], c["device"], c["precision"], c["model"], c["check"], c["status"], c.get("reason", "") or ev))
+    why = (c.get("reason") or ev or "").splitlines()
+    print("%-8s %-6s %-4s %-5s %-12s %s %s" % (c["framework"], c["device"], c["precision"], c["model"], c["check"], c["status"], why[0][:140] if why else ""))
     bad |= c["status"] not in ("pass", "fail", "skip")
 sys.exit(bad)
 EOF
 if (($?)); then
-	echo "gpu-check: a reduced-precision cell did not run as asked (above; $OUT/precision/run.json)" >&2
+	echo "gpu-check: a reduced-precision cell did not run as asked (above; $OUT/run.json)" >&2
 	exit 5
 fi
-((rc == 0)) && rc=$prc
 # --- end precision --------------------------------------------------------
 
-echo "gpu-check: results in $OUT/run.json (dlcompat run exited $rc)"
+echo "gpu-check: results in $OUT/run.json, $OUT/run.md, $OUT/report.html (dlcompat run exited $rc)"
 exit "$rc"

@@ -33,31 +33,61 @@ import (
 var devicesCmd = command{
 	name:  "devices",
 	short: "list the devices dlcompat can test (NVML GPUs and the CPU)",
-	usage: `Usage: dlcompat devices [--json]
+	usage: `Usage: dlcompat devices [--json] [--preflight]
 
 Lists the CPU and every NVIDIA GPU that NVML reports, with what a driver
 vendor needs to tell them apart: name, architecture, UUID, memory,
-compute capability, driver and CUDA versions. Without the NVIDIA driver
+compute capability, driver and CUDA versions, VBIOS and InfoROM, power
+limit, application clocks, ECC and persistence. Without the NVIDIA driver
 (libnvidia-ml.so) the list is the CPU alone, and a note says why.
+
+With --preflight it also runs the checks 'dlcompat run' makes before its
+cells (docs/spec.md §10.2): NVML, the PCI bus's GPU count, persistence,
+PCIe link, ECC errors, retired pages, row remaps, MIG. A bad check is
+reported, never an error of this command.
 
 Examples:
   dlcompat devices
+  dlcompat devices --preflight
   dlcompat devices --json | jq '.devices[].id'
 `,
 	run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
 		asJSON := fs.Bool("json", false, "print the inventory as JSON")
+		withPreflight := fs.Bool("preflight", false, "also run the preflight checks of every GPU")
 		if pos, err := parse(fs, args); err != nil {
 			return err
 		} else if err := noArgs(fs, pos); err != nil {
 			return err
 		}
 		inv := device.DetectSystem(ctx)
+		var checks []matrix.PreflightCheck
+		if *withPreflight {
+			checks = preflight.NVIDIA(ctx, nvml.New(), inv.Devices, preflight.Options{})
+		}
 		if *asJSON {
 			enc := json.NewEncoder(e.stdout)
 			enc.SetIndent("", "  ")
+			if *withPreflight {
+				return enc.Encode(struct {
+					device.Inventory
+					Preflight []matrix.PreflightCheck `json:"preflight"`
+				}{inv, checks})
+			}
 			return enc.Encode(inv)
 		}
-		return device.WriteText(e.stdout, inv)
+		if err := device.WriteText(e.stdout, inv); err != nil {
+			return err
+		}
+		if !*withPreflight {
+			return nil
+		}
+		fmt.Fprintln(e.stdout, "\nPreflight:")
+		tw := tabwriter.NewWriter(e.stdout, 0, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "DEVICE\tCHECK\tSTATUS\tDETAIL")
+		for _, c := range checks {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Device, c.Name, c.Status, c.Detail)
+		}
+		return tw.Flush()
 	},
 }
 

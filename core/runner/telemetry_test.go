@@ -2,6 +2,12 @@ package runner
 
 import (
 	"context"
+	"fmt"
+	"image/png"
+	"io"
+	"os"
+	osexec "os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +21,9 @@ import (
 	"github.com/dlcompat/dlcompat/core/reference"
 	"github.com/dlcompat/dlcompat/core/telemetry"
 	"github.com/dlcompat/dlcompat/core/telemetry/nvidia"
+	"github.com/dlcompat/dlcompat/core/testenv"
 	"github.com/dlcompat/dlcompat/matrix"
+	"github.com/dlcompat/dlcompat/matrix/render"
 )
 
 // mockGPURun runs the fault plugin (a real go-plugin subprocess) on two
@@ -48,9 +56,15 @@ func mockGPURun(t *testing.T, faults string) *matrix.Run {
 	defer sampler.Close()
 	o.Telemetry = sampler
 	o.TelemetryOptions = telemetry.Options{Interval: 2 * time.Millisecond, Baseline: 20 * time.Millisecond}
-	root := t.TempDir() // no PCI bus: the count is n/a
+	root := t.TempDir() // a PCI bus with the server's 8 GPUs
+	for i := 0; i < 8; i++ {
+		d := filepath.Join(root, fmt.Sprintf("0000:%02x:00.0", i))
+		os.MkdirAll(d, 0o755)
+		os.WriteFile(filepath.Join(d, "vendor"), []byte("0x10de\n"), 0o644)
+		os.WriteFile(filepath.Join(d, "class"), []byte("0x030200\n"), 0o644)
+	}
 	o.Preflight = func(ctx context.Context, devices []matrix.Device) []matrix.PreflightCheck {
-		return preflight.NVIDIA(ctx, srv, devices, preflight.Options{PCIRoot: root + "/none"})
+		return preflight.NVIDIA(ctx, srv, devices, preflight.Options{PCIRoot: root})
 	}
 	o.Command = "dlcompat run --config gpu.yaml"
 	run, err := Run(context.Background(), o)
@@ -127,7 +141,7 @@ func TestTelemetryOnMockGPUs(t *testing.T) {
 		status[p.Device+" "+p.Name] = p.Status
 	}
 	for k, want := range map[string]matrix.PreflightStatus{
-		"host nvml": matrix.PreflightOK, "host gpu_count": matrix.PreflightNA,
+		"host nvml": matrix.PreflightOK, "host gpu_count": matrix.PreflightOK,
 		"gpu:0 pcie_link": matrix.PreflightOK, "gpu:1 pcie_link": matrix.PreflightWarn,
 		"gpu:0 ecc_uncorrected": matrix.PreflightOK, "gpu:1 ecc_uncorrected": matrix.PreflightBad,
 	} {
@@ -149,4 +163,63 @@ func TestTelemetryWithoutWindows(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestMockH200Report renders the mock-H200 run as HTML and looks at it
+// in headless Chromium: the throttled GPU, its telemetry and its
+// preflight problems are on the page, and a screenshot is kept
+// ($DLCOMPAT_SCREENSHOT_DIR, as the renderers' own Chromium test does;
+// docs/report-telemetry.png is one).
+func TestMockH200Report(t *testing.T) {
+	bin, err := osexec.LookPath("chromium")
+	testenv.Need(t, err == nil, "needs chromium: run scripts/setup.d/40-chromium.sh (make test does)")
+	run := mockGPURun(t, "")
+	page := filepath.Join(t.TempDir(), "report.html")
+	if err := matrix.WriteFileAtomic(page, func(w io.Writer) error { return render.WriteHTML(w, run) }); err != nil {
+		t.Fatal(err)
+	}
+	chromium := func(args ...string) []byte {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+			"--disable-component-update", "--disable-sync", "--hide-scrollbars", "--user-data-dir=" + t.TempDir(), "--virtual-time-budget=3000"}
+		out, err := osexec.CommandContext(ctx, bin, append(base, args...)...).Output()
+		if err != nil {
+			t.Fatalf("chromium %v: %v", args, err)
+		}
+		return out
+	}
+	dom := string(chromium("--dump-dom", "file://"+page))
+	for _, want := range []string{`id="telemetry"`, `id="preflight"`, "THROTTLED (sw_power_cap, hw_slowdown)", "trained down from x16",
+		"2 volatile uncorrected ECC errors", "NVIDIA H200 141GB HBM3e", "VBIOS 96.00.A5.00.01", "J/item", "dlcompat run --config gpu.yaml --frameworks oracle"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("the rendered page lacks %q", want)
+		}
+	}
+	dir := os.Getenv("DLCOMPAT_SCREENSHOT_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	shot := filepath.Join(dir, "report-telemetry.png")
+	chromium("--screenshot="+shot, "--window-size=1400,2200", "file://"+page)
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	colours := map[uint32]bool{}
+	for y := 0; y < img.Bounds().Dy(); y += 7 {
+		for x := 0; x < img.Bounds().Dx(); x += 7 {
+			r, g, b, _ := img.At(x, y).RGBA()
+			colours[r>>8<<16|g>>8<<8|b>>8] = true
+		}
+	}
+	if len(colours) < 20 {
+		t.Errorf("screenshot has %d colours: blank?", len(colours))
+	}
+	t.Logf("screenshot: %s", shot)
 }
