@@ -59,7 +59,7 @@ type Run struct {
 	Devices     []Device    `json:"devices"`
 	DeviceNotes []string    `json:"device_notes,omitempty"`
 	// Preflight is what was checked on each device (and the host) before
-	// its cells ran (docs/spec.md §10.2).
+	// its cells ran (docs/spec.md §11.2).
 	Preflight  []PreflightCheck `json:"preflight,omitempty"`
 	Frameworks []Framework      `json:"frameworks"`
 	Cells      []Cell           `json:"cells"`

@@ -3,7 +3,7 @@ package matrix
 import "strings"
 
 // Telemetry is what the host sampled on a device while one perf series
-// ran (docs/spec.md §10): clocks, clock-event reasons, power, energy,
+// ran (docs/spec.md §11): clocks, clock-event reasons, power, energy,
 // temperature and memory, over the series' timed window, with a short
 // baseline taken before the plugin was called. A figure the sampler
 // could not read is left at zero and named in Notes.
@@ -107,7 +107,7 @@ const (
 const PreflightHost = "host"
 
 // PreflightCheck is one check of a device (or the host) made before its
-// cells ran (docs/spec.md §10.2).
+// cells ran (docs/spec.md §11.2).
 type PreflightCheck struct {
 	// Device is a device ID or PreflightHost.
 	Device string          `json:"device"`

@@ -42,7 +42,7 @@ limit, application clocks, ECC and persistence. Without the NVIDIA driver
 (libnvidia-ml.so) the list is the CPU alone, and a note says why.
 
 With --preflight it also runs the checks 'dlcompat run' makes before its
-cells (docs/spec.md §10.2): NVML, the PCI bus's GPU count, persistence,
+cells (docs/spec.md §11.2): NVML, the PCI bus's GPU count, persistence,
 PCIe link, ECC errors, retired pages, row remaps, MIG. A bad check is
 reported, never an error of this command.
 
@@ -291,7 +291,7 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 	}
 	if hasGPU(resolved.Devices) {
 		// NVML stays initialised for the run, so each perf call on a GPU
-		// is sampled (docs/spec.md §10); without it the run goes on, and
+		// is sampled (docs/spec.md §11); without it the run goes on, and
 		// says so.
 		if sampler, serr := nvidia.Open(nvml.New()); serr != nil {
 			opts.DeviceNotes = append(opts.DeviceNotes, "no telemetry: "+serr.Error())

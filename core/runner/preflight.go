@@ -97,9 +97,15 @@ func (r *runState) reproduce(spec exec.Spec, c matrix.Cell) string {
 	if name == "" {
 		name = c.Framework
 	}
-	args := []string{r.o.Command, "--frameworks", ShellQuote(name), "--devices", ShellQuote(c.Device), "--models", ShellQuote(c.Model),
-		"--checks", ShellQuote(c.Check), "--precisions", ShellQuote(c.Precision), "-o", "results/reproduce"}
-	return strings.Join(args, " ")
+	args := []string{r.o.Command, "--frameworks", ShellQuote(name), "--devices", ShellQuote(c.Device)}
+	if c.Model != "" { // a device check has no model
+		args = append(args, "--models", ShellQuote(c.Model))
+	}
+	args = append(args, "--checks", ShellQuote(c.Check))
+	if c.Precision != "" {
+		args = append(args, "--precisions", ShellQuote(c.Precision))
+	}
+	return strings.Join(append(args, "-o", "results/reproduce"), " ")
 }
 
 // ShellQuote quotes s for a POSIX shell when it needs it.

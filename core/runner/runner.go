@@ -75,7 +75,7 @@ type Options struct {
 	Shard   matrix.Shard
 	Version string
 	// Telemetry, when set, samples each GPU around its perf cells
-	// (docs/spec.md §10); TelemetryOptions tune it (zero fields take
+	// (docs/spec.md §11); TelemetryOptions tune it (zero fields take
 	// telemetry.DefaultOptions).
 	Telemetry        telemetry.Sampler
 	TelemetryOptions telemetry.Options

@@ -83,9 +83,9 @@ type htmlRow struct {
 type htmlPerfRow struct {
 	Framework, Version, Device, Model, Latency, Memory, CV string
 	// State is the device's during the series (throttleState).
-	State                                                  string
-	Throughput, Train, GFLOPs, Peak                        []string
-	Noisy                                                  bool
+	State                           string
+	Throughput, Train, GFLOPs, Peak []string
+	Noisy                           bool
 }
 
 type htmlDevice struct {
@@ -122,8 +122,8 @@ type htmlTiming struct {
 	// marks a series that ran throttled.
 	Device    string
 	Throttled bool
-	N                                                           int
-	Noisy                                                       bool
+	N         int
+	Noisy     bool
 }
 
 type htmlDetail struct {

@@ -7,7 +7,7 @@ import (
 	"github.com/dlcompat/dlcompat/matrix"
 )
 
-// What every report shows of a run's telemetry (docs/spec.md §10), its
+// What every report shows of a run's telemetry (docs/spec.md §11), its
 // preflight, and its environment's fingerprint, renderer-neutral.
 
 // hasTelemetry reports whether any series of the run was sampled.

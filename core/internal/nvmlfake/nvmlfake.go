@@ -4,7 +4,7 @@
 // temperature, memory in use, PCIe link state, ECC mode and error
 // counters, retired pages and row remapping, persistence, firmware
 // versions and application clocks. It is for tests only: the hardware
-// this session lacks, faked at NVML's interface (docs/spec.md §10).
+// this session lacks, faked at NVML's interface (docs/spec.md §11).
 //
 // Each GPU's State can be changed while a test runs (a GPU that starts
 // to throttle, a link that trains down), under its lock.

@@ -292,7 +292,7 @@ func Report() *matrix.Run {
 }
 
 // AddTelemetry gives a Report-like run what the host records around a
-// GPU (docs/spec.md §10): the fingerprint of gpu:0, telemetry on the
+// GPU (docs/spec.md §11): the fingerprint of gpu:0, telemetry on the
 // perf series of pytorch on gpu:0 (the throughput series throttled), a
 // preflight with a downtrained link and an ECC error, a package list,
 // and reproduce lines.
