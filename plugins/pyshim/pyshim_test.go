@@ -246,6 +246,15 @@ func exerciseWorker(t *testing.T, py, versionPrefix string) {
 		if len(tm.Samples) != 20 || tm.Unit != "s" {
 			t.Errorf("perf %s b%d: %d samples in %q", tm.Name, tm.Batch, len(tm.Samples), tm.Unit)
 		}
+		// The timed window, for the host's telemetry (docs/spec.md §11.1):
+		// on the wall clock, no shorter than its samples add up to.
+		sum := 0.0
+		for _, s := range tm.Samples {
+			sum += s
+		}
+		if w := tm.WindowEnd.Sub(tm.WindowStart).Seconds(); tm.WindowStart.IsZero() || w < sum || time.Since(tm.WindowEnd) > time.Minute || time.Since(tm.WindowEnd) < 0 {
+			t.Errorf("perf %s b%d: window %v – %v (%v s) for samples adding to %v s", tm.Name, tm.Batch, tm.WindowStart, tm.WindowEnd, w, sum)
+		}
 	}
 }
 
