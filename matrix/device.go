@@ -4,6 +4,10 @@ package matrix
 const (
 	KindCPU = "cpu"
 	KindGPU = "gpu"
+	// KindROCm is an AMD GPU, found in sysfs (core/device/amd), with ids
+	// "rocm:N", N being its index among the KFD topology's GPU nodes: the
+	// order ROCm (HIP, ROCR_VISIBLE_DEVICES) numbers them in.
+	KindROCm = "rocm"
 )
 
 // Device describes one device, as core/device detects it (NVML for a GPU,
@@ -13,9 +17,10 @@ const (
 // case, unless NVML said the device does not support the query, Notes says
 // why.
 type Device struct {
-	// ID is "cpu" or "gpu:N", N being the index NVML gives the GPU.
+	// ID is "cpu", "gpu:N", N being the index NVML gives the GPU, or
+	// "rocm:N" for an AMD GPU (KindROCm).
 	ID string `json:"id"`
-	// Kind is KindCPU or KindGPU.
+	// Kind is KindCPU, KindGPU or KindROCm.
 	Kind string `json:"kind"`
 	// Name is the GPU's NVML name ("NVIDIA A100-SXM4-40GB") or the CPU's
 	// model name from /proc/cpuinfo, runtime.GOARCH when that has none.
@@ -26,12 +31,32 @@ type Device struct {
 	Architecture string `json:"architecture,omitempty"`
 	UUID         string `json:"uuid,omitempty"`
 	PCIBusID     string `json:"pci_bus_id,omitempty"`
+	// The fields below to RenderNode are an AMD GPU's, read from sysfs
+	// (docs/spec.md "AMD devices"). GFXTarget is its LLVM target
+	// ("gfx942", "gfx1100"), from KFD's gfx_target_version.
+	GFXTarget string `json:"gfx_target,omitempty"`
+	// ComputeUnits is its CU count: KFD simd_count / simd_per_cu.
+	ComputeUnits int `json:"compute_units,omitempty"`
+	// PCIVendorID, PCIDeviceID and PCIRevision are its PCI identity as
+	// sysfs writes it ("0x1002", "0x74a1", "0x00").
+	PCIVendorID string `json:"pci_vendor_id,omitempty"`
+	PCIDeviceID string `json:"pci_device_id,omitempty"`
+	PCIRevision string `json:"pci_revision,omitempty"`
+	// PCIeLinkSpeed and PCIeLinkWidth are the link as trained now
+	// ("32.0 GT/s PCIe", 16), sysfs current_link_speed/width.
+	PCIeLinkSpeed string `json:"pcie_link_speed,omitempty"`
+	PCIeLinkWidth int    `json:"pcie_link_width,omitempty"`
+	// RenderNode is its DRM render node on the host ("/dev/dri/renderD128"),
+	// which a container is given with /dev/kfd.
+	RenderNode string `json:"render_node,omitempty"`
 	// MemoryTotalBytes is the GPU's memory, or for the CPU the host's
 	// MemTotal from /proc/meminfo.
 	MemoryTotalBytes   uint64 `json:"memory_total_bytes,omitempty"`
 	MemoryBusWidthBits uint32 `json:"memory_bus_width_bits,omitempty"`
-	MaxSMClockMHz      uint32 `json:"max_sm_clock_mhz,omitempty"`
-	MaxMemClockMHz     uint32 `json:"max_mem_clock_mhz,omitempty"`
+	// MaxSMClockMHz is the maximum SM clock; for an AMD GPU, the maximum
+	// shader (engine) clock, KFD max_engine_clk_fcompute.
+	MaxSMClockMHz  uint32 `json:"max_sm_clock_mhz,omitempty"`
+	MaxMemClockMHz uint32 `json:"max_mem_clock_mhz,omitempty"`
 	// TheoreticalBandwidthGBs is the peak memory bandwidth in GB/s (10^9
 	// bytes per second), computed as
 	//
