@@ -32,14 +32,16 @@ import (
 
 var devicesCmd = command{
 	name:  "devices",
-	short: "list the devices dlcompat can test (NVML GPUs and the CPU)",
-	usage: `Usage: dlcompat devices [--json] [--preflight]
+	short: "list the devices dlcompat can test (NVML GPUs, AMD GPUs and the CPU)",
+	usage: `Usage: dlcompat devices [--json] [--preflight] [--sysfs DIR]
 
-Lists the CPU and every NVIDIA GPU that NVML reports, with what a driver
+Lists the CPU, every NVIDIA GPU that NVML reports and every AMD GPU in
+the KFD topology of sysfs (rocm:N, no ROCm needed), with what a driver
 vendor needs to tell them apart: name, architecture, UUID, memory,
-compute capability, driver and CUDA versions, VBIOS and InfoROM, power
-limit, application clocks, ECC and persistence. Without the NVIDIA driver
-(libnvidia-ml.so) the list is the CPU alone, and a note says why.
+compute capability (an AMD GPU's gfx target), driver and CUDA versions,
+VBIOS and InfoROM, power limit, application clocks, ECC and persistence,
+and an AMD GPU's PCI identity and link. Without the NVIDIA driver
+(libnvidia-ml.so) there is no gpu:N, and a note says why.
 
 With --preflight it also runs the checks 'dlcompat run' makes before its
 cells (docs/spec.md §11.2): NVML, the PCI bus's GPU count, persistence,
@@ -50,16 +52,21 @@ Examples:
   dlcompat devices
   dlcompat devices --preflight
   dlcompat devices --json | jq '.devices[].id'
+  dlcompat devices --sysfs testdata/sysfs/amd-mi300x
 `,
 	run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
 		asJSON := fs.Bool("json", false, "print the inventory as JSON")
 		withPreflight := fs.Bool("preflight", false, "also run the preflight checks of every GPU")
+		sysfs := fs.String("sysfs", "/sys", "the sysfs root AMD GPUs are read under (a recorded tree, such as testdata/sysfs/amd-mi300x)")
 		if pos, err := parse(fs, args); err != nil {
 			return err
 		} else if err := noArgs(fs, pos); err != nil {
 			return err
 		}
-		inv := device.DetectSystem(ctx)
+		if _, err := os.Stat(*sysfs); err != nil {
+			return usageError{fmt.Errorf("--sysfs %s: %v", *sysfs, err)}
+		}
+		inv := device.DetectSystemAt(ctx, *sysfs)
 		var checks []matrix.PreflightCheck
 		if *withPreflight {
 			checks = preflight.NVIDIA(ctx, nvml.New(), inv.Devices, preflight.Options{})

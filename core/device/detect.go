@@ -3,6 +3,7 @@ package device
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,14 +13,46 @@ import (
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 
+	"github.com/dlcompat/dlcompat/core/device/amd"
 	"github.com/dlcompat/dlcompat/core/internal/nvmlcall"
 	"github.com/dlcompat/dlcompat/matrix"
 )
 
-// DetectSystem detects the devices of this machine through the system's
-// NVML library (libnvidia-ml.so, loaded by go-nvml at Init). See [Detect].
+// DetectSystem detects the devices of this machine: the NVIDIA GPUs
+// through the system's NVML library (libnvidia-ml.so, loaded by go-nvml at
+// Init; see [Detect]), then the AMD GPUs in sysfs ([AddAMD]).
 func DetectSystem(ctx context.Context) Inventory {
-	return Detect(ctx, nvml.New())
+	return DetectSystemAt(ctx, amd.SysRoot)
+}
+
+// DetectSystemAt is DetectSystem with the AMD GPUs read under another
+// sysfs root (a recorded tree: dlcompat devices --sysfs).
+func DetectSystemAt(ctx context.Context, sysRoot string) Inventory {
+	inv := Detect(ctx, nvml.New())
+	AddAMD(&inv, sysRoot)
+	return inv
+}
+
+// AddAMD appends the AMD GPUs under the sysfs root (core/device/amd) to
+// inv, after the NVIDIA ones. A machine without the amdgpu driver adds
+// nothing and says nothing (most machines have none; a --devices rocm
+// then says why, see Select); a topology that cannot be read is a note.
+func AddAMD(inv *Inventory, sysRoot string) {
+	devs, notes, err := amd.Detect(sysRoot)
+	switch {
+	case errors.Is(err, amd.ErrNoKFD):
+		inv.noAMD = "no AMD GPU: " + err.Error()
+		return
+	case err != nil:
+		inv.noAMD = "no AMD GPU: " + err.Error()
+		inv.Notes = append(inv.Notes, inv.noAMD)
+		return
+	}
+	if len(devs) == 0 {
+		inv.noAMD = "no AMD GPU: the KFD topology has CPU nodes only"
+	}
+	inv.Devices = append(inv.Devices, devs...)
+	inv.Notes = append(inv.Notes, notes...)
 }
 
 // Detect returns the CPU and the GPUs lib reports. It initialises lib and,

@@ -13,11 +13,14 @@ const CPUID = "cpu"
 
 // Inventory is the devices of this machine.
 type Inventory struct {
-	// Devices holds the CPU first, then the GPUs by NVML index.
+	// Devices holds the CPU first, then the NVIDIA GPUs by NVML index,
+	// then the AMD GPUs by ROCm index.
 	Devices []matrix.Device `json:"devices"`
 	// Notes are run-level problems, such as why there is no GPU and how to
 	// fix it.
 	Notes []string `json:"notes,omitempty"`
+	// noAMD says why there is no AMD GPU, for a spec that asks for one.
+	noAMD string
 }
 
 // Errors returned by [Inventory.Select].
@@ -39,6 +42,12 @@ func Summary(d matrix.Device) string {
 		}
 		if d.MemoryTotalBytes > 0 {
 			parts = append(parts, formatBytes(d.MemoryTotalBytes))
+		}
+	} else if d.Kind == matrix.KindROCm {
+		for _, p := range []string{d.GFXTarget, plural(d.ComputeUnits, "CUs"), bytesOrEmpty(d.MemoryTotalBytes), d.PCIBusID, link(d)} {
+			if p != "" {
+				parts = append(parts, p)
+			}
 		}
 	} else {
 		if d.Architecture != "" {
@@ -86,8 +95,9 @@ func (inv Inventory) Find(id string) (matrix.Device, bool) {
 
 // Select returns the devices a spec names, in inventory order (CPU first,
 // then GPUs by index), each once. The spec is "all", "cpu", "gpu" (every
-// GPU) or a comma-separated list of those words and device IDs, such as
-// "cpu,gpu:0,gpu:3"; case and spaces around elements are ignored.
+// NVIDIA GPU), "rocm" (every AMD GPU) or a comma-separated list of those
+// words and device IDs, such as "cpu,gpu:0,gpu:3,rocm:1"; case and spaces
+// around elements are ignored.
 //
 // An ID the inventory lacks is an [ErrUnknownDevice] error listing the valid
 // IDs; "gpu", or a gpu:N, without any GPU is an [ErrNoGPU] error carrying
@@ -118,10 +128,24 @@ func (inv Inventory) Select(spec string) ([]matrix.Device, error) {
 			if n == 0 {
 				return nil, inv.noGPU(spec)
 			}
+		case matrix.KindROCm:
+			n := 0
+			for _, d := range inv.Devices {
+				if d.Kind == matrix.KindROCm {
+					want[d.ID] = true
+					n++
+				}
+			}
+			if n == 0 {
+				return nil, inv.noROCm(spec)
+			}
 		default:
 			if _, ok := inv.Find(elem); !ok {
 				if strings.HasPrefix(elem, string(matrix.KindGPU)+":") && !inv.hasGPU() {
 					return nil, inv.noGPU(spec) // say why there is none, not just which ids exist
+				}
+				if strings.HasPrefix(elem, matrix.KindROCm+":") && !inv.hasKind(matrix.KindROCm) {
+					return nil, inv.noROCm(spec)
 				}
 				return nil, fmt.Errorf("device spec %q: %w %q; want %s", spec, ErrUnknownDevice, elem, inv.validSpecs())
 			}
@@ -148,9 +172,21 @@ func (inv Inventory) noGPU(spec string) error {
 	return err
 }
 
-func (inv Inventory) hasGPU() bool {
+// noROCm is the error for a spec that asks for an AMD GPU where sysfs
+// shows none, with the reason.
+func (inv Inventory) noROCm(spec string) error {
+	err := fmt.Errorf("device spec %q: %w: no AMD GPU", spec, ErrNoGPU)
+	if inv.noAMD != "" {
+		err = fmt.Errorf("device spec %q: %w: %s", spec, ErrNoGPU, inv.noAMD)
+	}
+	return err
+}
+
+func (inv Inventory) hasGPU() bool { return inv.hasKind(matrix.KindGPU) }
+
+func (inv Inventory) hasKind(kind string) bool {
 	for _, d := range inv.Devices {
-		if d.Kind == matrix.KindGPU {
+		if d.Kind == kind {
 			return true
 		}
 	}
@@ -161,13 +197,14 @@ func (inv Inventory) hasGPU() bool {
 func (inv Inventory) validSpecs() string {
 	words := []string{"all"}
 	ids := make([]string, 0, len(inv.Devices))
-	hasGPU := false
 	for _, d := range inv.Devices {
 		ids = append(ids, d.ID)
-		hasGPU = hasGPU || d.Kind == matrix.KindGPU
 	}
-	if hasGPU {
+	if inv.hasGPU() {
 		words = append(words, "gpu")
+	}
+	if inv.hasKind(matrix.KindROCm) {
+		words = append(words, matrix.KindROCm)
 	}
 	return fmt.Sprintf("%s, or a comma list of the device ids %s", strings.Join(words, ", "), strings.Join(ids, ", "))
 }
@@ -186,4 +223,29 @@ func driverString(d matrix.Device) string {
 		return "CUDA " + d.CUDADriverVersion
 	}
 	return d.DriverVersion
+}
+
+func plural(n int, unit string) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d %s", n, unit)
+}
+
+func bytesOrEmpty(b uint64) string {
+	if b == 0 {
+		return ""
+	}
+	return formatBytes(b)
+}
+
+// link renders a PCIe link ("32.0 GT/s PCIe x16").
+func link(d matrix.Device) string {
+	switch {
+	case d.PCIeLinkSpeed != "" && d.PCIeLinkWidth > 0:
+		return fmt.Sprintf("%s x%d", d.PCIeLinkSpeed, d.PCIeLinkWidth)
+	case d.PCIeLinkSpeed != "":
+		return d.PCIeLinkSpeed
+	}
+	return ""
 }

@@ -3,11 +3,15 @@ package device
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
+
+	"github.com/dlcompat/dlcompat/matrix"
 )
 
 // WriteText writes inv as the table `dlcompat devices` prints: one row per
-// device (ID, name, memory, compute capability, driver, UUID), then the
+// device (ID, name, memory, compute capability or an AMD GPU's gfx target,
+// driver, UUID), then a line per AMD GPU with its PCI identity, then the
 // device notes, prefixed with the device ID, and the run-level notes.
 func WriteText(w io.Writer, inv Inventory) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
@@ -17,10 +21,17 @@ func WriteText(w io.Writer, inv Inventory) error {
 		if d.MemoryTotalBytes > 0 {
 			mem = formatBytes(d.MemoryTotalBytes)
 		}
+		compute := d.ComputeCapability
+		if compute == "" {
+			compute = d.GFXTarget // an AMD GPU's
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n",
-			cell(d.ID), cell(d.Name), cell(mem), cell(d.ComputeCapability), cell(driverString(d)), cell(d.UUID))
+			cell(d.ID), cell(d.Name), cell(mem), cell(compute), cell(driverString(d)), cell(d.UUID))
 	}
 	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write device table: %w", err)
+	}
+	if err := writeAMD(w, inv); err != nil {
 		return fmt.Errorf("write device table: %w", err)
 	}
 
@@ -51,4 +62,30 @@ func cell(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// writeAMD writes the PCI identity of each AMD GPU, which the table has
+// no columns for: BDF, vendor:device rev, link, CUs, clock, render node.
+func writeAMD(w io.Writer, inv Inventory) error {
+	first := true
+	for _, d := range inv.Devices {
+		if d.Kind != matrix.KindROCm {
+			continue
+		}
+		if first {
+			if _, err := fmt.Fprintln(w, "\nAMD GPUs (sysfs):"); err != nil {
+				return err
+			}
+			first = false
+		}
+		id := strings.TrimPrefix(d.PCIVendorID, "0x") + ":" + strings.TrimPrefix(d.PCIDeviceID, "0x")
+		if d.PCIRevision != "" {
+			id += " rev " + strings.TrimPrefix(d.PCIRevision, "0x")
+		}
+		if _, err := fmt.Fprintf(w, "  %s  %s  %s  %s  %d CUs  %d MHz  %s\n",
+			d.ID, cell(d.PCIBusID), id, cell(link(d)), d.ComputeUnits, d.MaxSMClockMHz, cell(d.RenderNode)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
