@@ -51,9 +51,12 @@ func (s Spec) Base() string {
 
 // Device is a host device a plugin is pinned to.
 type Device struct {
-	ID   string // "cpu", "gpu:0": the host's id, as in the matrix
-	Kind string // "cpu" | "gpu"
+	ID   string // "cpu", "gpu:0", "rocm:0": the host's id, as in the matrix
+	Kind string // "cpu" | "gpu" | "rocm"
 	UUID string // the GPU's UUID ("GPU-…"); empty for the CPU
+	// RenderNode is an AMD GPU's DRM render node on the host
+	// ("/dev/dri/renderD128"), which a container gets with /dev/kfd.
+	RenderNode string
 }
 
 // ErrEnvironment is matched (errors.Is) by an executor's errors about what

@@ -81,7 +81,7 @@ func (r *runState) runPinned(ctx context.Context, spec exec.Spec, devices []matr
 			break
 		}
 		s := spec
-		s.Device = exec.Device{ID: d.ID, Kind: d.Kind, UUID: d.UUID}
+		s.Device = exec.Device{ID: d.ID, Kind: d.Kind, UUID: d.UUID, RenderNode: d.RenderNode}
 		ok, err := r.runPlugin(ctx, s, []matrix.Device{d})
 		started = started || ok
 		if err != nil {
@@ -128,13 +128,15 @@ func (r *runState) addFrameworkListed(ctx context.Context, ex exec.Executor, spe
 // pluginDevice finds, among the devices a plugin offers, host device dev:
 // the one with the same id, or, for a plugin pinned to that GPU (a
 // container given that GPU alone, where it is renumbered from 0), the one
-// with its UUID, or else the only GPU the plugin sees.
+// with its UUID, or else the only GPU of its kind the plugin sees (an AMD
+// GPU's, kind rocm, whatever UUID the framework makes of it: the
+// container has that GPU's render node alone).
 func pluginDevice(inst *pluginhost.Instance, dev matrix.Device) (pluginapi.Device, bool) {
 	offered := inst.Desc.Devices
-	if pin := inst.Spec.Device; pin.ID == dev.ID && pin.Kind == "gpu" {
+	if pin := inst.Spec.Device; pin.ID == dev.ID && (pin.Kind == matrix.KindGPU || pin.Kind == matrix.KindROCm) {
 		var gpus []pluginapi.Device
 		for _, d := range offered {
-			if d.Kind != "gpu" {
+			if d.Kind != pin.Kind {
 				continue
 			}
 			if dev.UUID != "" && d.UUID == dev.UUID {
@@ -142,7 +144,7 @@ func pluginDevice(inst *pluginhost.Instance, dev matrix.Device) (pluginapi.Devic
 			}
 			gpus = append(gpus, d)
 		}
-		if len(gpus) == 1 && gpus[0].UUID == "" {
+		if len(gpus) == 1 && (gpus[0].UUID == "" || pin.Kind == matrix.KindROCm) {
 			return gpus[0], true
 		}
 		return pluginapi.Device{}, false

@@ -136,6 +136,8 @@ func TestPluginDevice(t *testing.T) {
 	cpu := matrix.Device{ID: "cpu", Kind: "cpu"}
 	host3 := matrix.Device{ID: "gpu:3", Kind: "gpu", UUID: "GPU-3"}
 	pinned3 := exec.Spec{Device: exec.Device{ID: "gpu:3", Kind: "gpu", UUID: "GPU-3"}}
+	hostR1 := matrix.Device{ID: "rocm:1", Kind: "rocm", UUID: "GPU-2250f807caf2231a", RenderNode: "/dev/dri/renderD129"}
+	pinnedR1 := exec.Spec{Device: exec.Device{ID: "rocm:1", Kind: "rocm", UUID: hostR1.UUID, RenderNode: hostR1.RenderNode}}
 	for _, tc := range []struct {
 		desc    string
 		spec    exec.Spec
@@ -150,6 +152,13 @@ func TestPluginDevice(t *testing.T) {
 		{"pinned gpu, another UUID", pinned3, []pluginapi.Device{{ID: "gpu:0", Kind: "gpu", UUID: "GPU-9"}}, host3, ""},
 		{"pinned gpu, none offered", pinned3, []pluginapi.Device{{ID: "cpu", Kind: "cpu"}}, host3, ""},
 		{"pinned cpu", exec.Spec{Device: exec.Device{ID: "cpu", Kind: "cpu"}}, []pluginapi.Device{{ID: "cpu", Kind: "cpu"}}, cpu, "cpu"},
+		// An AMD GPU's container has its render node alone: the one rocm
+		// device there is it, whatever UUID the framework gives it; a
+		// CUDA GPU is never taken for it.
+		{"pinned rocm, the only one", pinnedR1, []pluginapi.Device{{ID: "cpu", Kind: "cpu"}, {ID: "rocm:0", Kind: "rocm", UUID: "GPU-x"}}, hostR1, "rocm:0"},
+		{"pinned rocm, only a CUDA GPU offered", pinnedR1, []pluginapi.Device{{ID: "gpu:0", Kind: "gpu"}}, hostR1, ""},
+		{"pinned rocm, two offered", pinnedR1, []pluginapi.Device{{ID: "rocm:0", Kind: "rocm", UUID: "a"}, {ID: "rocm:1", Kind: "rocm", UUID: "b"}}, hostR1, ""},
+		{"unpinned rocm by id", exec.Spec{}, []pluginapi.Device{{ID: "rocm:1", Kind: "rocm"}}, hostR1, "rocm:1"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			inst := &pluginhost.Instance{Spec: tc.spec, Desc: pluginapi.DescribeResponse{Devices: tc.offered}}

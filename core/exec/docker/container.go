@@ -31,6 +31,9 @@ type containerSpec struct {
 	name          string
 	labels        map[string]string
 	limits        Limits // resolved
+	// hostRoot is where /dev and /etc/group are read for an AMD GPU;
+	// "" is "/" (tests give a tree of their own).
+	hostRoot string
 }
 
 // container is a go-plugin runner.Runner: one plugin in one container.
@@ -40,6 +43,8 @@ type container struct {
 	id               string
 	stdoutR, stderrR *io.PipeReader
 	stdoutW, stderrW *io.PipeWriter
+
+	rocm rocmAccess // an AMD GPU's device nodes and groups, set by Start
 
 	exited   chan struct{} // closed when the container has stopped
 	exitOnce sync.Once
@@ -110,8 +115,15 @@ func (c *container) configs() (*dc.Config, *dc.HostConfig, []deviceRequest) {
 		hc.Memory, hc.MemorySwap = c.limits.MemoryBytes, c.limits.MemoryBytes // no swap beyond it
 	}
 	var devices []deviceRequest
-	if c.spec.Device.Kind == "gpu" {
+	switch c.spec.Device.Kind {
+	case "gpu":
 		devices = []deviceRequest{GPURequest(c.spec.Device.UUID)}
+	case "rocm":
+		// No device request: AMD GPUs need no runtime of their own, only
+		// /dev/kfd and the GPU's render node (the ROCm runtime uses the
+		// GPUs whose render node it can open, so the container sees this
+		// one alone) and the groups that own them.
+		hc.Devices, hc.GroupAdd = c.rocm.devices, c.rocm.groups
 	}
 	return cfg, hc, devices
 }
@@ -121,7 +133,7 @@ func (c *container) configs() (*dc.Config, *dc.HostConfig, []deviceRequest) {
 // PrepareImage does that, when the policy allows.
 func (c *container) Start(ctx context.Context) (err error) {
 	defer func() {
-		if err != nil && ctx.Err() == nil && !errors.Is(err, ErrImageMissing) && !errors.Is(err, ErrNoGPURuntime) {
+		if err != nil && ctx.Err() == nil && !errors.Is(err, ErrImageMissing) && !errors.Is(err, ErrNoGPURuntime) && !errors.Is(err, ErrNoAMDDevice) {
 			if gone := engineAnswers(ctx, c.pool); gone != nil {
 				err = gone
 			}
@@ -135,6 +147,11 @@ func (c *container) Start(ctx context.Context) (err error) {
 	}
 	if _, err := c.pool.Client.InspectImage(c.spec.Image); errors.Is(err, dc.ErrNoSuchImage) {
 		return missingImage(c.spec.Image, PullNever)
+	}
+	if c.spec.Device.Kind == "rocm" {
+		if c.rocm, err = rocmDevices(c.hostRoot, c.spec.Device); err != nil {
+			return err
+		}
 	}
 	cfg, hc, devices := c.configs()
 	id, err := createContainer(ctx, c.pool.Client, c.name, cfg, hc, devices)

@@ -36,6 +36,9 @@ var (
 	ErrNoImage = errors.New("no image for the plugin")
 	// ErrNoGPURuntime: the daemon cannot give a container a GPU.
 	ErrNoGPURuntime = errors.New("the Docker daemon has no NVIDIA runtime")
+	// ErrNoAMDDevice: a container pinned to an AMD GPU cannot be given
+	// it: /dev/kfd or the GPU's render node is not on this host.
+	ErrNoAMDDevice = errors.New("the AMD GPU's device nodes are not on this host")
 	// ErrNotOpen: Configure was called before Open.
 	ErrNotOpen = errors.New("docker executor used before Open")
 	// ErrEngineGone: the Docker engine stopped answering during the run

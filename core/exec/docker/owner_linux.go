@@ -69,3 +69,12 @@ func fileUID(fi os.FileInfo) (uid int, known bool) {
 	}
 	return int(st.Uid), true
 }
+
+// fileGID is the group owning fi, where the system says.
+func fileGID(fi os.FileInfo) (gid int, known bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return -1, false
+	}
+	return int(st.Gid), true
+}

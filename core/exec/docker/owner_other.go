@@ -21,3 +21,5 @@ func detached() *syscall.SysProcAttr { return nil }
 
 // fileUID: owners are not checked here.
 func fileUID(os.FileInfo) (uid int, known bool) { return -1, false }
+
+func fileGID(os.FileInfo) (gid int, known bool) { return -1, false }
