@@ -140,8 +140,8 @@ func Has(list []string, s string) bool {
 
 // Device is a device a plugin can compute on.
 type Device struct {
-	ID   string // "cpu", "gpu:0"
-	Kind string // "cpu" | "gpu"
+	ID   string // "cpu", "gpu:0", "rocm:0"
+	Kind string // "cpu" | "gpu" | "rocm" (an AMD GPU, torch.cuda on a ROCm build)
 	Name string
 	UUID string
 	// Precisions are the modes the plugin runs on this device, a subset

@@ -253,6 +253,8 @@ class Backend(object):
         except Exception:
             pass
         build["cuda"] = str(torch.version.cuda) if torch.version.cuda else "none (CPU build)"
+        if getattr(torch.version, "hip", None):
+            build["hip"] = str(torch.version.hip)
         devices = [{"id": "cpu", "kind": "cpu", "name": "CPU (torch, %d threads)" % torch.get_num_threads(),
                     "precisions": self.precisions(torch.device("cpu"))}]
         warnings = []
@@ -263,8 +265,15 @@ class Backend(object):
                 build["cudnn"] = "unknown (%s)" % e
             for i in range(torch.cuda.device_count()):
                 p = torch.cuda.get_device_properties(i)
-                d = {"id": "gpu:%d" % i, "kind": "gpu", "name": "cuda:%d %s (sm_%d%d)" % (i, p.name, p.major, p.minor),
-                     "precisions": self.precisions(torch.device("cuda:%d" % i))}
+                if getattr(torch.version, "hip", None):
+                    # A ROCm build: torch.cuda is HIP, and its GPUs are AMD's,
+                    # numbered as ROCm numbers them (the host's rocm:N).
+                    arch = getattr(p, "gcnArchName", "") or "gfx?"
+                    d = {"id": "rocm:%d" % i, "kind": "rocm", "name": "hip:%d %s (%s)" % (i, p.name, arch.split(":")[0]),
+                         "precisions": ["fp64", "fp32", "bf16", "fp16"]}
+                else:
+                    d = {"id": "gpu:%d" % i, "kind": "gpu", "name": "cuda:%d %s (sm_%d%d)" % (i, p.name, p.major, p.minor),
+                         "precisions": self.precisions(torch.device("cuda:%d" % i))}
                 uuid = getattr(p, "uuid", None)
                 if uuid is not None:
                     u = str(uuid)
@@ -293,6 +302,10 @@ class Backend(object):
             # CUDA_DEVICE_ORDER=PCI_BUS_ID (set by the plugin) makes cuda:N
             # the GPU that NVML calls N.
             return torch.device("cuda:%d" % int(device[4:]))
+        if device.startswith("rocm:"):
+            if not (torch.version.hip and torch.cuda.is_available()):
+                raise dw.CheckError("%s requested but this torch has no usable ROCm GPU" % device)
+            return torch.device("cuda:%d" % int(device[5:]))
         raise dw.CheckError("unknown device %r" % device)
 
     def sync(self, dev):
