@@ -32,7 +32,7 @@ type Device struct {
 	UUID         string `json:"uuid,omitempty"`
 	PCIBusID     string `json:"pci_bus_id,omitempty"`
 	// The fields below to RenderNode are an AMD GPU's, read from sysfs
-	// (docs/spec.md "AMD devices"). GFXTarget is its LLVM target
+	// (docs/spec.md §12). GFXTarget is its LLVM target
 	// ("gfx942", "gfx1100"), from KFD's gfx_target_version.
 	GFXTarget string `json:"gfx_target,omitempty"`
 	// ComputeUnits is its CU count: KFD simd_count / simd_per_cu.
