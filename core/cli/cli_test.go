@@ -197,6 +197,7 @@ func TestHelpExamplesRun(t *testing.T) {
 	work := t.TempDir()
 	copyDir(t, refDir(), filepath.Join(work, "testdata", "reference"))
 	copyDir(t, filepath.Join(repoRoot, "testdata", "configs"), filepath.Join(work, "testdata", "configs"))
+	copyDir(t, filepath.Join(repoRoot, "testdata", "sysfs"), filepath.Join(work, "testdata", "sysfs"))
 	os.MkdirAll(filepath.Join(work, "bin"), 0o755)
 	if err := os.Symlink(pluginsDir, filepath.Join(work, "bin", "plugins")); err != nil {
 		t.Fatal(err)
