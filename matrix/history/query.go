@@ -15,8 +15,13 @@ const nightCols = `r.run_id, r.shard, r.night, r.started, r.runner, r.dlcompat_v
 	c.device_id, c.driver, c.image_digest, c.status, c.infra, c.reason, c.max_abs_err, c.max_rel_err, c.series`
 
 func scanNights(rows *sql.Rows) ([]Night, error) {
-	defer rows.Close()
 	var out []Night
+	err := scanEach(rows, func(n Night) error { out = append(out, n); return nil })
+	return out, err
+}
+
+func scanEach(rows *sql.Rows, fn func(Night) error) error {
+	defer rows.Close()
 	for rows.Next() {
 		var n Night
 		var started, status, series string
@@ -25,7 +30,7 @@ func scanNights(rows *sql.Rows) ([]Night, error) {
 		if err := rows.Scan(&n.RunID, &n.Shard, &n.Night, &started, &n.Runner, &n.DlcompatVersion,
 			&n.Framework, &n.FrameworkVersion, &n.Model, &n.Check, &n.Device, &n.Precision,
 			&n.DeviceID, &n.Driver, &n.ImageDigest, &status, &infra, &n.Reason, &abs, &rel, &series); err != nil {
-			return nil, err
+			return err
 		}
 		n.Started, _ = time.Parse(timeFormat, started)
 		n.Status = matrix.Status(status)
@@ -37,11 +42,13 @@ func scanNights(rows *sql.Rows) ([]Night, error) {
 			n.MaxRelErr = &rel.Float64
 		}
 		if err := json.Unmarshal([]byte(series), &n.Series); err != nil {
-			return nil, fmt.Errorf("run %s cell %s: series: %w", n.RunID, n.Key, err)
+			return fmt.Errorf("run %s cell %s: series: %w", n.RunID, n.Key, err)
 		}
-		out = append(out, n)
+		if err := fn(n); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // History is every stored night of one key, oldest first.
@@ -125,4 +132,48 @@ func (s *Store) CountCells(ctx context.Context) (int, error) {
 	var n int
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM cells`).Scan(&n)
 	return n, err
+}
+
+// Each calls fn with every key's nights, oldest first, in key order:
+// one query, one key in memory at a time.
+func (s *Store) Each(ctx context.Context, fn func(Key, []Night) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+nightCols+` FROM cells c JOIN runs r ON r.id = c.run
+		ORDER BY c.device_model, c.framework, c.framework_version, c.model, c.check_name, c.precision, r.started, r.id, c.idx`)
+	if err != nil {
+		return err
+	}
+	var cur []Night
+	var curKey Key
+	err = scanEach(rows, func(n Night) error {
+		if len(cur) > 0 && n.Key != curKey {
+			if err := fn(curKey, cur); err != nil {
+				return err
+			}
+			cur = nil
+		}
+		curKey = n.Key
+		cur = append(cur, n)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(cur) > 0 {
+		return fn(curKey, cur)
+	}
+	return nil
+}
+
+// Detect runs regression detection over every key of the store.
+func (s *Store) Detect(ctx context.Context, o Options) (*Report, error) {
+	rep := &Report{Options: o}
+	err := s.Each(ctx, func(k Key, ns []Night) error {
+		regs, fl := Detect(ns, o)
+		rep.Regressions = append(rep.Regressions, regs...)
+		if fl != nil {
+			rep.Flaky = append(rep.Flaky, *fl)
+		}
+		return nil
+	})
+	return rep, err
 }

@@ -113,6 +113,9 @@ type Series struct {
 	Unit    string    `json:"unit"`
 	Better  string    `json:"better"`
 	Samples []float64 `json:"samples"`
+	// Throttled: the host's telemetry saw a thermal or power reason fire
+	// while the series ran (matrix.Telemetry.Throttled).
+	Throttled bool `json:"throttled,omitempty"`
 }
 
 // Night is one cell of one run, as stored.
@@ -263,7 +266,8 @@ func seriesOf(ts []matrix.Timing) []Series {
 				samples = append(samples, v)
 			}
 		}
-		out = append(out, Series{Name: t.Name, Batch: t.Batch, Unit: t.Unit, Better: t.Better, Samples: samples})
+		out = append(out, Series{Name: t.Name, Batch: t.Batch, Unit: t.Unit, Better: t.Better, Samples: samples,
+			Throttled: t.Telemetry != nil && t.Telemetry.Throttled})
 	}
 	return out
 }
