@@ -177,7 +177,8 @@ func pool(ns []Night, id seriesID) []float64 {
 
 // perfRegressions: per series, the earliest night j (within the window)
 // such that every night from j to the latest is worse than the pooled
-// baseline of the Window nights before j. A single slow night that
+// baseline of the Window nights before j (a baseline taken just before
+// the latest night would hold the bad nights themselves). A single slow night that
 // recovered is not one; neither is a throttled latest night.
 func perfRegressions(ns []Night, o Options) []Regression {
 	last := len(ns) - 1
@@ -208,10 +209,9 @@ func perfRegressions(ns []Night, o Options) []Regression {
 					r0, p0 = r, pp
 				}
 			}
-			if !all {
-				break
+			if all { // the earliest such j wins: the onset
+				first, rel, p = j, r0, p0
 			}
-			first, rel, p = j, r0, p0
 		}
 		if first < 0 {
 			continue

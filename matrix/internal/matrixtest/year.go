@@ -35,7 +35,7 @@ type Planted struct {
 }
 
 // YearPlanted is where Year plants its events.
-var YearPlanted = Planted{PerfRegressionNight: 340, StatusRegressionNight: 360, FlakyFrom: 334,
+var YearPlanted = Planted{PerfRegressionNight: 354, StatusRegressionNight: 360, FlakyFrom: 334,
 	ThrottledNights: []int{200, 363}, InfraNight: 250, DriverChangeNight: 180, StaleRunnerLast: 320}
 
 // Year is nights synthetic nights of two runners (an H100 one every
