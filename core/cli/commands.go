@@ -19,12 +19,15 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 
 	"github.com/dlcompat/dlcompat/core/device"
+	"github.com/dlcompat/dlcompat/core/device/amd"
 	"github.com/dlcompat/dlcompat/core/exec"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/preflight"
 	"github.com/dlcompat/dlcompat/core/refdata"
 	"github.com/dlcompat/dlcompat/core/runner"
 	"github.com/dlcompat/dlcompat/core/runspec"
+	"github.com/dlcompat/dlcompat/core/telemetry"
+	amdtelemetry "github.com/dlcompat/dlcompat/core/telemetry/amd"
 	"github.com/dlcompat/dlcompat/core/telemetry/nvidia"
 	"github.com/dlcompat/dlcompat/matrix"
 	"github.com/dlcompat/dlcompat/matrix/render"
@@ -296,6 +299,7 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 	opts.Preflight = func(ctx context.Context, devices []matrix.Device) []matrix.PreflightCheck {
 		return preflight.NVIDIA(ctx, nvml.New(), devices, preflight.Options{})
 	}
+	var samplers []telemetry.Sampler
 	if hasGPU(resolved.Devices) {
 		// NVML stays initialised for the run, so each perf call on a GPU
 		// is sampled (docs/spec.md §11); without it the run goes on, and
@@ -303,9 +307,17 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 		if sampler, serr := nvidia.Open(nvml.New()); serr != nil {
 			opts.DeviceNotes = append(opts.DeviceNotes, "no telemetry: "+serr.Error())
 		} else {
-			defer sampler.Close()
-			opts.Telemetry = sampler
+			samplers = append(samplers, sampler)
 		}
+	}
+	if hasKind(resolved.Devices, matrix.KindROCm) {
+		// AMD GPUs are sampled from sysfs (docs/spec.md §12).
+		samplers = append(samplers, amdtelemetry.New(amd.SysRoot))
+	}
+	if len(samplers) > 0 {
+		sampler := telemetry.Join(samplers...)
+		defer sampler.Close()
+		opts.Telemetry = sampler
 	}
 	run, err := runner.Run(ctx, opts)
 	stopProgress()
@@ -559,9 +571,11 @@ var versionCmd = command{
 	},
 }
 
-func hasGPU(ds []matrix.Device) bool {
+func hasGPU(ds []matrix.Device) bool { return hasKind(ds, matrix.KindGPU) }
+
+func hasKind(ds []matrix.Device, kind string) bool {
 	for _, d := range ds {
-		if d.Kind == matrix.KindGPU {
+		if d.Kind == kind {
 			return true
 		}
 	}
