@@ -106,6 +106,9 @@ type CellKey struct {
 }
 
 func (k CellKey) String() string {
+	if k.Model == "" { // a device check (docs/spec.md §10)
+		return fmt.Sprintf("%s %s × %s × %s", k.Framework, k.FrameworkVersion, k.Device, k.Check)
+	}
 	return fmt.Sprintf("%s %s × %s × %s × %s", k.Framework, k.FrameworkVersion, k.Device, k.Model, k.Check)
 }
 

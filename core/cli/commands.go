@@ -428,6 +428,14 @@ func requestedButUnavailable(run *matrix.Run, requested []string) error {
 			missing = append(missing, name+": "+t.reason)
 		}
 	}
+	// A row with no cell at all: a device characteriser (no model) in a
+	// run without a device check (docs/spec.md §10).
+	for _, f := range run.Frameworks {
+		if asked[f.Name] && byName[f.Name] == nil {
+			missing = append(missing, f.Name+": it has no cell in this run: it runs no model, only the device checks ("+strings.Join(pluginapi.DeviceChecks, ", ")+"); add them with --checks")
+			byName[f.Name] = &tally{}
+		}
+	}
 	if len(missing) == 0 {
 		return nil
 	}

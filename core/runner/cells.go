@@ -339,6 +339,9 @@ func (r *runState) runPlugin(ctx context.Context, spec exec.Spec, devices []matr
 	for i := range cells {
 		cells[i].Reproduce = r.reproduce(spec, cells[i])
 	}
+	if len(cells) == 0 && len(devices) > 0 {
+		r.run.Notes = append(r.run.Notes, fmt.Sprintf("%s runs no model, only the device checks (%s), and this run has none of them: it has no cell", d.Framework, strings.Join(pluginapi.DeviceChecks, ", ")))
+	}
 	r.total += len(cells)
 	for i := range cells {
 		c := &cells[i]

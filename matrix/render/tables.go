@@ -57,7 +57,11 @@ func statusTable(r *matrix.Run) table {
 	}
 	t := table{header: append(withPrecision(mixed, []string{"framework", "version", "model", "check"}, 4, "precision"), devices...)}
 	for _, k := range keys {
-		row := withPrecision(mixed, []string{k.framework, k.version, k.model, k.check}, 4, k.precision)
+		model := k.model
+		if model == "" {
+			model = "—" // a device check has no model
+		}
+		row := withPrecision(mixed, []string{k.framework, k.version, model, k.check}, 4, k.precision)
 		for _, d := range devices {
 			row = append(row, cellText(byRow[k][d]))
 		}
