@@ -1,7 +1,9 @@
 package docker
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -112,5 +114,49 @@ func TestROCmDevicesMissing(t *testing.T) {
 	_, err := rocmDevices(root, exec.Device{ID: "rocm:0", Kind: "rocm", RenderNode: "/dev/dri/renderD128"})
 	if !errors.Is(err, ErrNoAMDDevice) || !strings.Contains(err.Error(), "/dev/kfd") || !strings.Contains(err.Error(), "modprobe amdgpu") {
 		t.Errorf("no /dev/kfd: %v", err)
+	}
+}
+
+// The engine takes an AMD GPU container's device nodes and groups as the
+// executor sends them (one raw create, then docker inspect). This host has
+// no AMD GPU, so /dev/null and /dev/zero stand in for the nodes on the
+// host side; the paths in the container are an AMD GPU's.
+func TestROCmCreateInspect(t *testing.T) {
+	e := testEngine(t)
+	ctx := context.Background()
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newContainer(containerSpec{
+		pool: e.pool, binary: bin, hostSocketDir: t.TempDir(), name: fmt.Sprintf("dlcompat-test-rocm-%d", os.Getpid()),
+		spec:   exec.Spec{Name: "gorgonia", Image: "dlcompat/gorgonia:scratch", Device: exec.Device{ID: "rocm:0", Kind: "rocm", RenderNode: "/dev/dri/renderD128"}},
+		labels: map[string]string{LabelRun: "test-rocm"},
+	})
+	c.rocm = rocmAccess{
+		devices: []dc.Device{
+			{PathOnHost: "/dev/null", PathInContainer: KFDDevice, CgroupPermissions: "rwm"},
+			{PathOnHost: "/dev/zero", PathInContainer: "/dev/dri/renderD128", CgroupPermissions: "rwm"},
+		},
+		groups: []string{"44", "110"},
+	}
+	_ = removeContainer(ctx, e.pool.Client, c.name)
+	cfg, hc, requests := c.configs()
+	id, err := createContainer(ctx, e.pool.Client, c.name, cfg, hc, requests)
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	defer removeContainer(ctx, e.pool.Client, id)
+	info, err := e.pool.Client.InspectContainerWithContext(id, ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := info.HostConfig
+	t.Logf("docker inspect %.12s: Devices %+v GroupAdd %v", id, got.Devices, got.GroupAdd)
+	if !reflect.DeepEqual(got.Devices, c.rocm.devices) || !reflect.DeepEqual(got.GroupAdd, c.rocm.groups) {
+		t.Errorf("inspect: Devices %+v GroupAdd %v, want %+v %v", got.Devices, got.GroupAdd, c.rocm.devices, c.rocm.groups)
+	}
+	if got.NetworkMode != "none" || !got.ReadonlyRootfs || got.Privileged {
+		t.Errorf("inspect: hardening lost: %+v", got)
 	}
 }
