@@ -27,6 +27,7 @@
 #   GPU_CHECK_PYTHON          the interpreter with CUDA torch and JAX (default python3);
 #                             DLCOMPAT_PYTHON_<FRAMEWORK> set already wins
 #   GPU_CHECK_BUDGET          seconds for the run (default 420)
+#   GPU_CHECK_CHAR_BUDGET     seconds for the characterisation run (default 60; exit 6 if it fails)
 #   GPU_CHECK_ARGS            more flags for 'dlcompat run' (e.g. --perf-iterations 20)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -155,6 +156,47 @@ if (($?)); then
 	exit 5
 fi
 # --- end precision --------------------------------------------------------
+
+# --- characterisation (issue 14): each GPU through pytorch and jax --------
+# A second, short run: the device check characterise (docs/spec.md §10:
+# copy, triad, h2d, d2h, a GEMM per precision at n = 8192), about 30 s on
+# an H200, under its own budget (GPU_CHECK_CHAR_BUDGET, 60 s), into
+# OUT/characterise with its report (the roofline per GPU). It fails
+# (exit 6) unless every GPU has a passing pytorch characterise cell: a
+# wrong copy or product is a fail there, not a fast figure.
+CHAR_OUT="$OUT/characterise"
+echo
+echo "== characterisation: pytorch and jax on $gpus-> $CHAR_OUT (budget ${GPU_CHECK_CHAR_BUDGET:-60}s)"
+timeout -s INT -k 20 "${GPU_CHECK_CHAR_BUDGET:-60}" "$BIN/dlcompat" run --plugins-dir "$BIN/plugins" --executor local \
+	--devices gpu --frameworks pytorch,jax --checks characterise --quiet -o "$CHAR_OUT"
+if [[ -s "$CHAR_OUT/run.json" ]]; then
+	"$BIN/dlcompat" report "$CHAR_OUT/run.json" --format html -o "$CHAR_OUT/report.html"
+fi
+"$PY" - "$CHAR_OUT/run.json" $gpus <<'EOF'
+import json, sys
+try:
+    run = json.load(open(sys.argv[1]))
+except Exception as e:
+    print("characterisation: no results (%s)" % e)
+    sys.exit(1)
+devs = {d["id"]: d for d in run.get("devices", [])}
+bad = 0
+for g in sys.argv[2:]:
+    d = devs.get(g, {})
+    peaks = ", ".join("%s %.0f GFLOP/s" % kv for kv in sorted((d.get("peak_gflops_by_precision") or {}).items()))
+    print("%s %s: theoretical %.0f GB/s, %s" % (g, d.get("name", "?"), d.get("theoretical_bandwidth_gbs", 0), peaks or "no per-precision peak known"))
+    cells = [c for c in run.get("cells", []) if c["device"] == g and c["check"] == "characterise"]
+    for c in cells:
+        figs = ["%s %.4g %s" % (t["name"], t.get("gb_per_second") or t.get("gflops", 0), "GB/s" if t.get("gb_per_second") else "GFLOP/s") for t in c.get("timings", [])]
+        print("  %-8s %-6s %s %s" % (c["framework"], c["status"], ", ".join(figs), (c.get("reason") or "")[:160]))
+    bad |= not any(c["framework"] == "pytorch" and c["status"] == "pass" for c in cells)
+sys.exit(bad)
+EOF
+if (($?)); then
+	echo "gpu-check: pytorch's characterisation did not pass on every GPU (above; $CHAR_OUT/run.json)" >&2
+	exit 6
+fi
+# --- end characterisation -------------------------------------------------
 
 echo "gpu-check: results in $OUT/run.json, $OUT/run.md, $OUT/report.html (dlcompat run exited $rc)"
 exit "$rc"
