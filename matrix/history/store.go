@@ -42,6 +42,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		}
 		s = &Store{db: db, d: postgresDialect}
 	default:
+		// file:PATH is the same file as PATH (the driver's URI form,
+		// which we build ourselves below, would otherwise nest).
+		dsn = strings.TrimPrefix(dsn, "file:")
 		if dsn == "" {
 			return nil, errors.New("store: empty path; give --store FILE.sqlite or --store postgres://…")
 		}

@@ -243,3 +243,26 @@ func TestPostgresConcurrentPublishers(t *testing.T) {
 		return s
 	})
 }
+
+// file:PATH names the same SQLite file as PATH.
+func TestSQLiteFileURI(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "h.sqlite")
+	s, err := history.Open(ctx, "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := night("r0", 0)
+	if _, err := s.Ingest(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = history.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n, err := s.CountCells(ctx); err != nil || n != len(r.Cells) {
+		t.Fatalf("cells through the plain path: %d (%v), want %d", n, err, len(r.Cells))
+	}
+}
