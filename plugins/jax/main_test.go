@@ -268,3 +268,9 @@ func TestPlantedKernelLayoutFailsInItsContainer(t *testing.T) {
 		Old: `CONV_DIMS = ("NCHW", "OIHW", "NCHW")`, New: `CONV_DIMS = ("NCHW", "OIWH", "NCHW")`,
 		Model: reference.CNN, Layer: "conv1"})
 }
+
+// TestCharacterise: jax's characterise check on the CPU, in the modes it
+// runs there (docs/spec.md §10).
+func TestCharacterise(t *testing.T) {
+	plugintest.Characterise(t, plugintest.Spec(t, "jax"), []string{"fp64", "fp32", "bf16", "fp16"})
+}

@@ -63,3 +63,9 @@ func TestPlantedGateOrderFailsInItsContainer(t *testing.T) {
 		Old: "i, f, g, o = gates.chunk(4, 1)", New: "i, f, o, g = gates.chunk(4, 1)",
 		Model: reference.LSTM, Layer: "layers.0"})
 }
+
+// TestCharacterise: PyTorch's characterise check on the CPU, in the modes
+// it runs there (docs/spec.md §10).
+func TestCharacterise(t *testing.T) {
+	plugintest.Characterise(t, plugintest.Spec(t, "pytorch"), []string{"fp64", "fp32", "bf16"})
+}
