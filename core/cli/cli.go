@@ -56,7 +56,7 @@ type env struct {
 }
 
 func commands() []command {
-	return []command{devicesCmd, pluginsCmd, runCmd, reportCmd, diffCmd, mergeCmd, genReferenceCmd, versionCmd}
+	return []command{devicesCmd, pluginsCmd, runCmd, reportCmd, diffCmd, mergeCmd, historyCmd, genReferenceCmd, versionCmd}
 }
 
 const mainHelp = `dlcompat tells whether each deep-learning framework still computes the
@@ -128,7 +128,7 @@ func exitCode(stderr io.Writer, err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
 	}
-	if errors.Is(err, errCellsFailed) {
+	if errors.Is(err, errCellsFailed) || errors.Is(err, errRegressions) {
 		return ExitFailed
 	}
 	fmt.Fprintln(stderr, "dlcompat: "+err.Error())
