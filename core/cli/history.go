@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/dlcompat/dlcompat/matrix"
@@ -86,6 +87,9 @@ func runHistory(ctx context.Context, e *env, fs *flag.FlagSet, args []string) er
 	if o.Window < 2 || o.Alpha <= 0 || o.Alpha >= 1 || o.MinEffect < 0 || o.FlakyFlips < 1 {
 		return usagef("history: --window must be ≥ 2, --alpha in (0, 1), --min-effect ≥ 0, --flaky-flips ≥ 1")
 	}
+	if i := strings.Index(*store, "://"); i > 0 && !isURL(*store) {
+		return usagef("--store %s: unknown scheme %q: give a file path (history.sqlite, file:PATH) or postgres://user@host/db", *store, (*store)[:i])
+	}
 	sub, rest := pos[0], pos[1:]
 	switch sub {
 	case "ingest":
@@ -128,8 +132,8 @@ func runHistory(ctx context.Context, e *env, fs *flag.FlagSet, args []string) er
 		if sub == "site" && *out == "" {
 			return usagef("history site needs -o DIR")
 		}
-		if _, err := os.Stat(*store); err != nil && !isURL(*store) {
-			return usagef("store %s: %v (ingest a run first, or give --store)", *store, err)
+		if _, err := os.Stat(strings.TrimPrefix(*store, "file:")); err != nil && !isURL(*store) {
+			return usagef("--store %s: %v (ingest a run first, or give --store)", *store, err)
 		}
 		s, err := history.Open(ctx, *store)
 		if err != nil {

@@ -74,3 +74,27 @@ func TestHistoryCommandGates(t *testing.T) {
 		t.Fatalf("no subcommand: exit %d", code)
 	}
 }
+
+// TestHistoryStoreAddress: --store file:PATH is the file PATH for every
+// subcommand, and an address of another scheme is bad usage naming
+// --store (exit 2), not a store that failed.
+func TestHistoryStoreAddress(t *testing.T) {
+	dir := t.TempDir()
+	store := "file:" + filepath.Join(dir, "h.sqlite")
+	run := historyNight(t, dir, 0, matrix.Pass)
+	if code, out, errOut := runCLI(t, "history", "ingest", "--store", store, run); code != ExitOK {
+		t.Fatalf("ingest into %s: exit %d\n%s%s", store, code, out, errOut)
+	}
+	if code, out, errOut := runCLI(t, "history", "regressions", "--store", store); code != ExitOK || !strings.Contains(out, "no regressions") {
+		t.Fatalf("regressions from %s: exit %d\n%s%s", store, code, out, errOut)
+	}
+	for _, sub := range []string{"ingest", "regressions"} {
+		args := []string{"history", sub, "--store", "mysql://db/x"}
+		if sub == "ingest" {
+			args = append(args, run)
+		}
+		if code, _, errOut := runCLI(t, args...); code != ExitUsage || !strings.Contains(errOut, "--store") || !strings.Contains(errOut, `"mysql"`) {
+			t.Errorf("%s --store mysql://: exit %d, %s", sub, code, errOut)
+		}
+	}
+}
