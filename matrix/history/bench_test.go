@@ -107,7 +107,7 @@ func BenchmarkLatest(b *testing.B) {
 
 func BenchmarkCellHistory(b *testing.B) {
 	s, _ := benchStore(b)
-	k := history.Key{Framework: "fw0000", FrameworkVersion: "1.0", Model: "cnn", Check: "perf", Device: "NVIDIA H100 80GB HBM3", Precision: "fp32"}
+	k := history.Key{Framework: "fw0000", Model: "cnn", Check: "perf", Device: "NVIDIA H100 80GB HBM3", Precision: "fp32"}
 	b.ResetTimer()
 	peakHeap(b, func() {
 		for i := 0; i < b.N; i++ {

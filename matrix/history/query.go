@@ -11,7 +11,7 @@ import (
 )
 
 const nightCols = `r.run_id, r.shard, r.night, r.started, r.runner, r.dlcompat_version,
-	c.framework, c.framework_version, c.model, c.check_name, c.device_model, c.precision,
+	c.framework, c.row_name, c.framework_version, c.model, c.check_name, c.device_model, c.precision,
 	c.device_id, c.driver, c.image_digest, c.status, c.infra, c.reason, c.max_abs_err, c.max_rel_err, c.series`
 
 func scanNights(rows *sql.Rows) ([]Night, error) {
@@ -28,7 +28,7 @@ func scanEach(rows *sql.Rows, fn func(Night) error) error {
 		var infra int
 		var abs, rel sql.NullFloat64
 		if err := rows.Scan(&n.RunID, &n.Shard, &n.Night, &started, &n.Runner, &n.DlcompatVersion,
-			&n.Framework, &n.FrameworkVersion, &n.Model, &n.Check, &n.Device, &n.Precision,
+			&n.Framework, &n.Row, &n.FrameworkVersion, &n.Model, &n.Check, &n.Device, &n.Precision,
 			&n.DeviceID, &n.Driver, &n.ImageDigest, &status, &infra, &n.Reason, &abs, &rel, &series); err != nil {
 			return err
 		}
@@ -54,8 +54,8 @@ func scanEach(rows *sql.Rows, fn func(Night) error) error {
 // History is every stored night of one key, oldest first.
 func (s *Store) History(ctx context.Context, k Key) ([]Night, error) {
 	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT `+nightCols+` FROM cells c JOIN runs r ON r.id = c.run
-		WHERE c.framework = ? AND c.framework_version = ? AND c.model = ? AND c.check_name = ? AND c.device_model = ? AND c.precision = ?
-		ORDER BY r.started, r.id, c.idx`), k.Framework, k.FrameworkVersion, k.Model, k.Check, k.Device, k.Precision)
+		WHERE c.framework = ? AND c.row_name = ? AND c.model = ? AND c.check_name = ? AND c.device_model = ? AND c.precision = ?
+		ORDER BY r.started, r.id, c.idx`), k.Framework, k.Row, k.Model, k.Check, k.Device, k.Precision)
 	if err != nil {
 		return nil, err
 	}
@@ -66,10 +66,10 @@ func (s *Store) History(ctx context.Context, k Key) ([]Night, error) {
 // holds it), ordered by device model then key.
 func (s *Store) Latest(ctx context.Context) ([]Night, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+nightCols+` FROM cells c JOIN runs r ON r.id = c.run
-		JOIN (SELECT c2.framework f, c2.framework_version fv, c2.model m, c2.check_name ch, c2.device_model dm, c2.precision p, MAX(r2.started) st
+		JOIN (SELECT c2.framework f, c2.row_name fv, c2.model m, c2.check_name ch, c2.device_model dm, c2.precision p, MAX(r2.started) st
 		      FROM cells c2 JOIN runs r2 ON r2.id = c2.run GROUP BY 1, 2, 3, 4, 5, 6) l
-		  ON l.f = c.framework AND l.fv = c.framework_version AND l.m = c.model AND l.ch = c.check_name AND l.dm = c.device_model AND l.p = c.precision AND l.st = r.started
-		ORDER BY c.device_model, c.framework, c.framework_version, c.model, c.check_name, c.precision, c.device_id`)
+		  ON l.f = c.framework AND l.fv = c.row_name AND l.m = c.model AND l.ch = c.check_name AND l.dm = c.device_model AND l.p = c.precision AND l.st = r.started
+		ORDER BY c.device_model, c.framework, c.row_name, c.model, c.check_name, c.precision, c.device_id`)
 	if err != nil {
 		return nil, err
 	}
@@ -78,8 +78,8 @@ func (s *Store) Latest(ctx context.Context) ([]Night, error) {
 
 // Keys lists every key in the store.
 func (s *Store) Keys(ctx context.Context) ([]Key, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT framework, framework_version, model, check_name, device_model, precision FROM cells
-		ORDER BY device_model, framework, framework_version, model, check_name, precision`)
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT framework, row_name, model, check_name, device_model, precision FROM cells
+		ORDER BY device_model, framework, row_name, model, check_name, precision`)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func (s *Store) Keys(ctx context.Context) ([]Key, error) {
 	var out []Key
 	for rows.Next() {
 		var k Key
-		if err := rows.Scan(&k.Framework, &k.FrameworkVersion, &k.Model, &k.Check, &k.Device, &k.Precision); err != nil {
+		if err := rows.Scan(&k.Framework, &k.Row, &k.Model, &k.Check, &k.Device, &k.Precision); err != nil {
 			return nil, err
 		}
 		out = append(out, k)
@@ -138,7 +138,7 @@ func (s *Store) CountCells(ctx context.Context) (int, error) {
 // one query, one key in memory at a time.
 func (s *Store) Each(ctx context.Context, fn func(Key, []Night) error) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+nightCols+` FROM cells c JOIN runs r ON r.id = c.run
-		ORDER BY c.device_model, c.framework, c.framework_version, c.model, c.check_name, c.precision, r.started, r.id, c.idx`)
+		ORDER BY c.device_model, c.framework, c.row_name, c.model, c.check_name, c.precision, r.started, r.id, c.idx`)
 	if err != nil {
 		return err
 	}

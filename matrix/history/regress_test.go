@@ -54,7 +54,7 @@ func TestDetectFindsEveryPlantedEvent(t *testing.T) {
 			if g.FirstBad.Night != dayOf(p.PerfRegressionNight) {
 				t.Errorf("perf regression first bad %s, planted %s", g.FirstBad.Night, dayOf(p.PerfRegressionNight))
 			}
-			if strings.Join(g.Changed, ";") != "image digest sha256:pytorch-1111 → sha256:pytorch-2222" {
+			if strings.Join(g.Changed, ";") != "framework version 2.5.1 → 2.6.0;image digest sha256:pytorch-1111 → sha256:pytorch-2222" {
 				t.Errorf("perf regression changed: %q", g.Changed)
 			}
 		case g.Kind == "status" && g.Key.Framework == "jax" && g.Key.Model == "lstm" && g.Key.Check == "backward":
@@ -71,7 +71,7 @@ func TestDetectFindsEveryPlantedEvent(t *testing.T) {
 	if len(rep.Flaky) != 1 || rep.Flaky[0].Key.Framework != "tensorflow" || rep.Flaky[0].Key.Check != "forward" {
 		t.Fatalf("flaky: %+v", rep.Flaky)
 	}
-	for _, want := range []string{"### pytorch 2.5.1", "since:** " + dayOf(p.PerfRegressionNight), "dlcompat run --frameworks jax --models lstm --checks backward --precisions fp32", "Flaky (not gating)"} {
+	for _, want := range []string{"### pytorch × NVIDIA H100 80GB HBM3 × cnn × perf", "since:** " + dayOf(p.PerfRegressionNight), "dlcompat run --frameworks jax --models lstm --checks backward --precisions fp32", "Flaky (not gating)"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("markdown lacks %q", want)
 		}
@@ -95,7 +95,7 @@ func TestDetectFindsEveryPlantedEvent(t *testing.T) {
 }
 
 func TestMarkdownEscapesHostileStrings(t *testing.T) {
-	k := history.Key{Framework: "evil|`<script>alert(1)</script>`[x](javascript:y)", FrameworkVersion: "1\n## injected", Model: "cnn", Check: "forward", Device: "gpu"}
+	k := history.Key{Framework: "evil|`<script>alert(1)</script>`[x](javascript:y)", Row: "+1\n## injected", Model: "cnn", Check: "forward", Device: "gpu"}
 	rep := &history.Report{Options: history.DefaultOptions, Regressions: []history.Regression{{Key: k, Kind: "status", What: "pass → fail",
 		FirstBad: history.Night{Key: k, RunID: "r`1", Runner: "x` <b>"}, Changed: []string{"driver a → <img src=x>"}}}}
 	var md strings.Builder

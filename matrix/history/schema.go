@@ -69,6 +69,7 @@ var migrations = []string{
 		run BIGINT NOT NULL REFERENCES runs (id),
 		idx INTEGER NOT NULL,
 		framework TEXT NOT NULL,
+		row_name TEXT NOT NULL,
 		framework_version TEXT NOT NULL,
 		model TEXT NOT NULL,
 		check_name TEXT NOT NULL,
@@ -85,7 +86,7 @@ var migrations = []string{
 		series TEXT NOT NULL,
 		PRIMARY KEY (run, idx)
 	);
-	CREATE INDEX cells_key ON cells (framework, framework_version, model, check_name, device_model, precision, run);
+	CREATE INDEX cells_key ON cells (framework, row_name, model, check_name, device_model, precision, run);
 	CREATE INDEX cells_device ON cells (device_model, run);`,
 }
 

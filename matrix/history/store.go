@@ -90,18 +90,22 @@ func (s *Store) Backend() string { return s.d.name }
 
 // Key follows one cell across nights. Device is the device's model
 // name (what diff matches on), not its index: the same model on another
-// runner, or another driver, is the same key.
+// runner, or another driver, is the same key. Row is what the run added
+// to the framework's version to tell its rows apart ("+torch", " [image]":
+// docs/spec.md §5.1), not the version itself, so that an upgrade of the
+// framework continues the key and shows as what changed on its night
+// (Night.FrameworkVersion).
 type Key struct {
-	Framework        string `json:"framework"`
-	FrameworkVersion string `json:"framework_version"`
-	Model            string `json:"model"`
+	Framework string `json:"framework"`
+	Row       string `json:"row,omitempty"`
+	Model     string `json:"model"`
 	Check            string `json:"check"`
 	Device           string `json:"device"`
 	Precision        string `json:"precision"`
 }
 
 func (k Key) String() string {
-	s := fmt.Sprintf("%s %s × %s × %s × %s", k.Framework, k.FrameworkVersion, k.Device, k.Model, k.Check)
+	s := fmt.Sprintf("%s × %s × %s × %s", k.Framework+k.Row, k.Device, k.Model, k.Check)
 	if k.Precision != "" {
 		s += " × " + k.Precision
 	}
@@ -121,9 +125,24 @@ type Series struct {
 	Throttled bool `json:"throttled,omitempty"`
 }
 
+// RowOf is the row part of a cell's framework version: everything from
+// the first "+" or " " on ("" for a plain row). A version that carries a
+// build tag of its own ("2.5.1+cu124") keeps the tag in its row, so a
+// change of build (cu121 → cu124) starts a new key while an upgrade
+// (2.5.1 → 2.6.0) does not.
+func RowOf(frameworkVersion string) string {
+	if i := strings.IndexAny(frameworkVersion, "+ "); i >= 0 {
+		return frameworkVersion[i:]
+	}
+	return ""
+}
+
 // Night is one cell of one run, as stored.
 type Night struct {
 	Key
+	// FrameworkVersion is the cell's framework version as the run keyed it
+	// (docs/spec.md §5.1), qualifiers included.
+	FrameworkVersion string
 	RunID           string
 	Shard           string
 	Night           string // YYYY-MM-DD of the run's start, UTC
@@ -214,14 +233,14 @@ func (s *Store) Ingest(ctx context.Context, r *matrix.Run) (IngestResult, error)
 	if err != nil {
 		return res, fmt.Errorf("storing run %s: %w", res.RunKey, err)
 	}
-	const cols = 17
+	const cols = 18
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
 	args := make([]any, 0, batchRows*cols)
 	flush := func(rows int) error {
 		if rows == 0 {
 			return nil
 		}
-		q := `INSERT INTO cells (run, idx, framework, framework_version, model, check_name, device_model, precision, device_id, driver, image_digest, status, infra, reason, max_abs_err, max_rel_err, series) VALUES ` +
+		q := `INSERT INTO cells (run, idx, framework, row_name, framework_version, model, check_name, device_model, precision, device_id, driver, image_digest, status, infra, reason, max_abs_err, max_rel_err, series) VALUES ` +
 			strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
 		_, err := tx.ExecContext(ctx, s.d.rebind(q), args...)
 		args = args[:0]
@@ -239,7 +258,7 @@ func (s *Store) Ingest(ctx context.Context, r *matrix.Run) (IngestResult, error)
 			return res, err
 		}
 		infra := c.Status == matrix.Unknown || res.InfraFailure
-		args = append(args, id, i, c.Framework, c.FrameworkVersion, c.Model, c.Check, model, c.Precision, c.Device,
+		args = append(args, id, i, c.Framework, RowOf(c.FrameworkVersion), c.FrameworkVersion, c.Model, c.Check, model, c.Precision, c.Device,
 			d.DriverVersion, digests[[2]string{c.Framework, c.FrameworkVersion}], string(c.Status), b2i(infra), c.Reason,
 			finite(c.MaxAbsErr), finite(c.MaxRelErr), string(ser))
 		rows++

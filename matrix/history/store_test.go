@@ -266,3 +266,17 @@ func TestSQLiteFileURI(t *testing.T) {
 		t.Fatalf("cells through the plain path: %d (%v), want %d", n, err, len(r.Cells))
 	}
 }
+
+// TestRowOfKeepsVariantsApartAndUpgradesTogether: two variants of one
+// framework are two keys; an upgrade of one of them is the same key.
+func TestRowOfKeepsVariantsApartAndUpgradesTogether(t *testing.T) {
+	for v, want := range map[string]string{
+		"0.9.18": "", "3.15.1+torch": "+torch", "3.16.0+torch": "+torch", "3.15.1+jax": "+jax",
+		"2.18.0 [dlcompat/tensorflow-cpu:bookworm]": " [dlcompat/tensorflow-cpu:bookworm]",
+		"3.15.1+jax [img]": "+jax [img]", "2.5.1+cu124": "+cu124",
+	} {
+		if got := history.RowOf(v); got != want {
+			t.Errorf("RowOf(%q) = %q, want %q", v, got, want)
+		}
+	}
+}

@@ -46,7 +46,7 @@ type Stats struct {
 // PageName is the file of a key's history page: a hash, so that no
 // string from a run becomes a path.
 func PageName(k history.Key) string {
-	h := sha256.Sum256([]byte(strings.Join([]string{k.Framework, k.FrameworkVersion, k.Model, k.Check, k.Device, k.Precision}, "\x00")))
+	h := sha256.Sum256([]byte(strings.Join([]string{k.Framework, k.Row, k.Model, k.Check, k.Device, k.Precision}, "\x00")))
 	return "cell-" + hex.EncodeToString(h[:8]) + ".html"
 }
 
@@ -68,7 +68,7 @@ type cellSummary struct {
 type deviceView struct {
 	Device    string
 	DriverPg  string
-	Rows      []string // framework version rows
+	Rows      []string // framework rows (history.Key.Row)
 	Cols      []string // model · check · precision
 	Cells     map[string]map[string]*cellSummary
 	Drivers   []string
@@ -112,7 +112,7 @@ func Build(ctx context.Context, s *history.Store, dir string, o Options) (Stats,
 			devices[k.Device] = dv
 			order = append(order, k.Device)
 		}
-		row, col := k.Framework+" "+k.FrameworkVersion, colName(k)
+		row, col := k.Framework+k.Row, colName(k)
 		if dv.Cells[row] == nil {
 			dv.Cells[row] = map[string]*cellSummary{}
 			dv.Rows = append(dv.Rows, row)
@@ -297,7 +297,7 @@ func cellPage(k history.Key, ns []history.Night, regs []history.Regression, fl *
 	for i := 1; i < len(ns); i++ {
 		a, b := ns[i-1], ns[i]
 		var what []string
-		for _, c := range [][3]string{{"image digest", a.ImageDigest, b.ImageDigest}, {"driver", a.Driver, b.Driver}, {"dlcompat", a.DlcompatVersion, b.DlcompatVersion}} {
+		for _, c := range [][3]string{{"framework version", a.FrameworkVersion, b.FrameworkVersion}, {"image digest", a.ImageDigest, b.ImageDigest}, {"driver", a.Driver, b.Driver}, {"dlcompat", a.DlcompatVersion, b.DlcompatVersion}} {
 			if c[1] != c[2] {
 				what = append(what, c[0]+" "+c[1]+" → "+c[2])
 			}

@@ -81,7 +81,7 @@ func TestSiteShowsPlantedEventsInChromium(t *testing.T) {
 			t.Errorf("index lacks %q", want)
 		}
 	}
-	perf := history.Key{Framework: "pytorch", FrameworkVersion: "2.5.1", Model: "cnn", Check: "perf", Device: "NVIDIA H100 80GB HBM3", Precision: "fp32"}
+	perf := history.Key{Framework: "pytorch", Model: "cnn", Check: "perf", Device: "NVIDIA H100 80GB HBM3", Precision: "fp32"}
 	cell := filepath.Join(dir, site.PageName(perf))
 	cdom := string(chromium(t, "--dump-dom", "file://"+cell))
 	for _, want := range []string{"Regression: forward b64", "since " + day(p.PerfRegressionNight), "image digest sha256:pytorch-1111 → sha256:pytorch-2222",
@@ -90,7 +90,7 @@ func TestSiteShowsPlantedEventsInChromium(t *testing.T) {
 			t.Errorf("cell page lacks %q", want)
 		}
 	}
-	thr := history.Key{Framework: "tensorflow", FrameworkVersion: "2.18.0", Model: "lstm", Check: "perf", Device: "NVIDIA H100 80GB HBM3", Precision: "fp32"}
+	thr := history.Key{Framework: "tensorflow", Model: "lstm", Check: "perf", Device: "NVIDIA H100 80GB HBM3", Precision: "fp32"}
 	if tdom := string(chromium(t, "--dump-dom", "file://"+filepath.Join(dir, site.PageName(thr)))); strings.Count(tdom, "◆</text>") != len(p.ThrottledNights) || strings.Contains(tdom, "Regression:") {
 		t.Errorf("throttled nights: %d marks (planted %d), regression shown: %v", strings.Count(tdom, "◆</text>"), len(p.ThrottledNights), strings.Contains(tdom, "Regression:"))
 	}

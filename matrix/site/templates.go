@@ -47,7 +47,7 @@ var indexTmpl = template.Must(template.New("index").Funcs(funcs).Parse(`<!doctyp
 {{range .Devices}}{{$dv := .}}<h2>{{.Device}}</h2>
 <p><a href="{{.DriverPg}}">compare drivers on this device model</a> ({{len .Drivers}} seen)</p>
 <table><tr><th></th>{{range .Cols}}<th>{{.}}</th>{{end}}</tr>
-{{range $row := .Rows}}<tr><th>{{$row}}</th>{{range $col := $dv.Cols}}{{with cell $dv $row $col}}<td class="{{class .Latest}}"><a href="{{.Page}}">{{word .Latest}}</a>{{with median .Latest}} {{.}}{{end}}{{range .Regress}} <span class="reg" title="{{.What}}">▼ since {{.FirstBad.Night}}</span>{{end}}{{if .Flaky}} <span class="flaky">flaky</span>{{end}}<br><small>{{.Latest.Night}}</small></td>{{else}}<td></td>{{end}}{{end}}</tr>
+{{range $row := .Rows}}<tr><th>{{$row}}</th>{{range $col := $dv.Cols}}{{with cell $dv $row $col}}<td class="{{class .Latest}}"><a href="{{.Page}}">{{word .Latest}}</a>{{with median .Latest}} {{.}}{{end}}{{range .Regress}} <span class="reg" title="{{.What}}">▼ since {{.FirstBad.Night}}</span>{{end}}{{if .Flaky}} <span class="flaky">flaky</span>{{end}}<br><small>{{.Latest.Night}} · {{.Latest.FrameworkVersion}}</small></td>{{else}}<td></td>{{end}}{{end}}</tr>
 {{end}}</table>
 {{end}}</body></html>
 `))
@@ -70,8 +70,8 @@ var cellTmpl = template.Must(template.New("cell").Funcs(funcs).Parse(`<!doctype 
 </svg>{{end}}{{end}}
 {{with .Changes}}<h2>Change nights (dashed lines)</h2><ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <h2>Last 30 nights</h2>
-<table><tr><th>night</th><th>status</th><th>max abs err</th><th>median</th><th>driver</th><th>image digest</th><th>dlcompat</th><th>runner</th><th>reason</th></tr>
-{{range .Rows}}<tr><td>{{.N.Night}}</td><td class="{{.Class}}">{{.Status}}</td><td>{{errs .N.MaxAbsErr}}</td><td>{{median .N}}</td><td>{{.N.Driver}}</td><td>{{.N.ImageDigest}}</td><td>{{.N.DlcompatVersion}}</td><td>{{.N.Runner}}</td><td>{{.N.Reason}}</td></tr>
+<table><tr><th>night</th><th>status</th><th>max abs err</th><th>median</th><th>framework version</th><th>driver</th><th>image digest</th><th>dlcompat</th><th>runner</th><th>reason</th></tr>
+{{range .Rows}}<tr><td>{{.N.Night}}</td><td class="{{.Class}}">{{.Status}}</td><td>{{errs .N.MaxAbsErr}}</td><td>{{median .N}}</td><td>{{.N.FrameworkVersion}}</td><td>{{.N.Driver}}</td><td>{{.N.ImageDigest}}</td><td>{{.N.DlcompatVersion}}</td><td>{{.N.Runner}}</td><td>{{.N.Reason}}</td></tr>
 {{end}}</table></body></html>
 `))
 

@@ -14,7 +14,8 @@ var YearStart = time.Date(2026, 1, 1, 2, 0, 0, 0, time.UTC)
 // Planted says where Year put each event, for tests to find them.
 type Planted struct {
 	// PerfRegression: pytorch's cnn perf (forward b64) 30 % slower from
-	// this night on, the night pytorch's image digest changed.
+	// this night on, the night pytorch went from 2.5.1 to 2.6.0 in a new
+	// image (the key continues across the upgrade: history.Key.Row).
 	PerfRegressionNight int
 	// StatusRegression: jax's lstm backward fails from this night on, the
 	// night the dlcompat version changed.
@@ -71,6 +72,9 @@ func yearNight(runner, gpu string, d int, p Planted, nights int) *matrix.Run {
 		Host:    matrix.Host{Hostname: runner, OS: "linux", Arch: "amd64", CPUs: 32, Go: "go1.26"},
 		Devices: []matrix.Device{{ID: "gpu:0", Kind: matrix.KindGPU, Name: gpu, DriverVersion: driver}}}
 	fws := [][2]string{{"pytorch", "2.5.1"}, {"jax", "0.4.35"}, {"tensorflow", "2.18.0"}}
+	if d >= p.PerfRegressionNight {
+		fws[0][1] = "2.6.0" // the upgrade that brings pytorch's new image
+	}
 	for _, f := range fws {
 		digest := "sha256:" + f[0] + "-1111"
 		if f[0] == "pytorch" && d >= p.PerfRegressionNight {
