@@ -99,9 +99,9 @@ type Key struct {
 	Framework string `json:"framework"`
 	Row       string `json:"row,omitempty"`
 	Model     string `json:"model"`
-	Check            string `json:"check"`
-	Device           string `json:"device"`
-	Precision        string `json:"precision"`
+	Check     string `json:"check"`
+	Device    string `json:"device"`
+	Precision string `json:"precision"`
 }
 
 func (k Key) String() string {
@@ -143,16 +143,16 @@ type Night struct {
 	// FrameworkVersion is the cell's framework version as the run keyed it
 	// (docs/spec.md §5.1), qualifiers included.
 	FrameworkVersion string
-	RunID           string
-	Shard           string
-	Night           string // YYYY-MM-DD of the run's start, UTC
-	Started         time.Time
-	Runner          string
-	DlcompatVersion string
-	DeviceID        string
-	Driver          string
-	ImageDigest     string
-	Status          matrix.Status
+	RunID            string
+	Shard            string
+	Night            string // YYYY-MM-DD of the run's start, UTC
+	Started          time.Time
+	Runner           string
+	DlcompatVersion  string
+	DeviceID         string
+	Driver           string
+	ImageDigest      string
+	Status           matrix.Status
 	// Infra marks a cell no result arrived for, or one of a run where no
 	// cell executed: the infrastructure's failure, not the framework's.
 	Infra     bool

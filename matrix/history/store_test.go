@@ -273,7 +273,7 @@ func TestRowOfKeepsVariantsApartAndUpgradesTogether(t *testing.T) {
 	for v, want := range map[string]string{
 		"0.9.18": "", "3.15.1+torch": "+torch", "3.16.0+torch": "+torch", "3.15.1+jax": "+jax",
 		"2.18.0 [dlcompat/tensorflow-cpu:bookworm]": " [dlcompat/tensorflow-cpu:bookworm]",
-		"3.15.1+jax [img]": "+jax [img]", "2.5.1+cu124": "+cu124",
+		"3.15.1+jax [img]":                          "+jax [img]", "2.5.1+cu124": "+cu124",
 	} {
 		if got := history.RowOf(v); got != want {
 			t.Errorf("RowOf(%q) = %q, want %q", v, got, want)
