@@ -164,13 +164,23 @@ class Net(object):
         out = self.c.fn("grads")(self._x(x), np.asarray(labels, dtype=np.int64))
         return float(out[0]), {n: self._out(g) for n, g in zip(self.c.names, out[1:])}
 
+    # The timed closures note the dtype of what they return, as forward and
+    # backward do, so a perf cell reads back its mode too (precision()).
     def timed_forward(self, x):
-        xb, f = self._x(x), self.c.fn("logits")
-        return lambda: f(xb)
+        xb, f, seen = self._x(x), self.c.fn("logits"), self.seen
+
+        def run():
+            seen["output_dtype"] = f(xb).dtype.name
+
+        return run
 
     def timed_train(self, x, labels):
-        xb, yb, f = self._x(x), np.asarray(labels, dtype=np.int64), self.c.fn("grads")
-        return lambda: f(xb, yb)
+        xb, yb, f, seen = self._x(x), np.asarray(labels, dtype=np.int64), self.c.fn("grads"), self.seen
+
+        def run():
+            seen["output_dtype"] = f(xb, yb)[1].dtype.name
+
+        return run
 
 
 # The modes run here (docs/spec.md §4.10): fp64 as a float64 graph. No bf16

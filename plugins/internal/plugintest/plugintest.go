@@ -10,6 +10,7 @@ package plugintest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	osexec "os/exec"
@@ -272,12 +273,14 @@ func RunUnavailable(t *testing.T, spec exec.Spec) *matrix.Run {
 		Devices:      []matrix.Device{{ID: "cpu", Kind: "cpu", Name: "test CPU"}},
 		ReferenceDir: ReferenceDir(), OutDir: t.TempDir(), Perf: &CheapPerf,
 	}
+	// Nothing executes, so the run is an infrastructure failure (exit 3,
+	// docs/spec.md §11), and its document still holds every cell.
 	run, err := runner.Run(context.Background(), ro)
-	if err != nil {
-		t.Fatalf("run: %v", err)
+	if !errors.Is(err, runner.ErrInfra) {
+		t.Fatalf("run: %v, want an infrastructure failure (no cell executed)", err)
 	}
-	if len(run.Cells) != 4 {
-		t.Fatalf("%d cells, want 4", len(run.Cells))
+	if run == nil || len(run.Cells) != 4 {
+		t.Fatalf("%v, want 4 cells", run)
 	}
 	return run
 }
