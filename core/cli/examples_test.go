@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	osexec "os/exec"
@@ -14,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dlcompat/dlcompat/matrix"
+	"github.com/dlcompat/dlcompat/matrix/history"
 )
 
 // The fan-out examples under docs/examples are run here as written: their
@@ -214,11 +216,13 @@ func TestGitHubActionsExampleShardWiring(t *testing.T) {
 	if len(merged.Shards) != n || len(merged.Cells) != 8 {
 		t.Errorf("merged %d shards, %d cells; want %d shards and the 8 cells of gorgonia on the CPU", len(merged.Shards), len(merged.Cells), n)
 	}
-	for _, f := range []string{"site/index.html", "site/junit.xml", "nightly-cache/run.json", "previous.json"} {
+	for _, f := range []string{"site/index.html", "site/junit.xml", "nightly-cache/run.json", "previous.json",
+		"nightly-cache/history.sqlite", "site/history/index.html", "regressions.md"} {
 		if _, err := os.Stat(filepath.Join(work, f)); err != nil {
 			t.Errorf("after two nights: %v", err)
 		}
 	}
+	storedRuns(t, filepath.Join(work, "nightly-cache", "history.sqlite"), 1)
 	if s, _ := os.ReadFile(summary); !bytes.Contains(s, []byte("dlcompat run `")) || !bytes.Contains(s, []byte("dlcompat diff")) {
 		t.Errorf("step summary lacks the matrix or the diff:\n%s", s)
 	}
@@ -344,7 +348,29 @@ func TestKubernetesIndexedJobExampleShardWiring(t *testing.T) {
 	if strings.Join(labels, " ") != strings.Join(want, " ") || len(merged.Cells) != 8 {
 		t.Errorf("merged shards %v with %d cells; want %v and 8 cells", labels, len(merged.Cells), want)
 	}
-	if _, err := os.Stat(filepath.Join(night, "index.html")); err != nil {
-		t.Error(err)
+	for _, f := range []string{filepath.Join(night, "index.html"), filepath.Join(night, "regressions.md"),
+		filepath.Join(results, "history.sqlite"), filepath.Join(results, "site", "index.html")} {
+		if _, err := os.Stat(f); err != nil {
+			t.Error(err)
+		}
+	}
+	storedRuns(t, filepath.Join(results, "history.sqlite"), 1)
+}
+
+// storedRuns fails unless the history store at path holds n runs (the
+// merge ran the same night twice in the GitHub example: stored once).
+func storedRuns(t *testing.T, path string, n int) {
+	t.Helper()
+	s, err := history.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	runs, err := s.Runs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != n {
+		t.Errorf("%s holds %d runs, want %d", path, len(runs), n)
 	}
 }

@@ -37,8 +37,9 @@ no cell executed is stored as an infrastructure failure, never as the
 frameworks' failures.
 
 regressions compares each cell's latest night with a rolling baseline of
-the N nights before it (same framework version, model, check, device
-model, precision): Mann-Whitney on the pooled raw perf samples (p below
+the N nights before it (same framework row, model, check, device model,
+precision; an upgrade of the framework continues its row, so the new
+version is what changed): Mann-Whitney on the pooled raw perf samples (p below
 --alpha and at least --min-effect worse), or a status that went from
 pass to not passing. Each regression says its first bad night and what
 changed on it (framework version, image digest, driver, dlcompat,
