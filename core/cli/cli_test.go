@@ -47,7 +47,7 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 }
 
 // cheapPerf keeps perf cells to a few iterations in tests.
-var cheapPerf = []string{"--perf-iterations", "2", "--perf-warmup", "0", "--throughput-batches", "2", "--train-batch", "2"}
+var cheapPerf = []string{"--perf-iterations", "2", "--perf-precision", "0", "--perf-warmup", "0", "--throughput-batches", "2", "--train-batch", "2"}
 
 func refDir() string { return filepath.Join(repoRoot, "testdata", "reference") }
 

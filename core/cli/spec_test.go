@@ -151,7 +151,7 @@ func TestPerfWarmupZeroRunsNoWarmup(t *testing.T) {
 			exe, _ := os.Executable()
 			os.WriteFile(cfg, []byte(fmt.Sprintf("version: 1\nframeworks:\n  oracle:\n    plugin: %s\n    env: {%s: \"1\", %s: %q}\n",
 				exe, faultplugin.EnvServe, faultplugin.EnvCallLog, calls)), 0o644)
-			args := append([]string{"run", "--config", cfg, "--models", "lstm", "--checks", "perf", "--perf-iterations", "3",
+			args := append([]string{"run", "--config", cfg, "--models", "lstm", "--checks", "perf", "--perf-iterations", "3", "--perf-precision", "0",
 				"--throughput-batches", "2", "--train-batch", "2", "--reference", refDir(), "--quiet", "-o", t.TempDir()}, tc.flags...)
 			if code, stdout, stderr := runCLI(t, args...); code != ExitOK {
 				t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)

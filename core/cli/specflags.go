@@ -173,7 +173,12 @@ func (b *flagLayer) runFlags() {
 		return nil
 	})
 	b.int("perf-warmup", d.Perf.Warmup, "perf: untimed iterations before timing (0 for none)", func(s *runspec.Spec, n int) { s.Perf.Warmup = n })
-	b.int("perf-iterations", d.Perf.Iterations, "perf: timed iterations per series", func(s *runspec.Spec, n int) { s.Perf.Iterations = n })
+	b.int("perf-iterations", d.Perf.Iterations, "perf: the minimum of timed iterations per series; exactly this many with --perf-precision 0 (docs/spec.md §7.1)", func(s *runspec.Spec, n int) { s.Perf.Iterations = n })
+	b.int("perf-max-iterations", d.Perf.MaxIterations, "perf: at most this many timed iterations per series", func(s *runspec.Spec, n int) { s.Perf.MaxIterations = n })
+	perfSeconds := b.fs.Float64("perf-max-seconds", d.Perf.MaxSeconds, "perf: past the minimum, stop a series after this much timed time (seconds)")
+	b.bind("perf-max-seconds", runspec.FieldPerf, func(s *runspec.Spec) error { s.Perf.MaxSeconds = *perfSeconds; return nil })
+	perfPrecision := b.fs.Float64("perf-precision", d.Perf.TargetPrecision, "perf: time each series until its median's 95% interval half-width / median ≤ this (0: fixed --perf-iterations)")
+	b.bind("perf-precision", runspec.FieldPerf, func(s *runspec.Spec) error { s.Perf.TargetPrecision = *perfPrecision; return nil })
 	b.int("train-batch", d.Perf.TrainBatch, "perf: batch size of the training step", func(s *runspec.Spec, n int) { s.Perf.TrainBatch = n })
 	b.list("throughput-batches", runspec.FieldPerf, joinInts(d.Perf.ThroughputBatches), "perf: batch sizes for throughput",
 		func(s *runspec.Spec, v []string) error {

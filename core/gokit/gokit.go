@@ -241,25 +241,37 @@ func (f *framework) perf(ctx context.Context, req pluginapi.RunRequest, params m
 			_, err := net.Forward(x, false)
 			return err
 		}
-		samples := make([]float64, 0, opt.Iterations)
-		var first time.Time // the timed window's start, for the host's telemetry
-		for i := 0; i < opt.Warmup+opt.Iterations; i++ {
+		for i := 0; i < opt.Warmup; i++ {
 			if err := ctx.Err(); err != nil {
 				return nil, err
-			}
-			start := time.Now()
-			if i == opt.Warmup {
-				first = start
 			}
 			if err := call(); err != nil {
 				return nil, err
 			}
-			if i >= opt.Warmup {
-				samples = append(samples, time.Since(start).Seconds())
+		}
+		// Timed iterations until opt.TimingDone (docs/spec.md §7.1).
+		samples := make([]float64, 0, opt.Iterations)
+		first := time.Now() // the timed window's start, for the host's telemetry
+		var spent, precision float64
+		capped := false
+		for {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			start := time.Now()
+			if err := call(); err != nil {
+				return nil, err
+			}
+			dt := time.Since(start).Seconds()
+			samples = append(samples, dt)
+			spent += dt
+			var done bool
+			if done, capped, precision = opt.TimingDone(samples, spent); done {
+				break
 			}
 		}
 		out = append(out, pluginapi.Timing{Name: s.name, Unit: "s", Batch: s.batch, Samples: samples,
-			WindowStart: first, WindowEnd: time.Now()})
+			WindowStart: first, WindowEnd: time.Now(), Precision: precision, Capped: capped})
 	}
 	return out, nil
 }

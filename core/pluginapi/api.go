@@ -169,15 +169,23 @@ type DescribeResponse struct {
 // sends every field; a zero is a zero (no warm-up), never "the default".
 type PerfOptions struct {
 	Warmup            int   // untimed iterations first
-	Iterations        int   // timed iterations per series
+	Iterations        int   // timed iterations per series: the minimum (exactly this when TargetPrecision is 0)
 	LatencyBatch      int   // batch of the latency series
 	ThroughputBatches []int // batches of the throughput series
 	TrainBatch        int   // batch of the training step
+	// Adaptive timing (docs/spec.md §7.1): past Iterations a series times
+	// on until its median is known within TargetPrecision (relative
+	// half-width of the median's 95 % confidence interval), or until
+	// MaxIterations timed iterations or MaxSeconds of timed time.
+	MaxIterations   int
+	MaxSeconds      float64
+	TargetPrecision float64
 }
 
 // DefaultPerfOptions are the defaults of a run: the one place they live.
 func DefaultPerfOptions() PerfOptions {
-	return PerfOptions{Warmup: 5, Iterations: 20, LatencyBatch: 1, ThroughputBatches: []int{32, 128}, TrainBatch: 32}
+	return PerfOptions{Warmup: 5, Iterations: 20, LatencyBatch: 1, ThroughputBatches: []int{32, 128}, TrainBatch: 32,
+		MaxIterations: 1000, MaxSeconds: 2, TargetPrecision: 0.02}
 }
 
 // Validate says what is wrong with p, if anything: a kit refuses such a
@@ -195,6 +203,15 @@ func (p PerfOptions) Validate() error {
 	}
 	if p.TrainBatch < 1 {
 		bad = append(bad, fmt.Sprintf("train batch %d < 1", p.TrainBatch))
+	}
+	if p.TargetPrecision < 0 || p.TargetPrecision >= 1 {
+		bad = append(bad, fmt.Sprintf("target precision %g outside [0, 1) (0: exactly the iterations asked for)", p.TargetPrecision))
+	}
+	if p.TargetPrecision > 0 && p.MaxIterations < p.Iterations {
+		bad = append(bad, fmt.Sprintf("max iterations %d < iterations %d", p.MaxIterations, p.Iterations))
+	}
+	if p.TargetPrecision > 0 && !(p.MaxSeconds > 0) {
+		bad = append(bad, fmt.Sprintf("max seconds %g not > 0", p.MaxSeconds))
 	}
 	if len(p.ThroughputBatches) == 0 {
 		bad = append(bad, "no throughput batch")
@@ -241,6 +258,11 @@ type Timing struct {
 	// plugin does not report them. The host cuts the device telemetry it
 	// samples around the perf call to this window.
 	WindowStart, WindowEnd time.Time
+	// Precision is the relative precision of the median the series
+	// reached (MedianPrecision; 0: not reported); Capped says a cap
+	// stopped it before PerfOptions.TargetPrecision.
+	Precision float64
+	Capped    bool
 }
 
 type RunResponse struct {

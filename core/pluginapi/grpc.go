@@ -58,10 +58,12 @@ func (g *grpcClient) Run(ctx context.Context, req RunRequest) (RunResponse, erro
 		Model: req.Model, Check: req.Check, Device: req.Device, Precision: req.Precision,
 		Weights: req.Weights, Inputs: req.Inputs, WantActivations: req.WantActivations,
 		Perf: &pb.PerfOptions{
-			Warmup:       int32(req.Perf.Warmup),
-			Iterations:   int32(req.Perf.Iterations),
-			LatencyBatch: int32(req.Perf.LatencyBatch),
-			TrainBatch:   int32(req.Perf.TrainBatch),
+			Warmup:        int32(req.Perf.Warmup),
+			Iterations:    int32(req.Perf.Iterations),
+			LatencyBatch:  int32(req.Perf.LatencyBatch),
+			TrainBatch:    int32(req.Perf.TrainBatch),
+			MaxIterations: int32(req.Perf.MaxIterations), MaxSeconds: req.Perf.MaxSeconds,
+			TargetPrecision: req.Perf.TargetPrecision,
 		},
 	}
 	for _, b := range req.Perf.ThroughputBatches {
@@ -106,7 +108,8 @@ func (s *grpcServer) Run(ctx context.Context, req *pb.RunRequest) (*pb.RunRespon
 	}
 	if p := req.Perf; p != nil {
 		in.Perf = PerfOptions{Warmup: int(p.Warmup), Iterations: int(p.Iterations),
-			LatencyBatch: int(p.LatencyBatch), TrainBatch: int(p.TrainBatch)}
+			LatencyBatch: int(p.LatencyBatch), TrainBatch: int(p.TrainBatch),
+			MaxIterations: int(p.MaxIterations), MaxSeconds: p.MaxSeconds, TargetPrecision: p.TargetPrecision}
 		for _, b := range p.ThroughputBatches {
 			in.Perf.ThroughputBatches = append(in.Perf.ThroughputBatches, int(b))
 		}
@@ -122,7 +125,8 @@ func (s *grpcServer) Run(ctx context.Context, req *pb.RunRequest) (*pb.RunRespon
 	}
 	for _, t := range r.Timings {
 		out.Timings = append(out.Timings, &pb.Timing{Name: t.Name, Unit: t.Unit, Batch: int32(t.Batch), Samples: t.Samples,
-			WindowStartUnixNano: unixNano(t.WindowStart), WindowEndUnixNano: unixNano(t.WindowEnd)})
+			WindowStartUnixNano: unixNano(t.WindowStart), WindowEndUnixNano: unixNano(t.WindowEnd),
+			Precision: t.Precision, Capped: t.Capped})
 	}
 	return out, nil
 }
@@ -156,7 +160,8 @@ func runFromProto(r *pb.RunResponse) RunResponse {
 	}
 	for _, t := range r.Timings {
 		out.Timings = append(out.Timings, Timing{Name: t.Name, Unit: t.Unit, Batch: int(t.Batch), Samples: t.Samples,
-			WindowStart: fromUnixNano(t.WindowStartUnixNano), WindowEnd: fromUnixNano(t.WindowEndUnixNano)})
+			WindowStart: fromUnixNano(t.WindowStartUnixNano), WindowEnd: fromUnixNano(t.WindowEndUnixNano),
+			Precision: t.Precision, Capped: t.Capped})
 	}
 	return out
 }

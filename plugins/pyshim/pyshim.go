@@ -312,7 +312,8 @@ func (p *Plugin) run(ctx context.Context, req pluginapi.RunRequest, dtype string
 		"type": "run", "model": req.Model, "check": req.Check, "device": req.Device,
 		"precision": req.Precision, "want_activations": req.WantActivations,
 		"perf": map[string]any{"warmup": perf.Warmup, "iterations": perf.Iterations, "latency_batch": perf.LatencyBatch,
-			"throughput_batches": perf.ThroughputBatches, "train_batch": perf.TrainBatch},
+			"throughput_batches": perf.ThroughputBatches, "train_batch": perf.TrainBatch,
+			"max_iterations": perf.MaxIterations, "max_seconds": perf.MaxSeconds, "target_precision": perf.TargetPrecision},
 	}
 	if dtype != "" {
 		hdr["dtype"] = dtype

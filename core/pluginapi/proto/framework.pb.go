@@ -325,8 +325,15 @@ type PerfOptions struct {
 	LatencyBatch      int32                  `protobuf:"varint,3,opt,name=latency_batch,json=latencyBatch,proto3" json:"latency_batch,omitempty"`
 	ThroughputBatches []int32                `protobuf:"varint,4,rep,packed,name=throughput_batches,json=throughputBatches,proto3" json:"throughput_batches,omitempty"`
 	TrainBatch        int32                  `protobuf:"varint,5,opt,name=train_batch,json=trainBatch,proto3" json:"train_batch,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Adaptive timing (docs/spec.md §7.1): past `iterations` (the minimum),
+	// a series times more iterations until the median is known within
+	// target_precision, or max_iterations / max_seconds of timed time stop
+	// it. target_precision 0: exactly `iterations`.
+	MaxIterations   int32   `protobuf:"varint,6,opt,name=max_iterations,json=maxIterations,proto3" json:"max_iterations,omitempty"`
+	MaxSeconds      float64 `protobuf:"fixed64,7,opt,name=max_seconds,json=maxSeconds,proto3" json:"max_seconds,omitempty"`
+	TargetPrecision float64 `protobuf:"fixed64,8,opt,name=target_precision,json=targetPrecision,proto3" json:"target_precision,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *PerfOptions) Reset() {
@@ -390,6 +397,27 @@ func (x *PerfOptions) GetThroughputBatches() []int32 {
 func (x *PerfOptions) GetTrainBatch() int32 {
 	if x != nil {
 		return x.TrainBatch
+	}
+	return 0
+}
+
+func (x *PerfOptions) GetMaxIterations() int32 {
+	if x != nil {
+		return x.MaxIterations
+	}
+	return 0
+}
+
+func (x *PerfOptions) GetMaxSeconds() float64 {
+	if x != nil {
+		return x.MaxSeconds
+	}
+	return 0
+}
+
+func (x *PerfOptions) GetTargetPrecision() float64 {
+	if x != nil {
+		return x.TargetPrecision
 	}
 	return 0
 }
@@ -506,8 +534,13 @@ type Timing struct {
 	// cuts the device telemetry it sampled around the call to it.
 	WindowStartUnixNano int64 `protobuf:"varint,20,opt,name=window_start_unix_nano,json=windowStartUnixNano,proto3" json:"window_start_unix_nano,omitempty"`
 	WindowEndUnixNano   int64 `protobuf:"varint,21,opt,name=window_end_unix_nano,json=windowEndUnixNano,proto3" json:"window_end_unix_nano,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The relative precision of the median the series reached (docs/spec.md
+	// §7.1; 0: not reported) and whether a cap (max_iterations, max_seconds)
+	// stopped it before the target.
+	Precision     float64 `protobuf:"fixed64,5,opt,name=precision,proto3" json:"precision,omitempty"`
+	Capped        bool    `protobuf:"varint,6,opt,name=capped,proto3" json:"capped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Timing) Reset() {
@@ -580,6 +613,20 @@ func (x *Timing) GetWindowEndUnixNano() int64 {
 		return x.WindowEndUnixNano
 	}
 	return 0
+}
+
+func (x *Timing) GetPrecision() float64 {
+	if x != nil {
+		return x.Precision
+	}
+	return 0
+}
+
+func (x *Timing) GetCapped() bool {
+	if x != nil {
+		return x.Capped
+	}
+	return false
 }
 
 type RunResponse struct {
@@ -738,7 +785,7 @@ const file_framework_proto_rawDesc = "" +
 	"\n" +
 	"BuildEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xba\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xad\x02\n" +
 	"\vPerfOptions\x12\x16\n" +
 	"\x06warmup\x18\x01 \x01(\x05R\x06warmup\x12\x1e\n" +
 	"\n" +
@@ -747,7 +794,11 @@ const file_framework_proto_rawDesc = "" +
 	"\rlatency_batch\x18\x03 \x01(\x05R\flatencyBatch\x12-\n" +
 	"\x12throughput_batches\x18\x04 \x03(\x05R\x11throughputBatches\x12\x1f\n" +
 	"\vtrain_batch\x18\x05 \x01(\x05R\n" +
-	"trainBatch\"\x80\x02\n" +
+	"trainBatch\x12%\n" +
+	"\x0emax_iterations\x18\x06 \x01(\x05R\rmaxIterations\x12\x1f\n" +
+	"\vmax_seconds\x18\a \x01(\x01R\n" +
+	"maxSeconds\x12)\n" +
+	"\x10target_precision\x18\b \x01(\x01R\x0ftargetPrecision\"\x80\x02\n" +
 	"\n" +
 	"RunRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x14\n" +
@@ -757,14 +808,16 @@ const file_framework_proto_rawDesc = "" +
 	"\aweights\x18\x05 \x01(\fR\aweights\x12\x16\n" +
 	"\x06inputs\x18\x06 \x01(\fR\x06inputs\x12)\n" +
 	"\x10want_activations\x18\a \x01(\bR\x0fwantActivations\x123\n" +
-	"\x04perf\x18\b \x01(\v2\x1f.dlcompat.plugin.v1.PerfOptionsR\x04perf\"\xc6\x01\n" +
+	"\x04perf\x18\b \x01(\v2\x1f.dlcompat.plugin.v1.PerfOptionsR\x04perf\"\xfc\x01\n" +
 	"\x06Timing\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04unit\x18\x02 \x01(\tR\x04unit\x12\x14\n" +
 	"\x05batch\x18\x03 \x01(\x05R\x05batch\x12\x18\n" +
 	"\asamples\x18\x04 \x03(\x01R\asamples\x123\n" +
 	"\x16window_start_unix_nano\x18\x14 \x01(\x03R\x13windowStartUnixNano\x12/\n" +
-	"\x14window_end_unix_nano\x18\x15 \x01(\x03R\x11windowEndUnixNano\"\xfe\x03\n" +
+	"\x14window_end_unix_nano\x18\x15 \x01(\x03R\x11windowEndUnixNano\x12\x1c\n" +
+	"\tprecision\x18\x05 \x01(\x01R\tprecision\x12\x16\n" +
+	"\x06capped\x18\x06 \x01(\bR\x06capped\"\xfe\x03\n" +
 	"\vRunResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x18\n" +

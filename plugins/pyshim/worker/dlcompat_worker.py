@@ -84,6 +84,7 @@ import json
 import platform
 import struct
 import sys
+import math
 import time
 import traceback
 
@@ -230,6 +231,39 @@ def _put_backward(out, prefix, loss, grads, ftype):
         out[prefix + "grad." + k] = np.asarray(v, dtype=ftype)
 
 
+def median_precision(samples):
+    """The relative precision of the median (docs/spec.md §7.1): half-width
+    of the distribution-free 95 % interval [x(j), x(k)] from order
+    statistics, j = floor(n/2 - 0.98 sqrt n), k = ceil(n/2 + 0.98 sqrt n) + 1
+    (1-based), over the median; inf when n is too small (j < 1 or k > n)
+    or the median is not positive. The Go twin is pluginapi.MedianPrecision."""
+    n = len(samples)
+    h = 1.96 * math.sqrt(n) / 2
+    j, k = math.floor(n / 2 - h), math.ceil(n / 2 + h) + 1
+    if j < 1 or k > n:
+        return math.inf
+    s = sorted(samples)
+    med = s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+    if not med > 0:
+        return math.inf
+    return (s[k - 1] - s[j - 1]) / 2 / med
+
+
+def timing_done(opt, samples, spent):
+    """(done, capped, precision reached; 0 when unknown): the stopping rule
+    of docs/spec.md §7.1, twin of pluginapi.PerfOptions.TimingDone."""
+    if len(samples) < int(opt["iterations"]):
+        return False, False, 0.0
+    pr = median_precision(samples)
+    reported = 0.0 if math.isinf(pr) else pr
+    target = float(opt.get("target_precision", 0))
+    if target <= 0 or pr <= target:
+        return True, False, reported
+    if len(samples) >= int(opt["max_iterations"]) or spent >= float(opt["max_seconds"]):
+        return True, True, reported
+    return False, False, reported
+
+
 def _perf(backend, req, params, x, labels, dtype):
     opt = req["perf"]  # the host sends every option (pluginapi.PerfOptions)
     warmup = int(opt["warmup"])
@@ -248,18 +282,23 @@ def _perf(backend, req, params, x, labels, dtype):
             fn = net.timed_train(xb, lb) if hasattr(net, "timed_train") else (lambda: net.backward(xb, lb))
         else:
             fn = net.timed_forward(xb) if hasattr(net, "timed_forward") else (lambda: net.forward(xb, False))
-        samples = []
-        first = 0  # the timed window on the wall clock, for the host's telemetry
-        for i in range(warmup + iters):
-            if i == warmup:
-                first = time.time_ns()
+        for _ in range(warmup):
+            fn()
+        # Timed iterations until timing_done (docs/spec.md §7.1).
+        samples, spent = [], 0.0
+        first = time.time_ns()  # the timed window on the wall clock, for the host's telemetry
+        while True:
             t0 = time.perf_counter()
             fn()
             dt = time.perf_counter() - t0
-            if i >= warmup:
-                samples.append(dt)
+            samples.append(dt)
+            spent += dt
+            done, capped, precision = timing_done(opt, samples, spent)
+            if done:
+                break
         timings.append({"name": name, "unit": "s", "batch": batch, "samples": samples,
-                        "window_start_unix_nano": first, "window_end_unix_nano": time.time_ns()})
+                        "window_start_unix_nano": first, "window_end_unix_nano": time.time_ns(),
+                        "precision": precision, "capped": capped})
         last = net if hasattr(net, "precision") else None
         del net, fn
     return timings, last
