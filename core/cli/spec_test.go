@@ -58,7 +58,7 @@ func TestSpecLayers(t *testing.T) {
 		{field: runspec.FieldPerf, journal: func(d *runner.ConfigDoc) { d.Perf.Warmup, d.Perf.Iterations = 3, 7 },
 			flag: []string{"--perf-warmup", "0", "--throughput-batches", "8"},
 			get:  func(s runspec.Spec) string { return fmt.Sprint(s.Perf) },
-			want: [4]string{"{5 20 1 [32 128] 32}", "{3 7 1 [32 128] 32}", "{3 7 1 [32 128] 32}", "{0 7 1 [8] 32}"}},
+			want: [4]string{"{5 20 1 [32 128] 32 1000 2 0.02}", "{3 7 1 [32 128] 32 1000 2 0.02}", "{3 7 1 [32 128] 32 1000 2 0.02}", "{0 7 1 [8] 32 1000 2 0.02}"}},
 		{field: runspec.FieldShard, journal: func(d *runner.ConfigDoc) {}, flag: []string{"--shard", "2/3"},
 			get: func(s runspec.Spec) string { return s.Shard.String() }, want: [4]string{"", "1/2", "1/2", "2/3"}},
 		{field: runspec.FieldPluginsDir, config: "plugins_dir: /x/plugins", flag: []string{"--plugins-dir", "/y"},

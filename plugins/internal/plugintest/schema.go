@@ -69,7 +69,9 @@ func Dial(t testing.TB, path string, env ...string) pb.FrameworkClient {
 
 // Exercise sends c the requests that between them reach every response
 // field a kit can fill: Describe, then each check on the CNN (forward with
-// activations, perf with CheapPerf) and a check the plugin does not know,
+// activations, perf with CheapPerf made adaptive with a target no series
+// reaches, so that 8 iterations — the fewest with a precision — cap each
+// and Timing.precision and .capped are set) and a check the plugin does not know,
 // whose answer carries a message. It returns every response.
 func Exercise(t testing.TB, c pb.FrameworkClient) []proto.Message {
 	t.Helper()
@@ -85,7 +87,9 @@ func Exercise(t testing.TB, c pb.FrameworkClient) []proto.Message {
 	weights, inputs := readReference(t, "cnn")
 	p := CheapPerf
 	perf := &pb.PerfOptions{Warmup: int32(p.Warmup), Iterations: int32(p.Iterations),
-		LatencyBatch: int32(p.LatencyBatch), TrainBatch: int32(p.TrainBatch)}
+		LatencyBatch: int32(p.LatencyBatch), TrainBatch: int32(p.TrainBatch),
+		MaxIterations: 8, MaxSeconds: 60, TargetPrecision: 1e-12}
+	perf.Iterations = max(perf.Iterations, 8)
 	for _, b := range p.ThroughputBatches {
 		perf.ThroughputBatches = append(perf.ThroughputBatches, int32(b))
 	}
