@@ -190,6 +190,13 @@ type Timing struct {
 	PercentOfPeak float64 `json:"percent_of_peak,omitempty"`
 	// Noisy is set when Summary.CV exceeds NoisyCV: compare with care.
 	Noisy bool `json:"noisy,omitempty"`
+	// MedianPrecision is how well the plugin's adaptive loop knew the
+	// median when it stopped: the half-width of its distribution-free 95 %
+	// confidence interval over the median (docs/spec.md §7.1; 0 when not
+	// reported); Capped says an iteration or time cap stopped the series
+	// before it reached the target precision.
+	MedianPrecision float64 `json:"median_precision,omitempty"`
+	Capped          bool    `json:"capped,omitempty"`
 	// GBPerSecond is a characterisation stream's achieved bandwidth, in
 	// 10^9 bytes per second: the bytes docs/spec.md §10.1 counts per call
 	// over the median (0 for other series).

@@ -272,7 +272,8 @@ func Perf(timings []pluginapi.Timing, flopsPerSample, peakGFLOPs float64) Verdic
 			bad = append(bad, fmt.Sprintf("%s b%d: %d of %d samples are not durations between %gs and %gs (%s)",
 				t.Name, t.Batch, n, len(t.Samples), MinSampleSeconds, MaxSampleSeconds, strings.Join(rejected, ", ")))
 		}
-		mt := matrix.Timing{Name: t.Name, Unit: t.Unit, Better: "lower", Batch: t.Batch, Samples: samples, Summary: matrix.Summarize(samples)}
+		mt := matrix.Timing{Name: t.Name, Unit: t.Unit, Better: "lower", Batch: t.Batch, Samples: samples, Summary: matrix.Summarize(samples),
+			MedianPrecision: t.Precision, Capped: t.Capped}
 		if med := mt.Summary.Median; med > 0 {
 			mt.ItemsPerSecond = float64(t.Batch) / med
 			factor := 1.0
