@@ -208,7 +208,7 @@ func (p PerfOptions) Validate() error {
 		bad = append(bad, fmt.Sprintf("target precision %g outside [0, 1) (0: exactly the iterations asked for)", p.TargetPrecision))
 	}
 	if p.TargetPrecision > 0 && p.MaxIterations < p.Iterations {
-		bad = append(bad, fmt.Sprintf("max iterations %d < iterations %d", p.MaxIterations, p.Iterations))
+		bad = append(bad, fmt.Sprintf("max iterations %d < iterations %d (raise --perf-max-iterations, or time exactly --perf-iterations with --perf-precision 0)", p.MaxIterations, p.Iterations))
 	}
 	if p.TargetPrecision > 0 && !(p.MaxSeconds > 0) {
 		bad = append(bad, fmt.Sprintf("max seconds %g not > 0", p.MaxSeconds))

@@ -138,7 +138,7 @@ frameworks:
 			}
 			out := filepath.Join(dir, "results")
 			cmd := osexec.Command(bin, "run", "--config", cfg, "--plugins-dir", plugins, "--reference", filepath.Join(root, "testdata", "reference"),
-				"--perf-iterations", "100000", "--quiet", "-o", out)
+				"--perf-iterations", "100000", "--perf-precision", "0", "--quiet", "-o", out)
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
