@@ -1,21 +1,16 @@
 package plugintest
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	osexec "os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/dlcompat/dlcompat/core/exec"
-	"github.com/dlcompat/dlcompat/core/exec/docker"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/pluginhost"
 	"github.com/dlcompat/dlcompat/core/reference"
-	"github.com/dlcompat/dlcompat/core/runner"
 	"github.com/dlcompat/dlcompat/matrix"
 )
 
@@ -77,39 +72,5 @@ func BuildPlanted(t testing.TB, name string, b Bug) string {
 // where nothing may skip (Unavailable).
 func PlantedFailsInImage(t *testing.T, name, image string, b Bug, env ...string) matrix.Cell {
 	t.Helper()
-	if ok, why := DockerImage(image); !ok {
-		Unavailable(t, why)
-	}
-	spec := Spec(t, name, env...)
-	spec.Path = BuildPlanted(t, name, b)
-	spec.Image = image
-	ro := runner.Options{
-		Executor: docker.New(docker.Options{Pull: docker.PullNever, ReferenceDir: ReferenceDir()}),
-		Plugins:  []exec.Spec{spec}, Models: []reference.Model{b.Model}, Checks: []string{pluginapi.CheckForward},
-		Devices:      []matrix.Device{{ID: "cpu", Kind: "cpu", Name: "test CPU"}},
-		ReferenceDir: ReferenceDir(), OutDir: t.TempDir(), Perf: &CheapPerf,
-	}
-	run, err := runner.Run(context.Background(), ro)
-	if err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	if len(run.Frameworks) != 1 || len(run.Cells) != 1 {
-		t.Fatalf("%s with %q planted: %d frameworks, %d cells, want 1 and 1: %v", name, b.What, len(run.Frameworks), len(run.Cells), run.Notes)
-	}
-	if f := run.Frameworks[0]; f.Unavailable != "" {
-		Unavailable(t, fmt.Sprintf("%s: %s", name, f.Unavailable))
-	}
-	c := run.Cells[0]
-	logCell(t, c)
-	for _, te := range c.Tensors {
-		if te.Name == "logits" || te.Name == pluginapi.ActivationPrefix+b.Layer {
-			t.Logf("%s with %q planted: %s off by up to %.3g (pass %v)", name, b.What, te.Name, float64(te.MaxAbsErr), te.Pass)
-		}
-	}
-	want := "first diverging layer: " + b.Layer
-	if c.Status != matrix.Fail || c.FirstDivergingLayer != b.Layer || !strings.Contains(c.Reason, want) {
-		t.Errorf("%s with %q planted: %s, first diverging layer %q, reason %q; want fail with %q\nstderr tail:\n%s",
-			name, b.What, c.Status, c.FirstDivergingLayer, c.Reason, want, c.StderrTail)
-	}
-	return c
+	return PlantedFailsInEveryMode(t, name, image, b, []string{pluginapi.PrecisionFP32}, env...)[0]
 }
