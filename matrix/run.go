@@ -197,6 +197,10 @@ type Timing struct {
 	// before it reached the target precision.
 	MedianPrecision float64 `json:"median_precision,omitempty"`
 	Capped          bool    `json:"capped,omitempty"`
+	// Timer is the clock the samples were read from: "host_monotonic",
+	// "cuda_event" or "hip_event" (docs/spec.md §7.1); "" when the plugin
+	// did not say.
+	Timer string `json:"timer,omitempty"`
 	// GBPerSecond is a characterisation stream's achieved bandwidth, in
 	// 10^9 bytes per second: the bytes docs/spec.md §10.1 counts per call
 	// over the median (0 for other series).

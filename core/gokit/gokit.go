@@ -3,9 +3,7 @@ package gokit
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sort"
-	"syscall"
 	"time"
 
 	"github.com/dlcompat/dlcompat/core/pluginapi"
@@ -79,6 +77,7 @@ func (f *framework) Run(ctx context.Context, req pluginapi.RunRequest) (pluginap
 	// Compute time: from the decoded request to the framework's last
 	// result, so decoding and encoding tensors count as the harness's.
 	start := time.Now()
+	mem := startCallMemory()
 	switch req.Check {
 	case pluginapi.CheckForward:
 		net, err := f.b.NewNet(ctx, req.Model, batch, req.Device, params)
@@ -137,7 +136,7 @@ func (f *framework) Run(ctx context.Context, req pluginapi.RunRequest) (pluginap
 	// Array32 is all a backend can return: float32 is the mode in effect.
 	resp.PrecisionInEffect = pluginapi.PrecisionFP32
 	resp.PrecisionEvidence = map[string]string{pluginapi.EvidenceOutputDType: "float32"}
-	resp.PeakMemoryBytes, resp.MemoryKind = peakRSS()
+	resp.PeakMemoryBytes, resp.MemoryKind = mem.peak()
 	return resp, nil
 }
 
@@ -271,20 +270,7 @@ func (f *framework) perf(ctx context.Context, req pluginapi.RunRequest, params m
 			}
 		}
 		out = append(out, pluginapi.Timing{Name: s.name, Unit: "s", Batch: s.batch, Samples: samples,
-			WindowStart: first, WindowEnd: time.Now(), Precision: precision, Capped: capped})
+			WindowStart: first, WindowEnd: time.Now(), Precision: precision, Capped: capped, Timer: pluginapi.TimerHost})
 	}
 	return out, nil
-}
-
-// peakRSS is the plugin process's peak resident set: on the CPU the
-// nearest honest figure to "peak device memory".
-func peakRSS() (int64, string) {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0, ""
-	}
-	if runtime.GOOS == "darwin" {
-		return ru.Maxrss, "process_max_rss"
-	}
-	return ru.Maxrss * 1024, "process_max_rss"
 }

@@ -273,7 +273,7 @@ func Perf(timings []pluginapi.Timing, flopsPerSample, peakGFLOPs float64) Verdic
 				t.Name, t.Batch, n, len(t.Samples), MinSampleSeconds, MaxSampleSeconds, strings.Join(rejected, ", ")))
 		}
 		mt := matrix.Timing{Name: t.Name, Unit: t.Unit, Better: "lower", Batch: t.Batch, Samples: samples, Summary: matrix.Summarize(samples),
-			MedianPrecision: t.Precision, Capped: t.Capped}
+			MedianPrecision: t.Precision, Capped: t.Capped, Timer: t.Timer}
 		if med := mt.Summary.Median; med > 0 {
 			mt.ItemsPerSecond = float64(t.Batch) / med
 			factor := 1.0

@@ -263,7 +263,43 @@ type Timing struct {
 	// stopped it before PerfOptions.TargetPrecision.
 	Precision float64
 	Capped    bool
+	// Timer is the clock the samples were read from (TimerHost,
+	// TimerCUDAEvent, TimerHIPEvent); "" when the plugin does not say.
+	Timer string
 }
+
+// Timers a plugin may name for its series (docs/spec.md §7.1).
+const (
+	// TimerHost: the plugin's monotonic clock read before and after a
+	// call that ends with the device synchronised.
+	TimerHost = "host_monotonic"
+	// TimerCUDAEvent and TimerHIPEvent: events recorded on the device's
+	// stream before and after the call, their elapsed time read once the
+	// stream is synchronised; host-side launch gaps are not in it.
+	TimerCUDAEvent = "cuda_event"
+	TimerHIPEvent  = "hip_event"
+)
+
+// Memory kinds: what RunResponse.PeakMemoryBytes measures (docs/spec.md
+// §7.5). A kind names one allocator or counter, so two cells compare only
+// when their kinds agree.
+const (
+	// MemoryCallPeakRSS: the plugin process's peak resident set during
+	// this call alone (Linux: VmHWM after clearing it at the call's start).
+	MemoryCallPeakRSS = "call_peak_rss"
+	// MemoryProcessMaxRSS: the process's peak resident set since it
+	// started (getrusage), where the per-call reset is unavailable.
+	MemoryProcessMaxRSS = "process_max_rss"
+	// MemoryCUDAMaxAllocated: torch.cuda.max_memory_allocated, reset at
+	// the call's start.
+	MemoryCUDAMaxAllocated = "cuda_max_allocated"
+	// MemoryTFPeak: tf.config.experimental.get_memory_info(device)["peak"],
+	// reset at the call's start.
+	MemoryTFPeak = "tf_peak_bytes"
+	// MemoryXLAPeak: JAX's device.memory_stats()["peak_bytes_in_use"]
+	// (not resettable: the process's peak on that device).
+	MemoryXLAPeak = "xla_peak_bytes_in_use"
+)
 
 type RunResponse struct {
 	Status          string

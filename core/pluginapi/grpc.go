@@ -126,7 +126,7 @@ func (s *grpcServer) Run(ctx context.Context, req *pb.RunRequest) (*pb.RunRespon
 	for _, t := range r.Timings {
 		out.Timings = append(out.Timings, &pb.Timing{Name: t.Name, Unit: t.Unit, Batch: int32(t.Batch), Samples: t.Samples,
 			WindowStartUnixNano: unixNano(t.WindowStart), WindowEndUnixNano: unixNano(t.WindowEnd),
-			Precision: t.Precision, Capped: t.Capped})
+			Precision: t.Precision, Capped: t.Capped, Timer: t.Timer})
 	}
 	return out, nil
 }
@@ -161,7 +161,7 @@ func runFromProto(r *pb.RunResponse) RunResponse {
 	for _, t := range r.Timings {
 		out.Timings = append(out.Timings, Timing{Name: t.Name, Unit: t.Unit, Batch: int(t.Batch), Samples: t.Samples,
 			WindowStart: fromUnixNano(t.WindowStartUnixNano), WindowEnd: fromUnixNano(t.WindowEndUnixNano),
-			Precision: t.Precision, Capped: t.Capped})
+			Precision: t.Precision, Capped: t.Capped, Timer: t.Timer})
 	}
 	return out
 }

@@ -457,3 +457,58 @@ func TestInferenceRuntimeHasNoTrainStep(t *testing.T) {
 		wantContains(t, check, resp.Message, "inference only", "does not implement check "+check)
 	}
 }
+
+// A call's peak memory is its own (docs/spec.md §7.5): after an lstm
+// forward that touched 256 MiB, a cnn forward that touched nothing must
+// not report it. Against a getrusage peak (the process's since it began)
+// this fails.
+func TestPeakMemoryIsTheCallsOwn(t *testing.T) {
+	p := fake(t, "memory")
+	req := request(t, pluginapi.CheckForward)
+	req.Model = "lstm"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	big, err := p.Run(ctx, req)
+	if err != nil || big.Status != pluginapi.StatusOK {
+		t.Fatalf("lstm forward: %v %s %s", err, big.Status, big.Message)
+	}
+	small := run(t, p, pluginapi.CheckForward)
+	if big.MemoryKind != pluginapi.MemoryCallPeakRSS || small.MemoryKind != pluginapi.MemoryCallPeakRSS {
+		t.Fatalf("kinds %q, %q; want %q", big.MemoryKind, small.MemoryKind, pluginapi.MemoryCallPeakRSS)
+	}
+	if big.PeakMemoryBytes < 256<<20 || small.PeakMemoryBytes > big.PeakMemoryBytes-128<<20 {
+		t.Errorf("peak %d B for the call that touched 256 MiB, %d B for the next", big.PeakMemoryBytes, small.PeakMemoryBytes)
+	}
+}
+
+// perf times the call, on the clock it names (docs/spec.md §7.1): the
+// host's monotonic clock around a forward that sleeps 3 ms, and the net's
+// event timer, when it has one, in place of the host's.
+func TestPerfTimesTheCallOnTheClockItNames(t *testing.T) {
+	for _, tc := range []struct {
+		mode, timer string
+		lo, hi      float64
+	}{
+		{"slow", pluginapi.TimerHost, 0.003, 0.030},
+		{"events", pluginapi.TimerCUDAEvent, 0.001, 0.001},
+	} {
+		p := fake(t, tc.mode)
+		req := request(t, pluginapi.CheckPerf)
+		req.Perf.Iterations, req.Perf.Warmup, req.Perf.TargetPrecision = 10, 1, 0
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		resp, err := p.Run(ctx, req)
+		cancel()
+		if err != nil || resp.Status != pluginapi.StatusOK {
+			t.Fatalf("%s: %v %s %s", tc.mode, err, resp.Status, resp.Message)
+		}
+		for _, tm := range resp.Timings {
+			if tm.Name == pluginapi.TimingTrainStep {
+				continue // backward does not sleep
+			}
+			med := matrix.Summarize(tm.Samples).Median
+			if tm.Timer != tc.timer || med < tc.lo || med > tc.hi {
+				t.Errorf("%s: %s b%d: median %g s on %q; want %g–%g s on %q", tc.mode, tm.Name, tm.Batch, med, tm.Timer, tc.lo, tc.hi, tc.timer)
+			}
+		}
+	}
+}

@@ -123,6 +123,7 @@ class Net(object):
         # What ran, read back (precision()): the dtype of the first layer's
         # output and of the logits, and the switches in force at the time.
         self.seen = {}
+        self.end_event = None  # armed by event_timer around one timed call
         first.register_forward_hook(lambda mod, inp, out: self.seen.__setitem__("activation_dtype", str(out.dtype).replace("torch.", "")))
 
     def _x(self, x):
@@ -191,26 +192,51 @@ class Net(object):
         grads = {k: _np(p.grad) for k, p in self.m.named_parameters()}
         return float(loss.item()), grads
 
+    def _finish(self):
+        """Ends a timed call: records the armed end event (event_timer) on
+        the device's stream, then waits for the device."""
+        if self.end_event is not None:
+            self.end_event.record(torch.cuda.current_stream(self.dev))
+        self.b.sync(self.dev)
+
     def timed_forward(self, x):
         xt = self._x(x)
-        sync = self.b.sync
 
         def run():
             with torch.no_grad():
                 self._run(xt)
-            sync(self.dev)
+            self._finish()
 
         return run
 
     def timed_train(self, x, labels):
         xt, lt = self._x(x), self._labels(labels)
-        sync = self.b.sync
 
         def run():
             self._step(xt, lt)
-            sync(self.dev)
+            self._finish()
 
         return run
+
+    def event_timer(self):
+        """Device-side timing on a GPU (docs/spec.md §7.1): CUDA events (HIP
+        events on ROCm) recorded on the device's current stream, the start
+        before the call's first kernel and the end after its last, before
+        the host waits; None on the CPU."""
+        if self.dev.type != "cuda":
+            return None
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+
+        def timed(fn):
+            start.record(torch.cuda.current_stream(self.dev))
+            self.end_event = end
+            try:
+                fn()  # ends in _finish: end recorded, device synchronised
+            finally:
+                self.end_event = None
+            return start.elapsed_time(end) / 1e3  # ms -> s
+
+        return ("hip_event" if torch.version.hip else "cuda_event"), timed
 
 
 class Backend(object):
@@ -319,9 +345,12 @@ class Backend(object):
         return Net(self, model, device, params, dtype)
 
     def memory(self, device):
-        if device.startswith("gpu:") and torch.cuda.is_available():
-            return torch.cuda.max_memory_allocated(torch.device("cuda:%d" % int(device[4:]))), "cuda_max_allocated"
-        return dw.peak_rss()
+        """torch.cuda.max_memory_allocated since build reset it (CUDA and
+        ROCm); None on the CPU."""
+        dev = self.torch_device(device)
+        if dev.type != "cuda":
+            return None
+        return torch.cuda.max_memory_allocated(dev), "cuda_max_allocated"
 
 
 class Characteriser(object):

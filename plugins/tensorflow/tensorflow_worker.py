@@ -290,7 +290,17 @@ class Backend(object):
         raise dw.CheckError("unknown device %r" % device)
 
     def build(self, model, batch, device, params, dtype):
+        if device.startswith("gpu:"):
+            tf.config.experimental.reset_memory_stats(self.tf_device(device)[1:])
         return Net(self, model, device, params, dtype)
+
+    def memory(self, device):
+        """TensorFlow's allocator peak on a GPU since build reset it
+        (tf.config.experimental.get_memory_info); None on the CPU, whose
+        figure is the call's peak RSS."""
+        if not device.startswith("gpu:"):
+            return None
+        return int(tf.config.experimental.get_memory_info(self.tf_device(device)[1:])["peak"]), "tf_peak_bytes"
 
 
 def main(proto_out):

@@ -537,8 +537,13 @@ type Timing struct {
 	// The relative precision of the median the series reached (docs/spec.md
 	// §7.1; 0: not reported) and whether a cap (max_iterations, max_seconds)
 	// stopped it before the target.
-	Precision     float64 `protobuf:"fixed64,5,opt,name=precision,proto3" json:"precision,omitempty"`
-	Capped        bool    `protobuf:"varint,6,opt,name=capped,proto3" json:"capped,omitempty"`
+	Precision float64 `protobuf:"fixed64,5,opt,name=precision,proto3" json:"precision,omitempty"`
+	Capped    bool    `protobuf:"varint,6,opt,name=capped,proto3" json:"capped,omitempty"`
+	// The clock the samples were read from (docs/spec.md §7.1):
+	// "host_monotonic" (the plugin's monotonic clock around a synchronised
+	// call), "cuda_event" or "hip_event" (events recorded on the device's
+	// stream around the call). "" from a plugin that does not say.
+	Timer         string `protobuf:"bytes,7,opt,name=timer,proto3" json:"timer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -627,6 +632,13 @@ func (x *Timing) GetCapped() bool {
 		return x.Capped
 	}
 	return false
+}
+
+func (x *Timing) GetTimer() string {
+	if x != nil {
+		return x.Timer
+	}
+	return ""
 }
 
 type RunResponse struct {
@@ -808,7 +820,7 @@ const file_framework_proto_rawDesc = "" +
 	"\aweights\x18\x05 \x01(\fR\aweights\x12\x16\n" +
 	"\x06inputs\x18\x06 \x01(\fR\x06inputs\x12)\n" +
 	"\x10want_activations\x18\a \x01(\bR\x0fwantActivations\x123\n" +
-	"\x04perf\x18\b \x01(\v2\x1f.dlcompat.plugin.v1.PerfOptionsR\x04perf\"\xfc\x01\n" +
+	"\x04perf\x18\b \x01(\v2\x1f.dlcompat.plugin.v1.PerfOptionsR\x04perf\"\x92\x02\n" +
 	"\x06Timing\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04unit\x18\x02 \x01(\tR\x04unit\x12\x14\n" +
@@ -817,7 +829,8 @@ const file_framework_proto_rawDesc = "" +
 	"\x16window_start_unix_nano\x18\x14 \x01(\x03R\x13windowStartUnixNano\x12/\n" +
 	"\x14window_end_unix_nano\x18\x15 \x01(\x03R\x11windowEndUnixNano\x12\x1c\n" +
 	"\tprecision\x18\x05 \x01(\x01R\tprecision\x12\x16\n" +
-	"\x06capped\x18\x06 \x01(\bR\x06capped\"\xfe\x03\n" +
+	"\x06capped\x18\x06 \x01(\bR\x06capped\x12\x14\n" +
+	"\x05timer\x18\a \x01(\tR\x05timer\"\xfe\x03\n" +
 	"\vRunResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x18\n" +

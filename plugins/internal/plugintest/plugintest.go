@@ -180,6 +180,11 @@ func Check(t *testing.T, spec exec.Spec, o Options) *matrix.Run {
 			t.Errorf("%s: %s: %s (first diverging layer %q, worst %s)\nstderr tail:\n%s", c.CellKey, c.Status, c.Reason, c.FirstDivergingLayer, c.Worst, c.StderrTail)
 			continue
 		}
+		// Linux lets every worker reset its high-water mark, in a container
+		// too: a CPU cell's memory is its call's own (docs/spec.md §7.5).
+		if c.Device == "cpu" && c.MemoryKind != pluginapi.MemoryCallPeakRSS {
+			t.Errorf("%s: memory kind %q, want %q", c.CellKey, c.MemoryKind, pluginapi.MemoryCallPeakRSS)
+		}
 		m := reference.Model(c.Model)
 		switch c.Check {
 		case pluginapi.CheckForward:
@@ -201,6 +206,9 @@ func Check(t *testing.T, spec exec.Spec, o Options) *matrix.Run {
 			for _, tm := range c.Timings {
 				if tm.Summary.N != CheapPerf.Iterations || tm.Summary.Median <= 0 {
 					t.Errorf("%s: %s b%d: %d samples, median %g", c.CellKey, tm.Name, tm.Batch, tm.Summary.N, tm.Summary.Median)
+				}
+				if c.Device == "cpu" && tm.Timer != pluginapi.TimerHost {
+					t.Errorf("%s: %s b%d: timer %q, want %q on the CPU", c.CellKey, tm.Name, tm.Batch, tm.Timer, pluginapi.TimerHost)
 				}
 			}
 		}

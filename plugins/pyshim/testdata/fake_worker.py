@@ -14,6 +14,13 @@ FAKE_MODE:
   missing   the framework import fails with ModuleNotFoundError
   startexit exits before its hello
   inference an inference runtime (Backend.trains = False): no train_step
+  memory    an lstm forward touches 256 MiB (a cnn forward nothing): the
+            peak memory of a call must be its own
+  slow      every forward sleeps SLOW_S seconds (default 0.003): perf must
+            time the call
+  events    as slow, and the net offers an event timer ("cuda_event")
+            that reports EVENT_S seconds (default 0.001) per call: perf
+            must take the event's figure, not the host's
 """
 
 import os
@@ -24,6 +31,8 @@ import numpy as np
 import dlcompat_worker as dw
 
 MODE = os.environ.get("FAKE_MODE", "ok")
+SLOW_S = float(os.environ.get("SLOW_S", "0.003"))
+EVENT_S = float(os.environ.get("EVENT_S", "0.001"))
 PROTO = None
 
 
@@ -32,6 +41,13 @@ class Net(object):
         self.model = model
 
     def forward(self, x, want):
+        if MODE == "memory" and self.model == "lstm":
+            big = np.ones(256 << 20, dtype=np.uint8)  # every page written: resident
+            del big
+        if MODE in ("slow", "events"):
+            import time
+
+            time.sleep(SLOW_S)
         print("fake: print() goes to stderr, not the protocol")
         os.write(1, b"fake: so does a raw write to fd 1\n")
         acts = {"fc": np.zeros((x.shape[0], 10))} if want else {}
@@ -39,6 +55,15 @@ class Net(object):
 
     def backward(self, x, labels):
         return 2.5, {"w": np.ones((2, 3))}
+
+    if MODE == "events":
+
+        def event_timer(self):
+            def timed(fn):
+                fn()
+                return EVENT_S
+
+            return "cuda_event", timed
 
 
 class Backend(object):

@@ -38,6 +38,11 @@ A framework worker defines a Backend with:
         timed_forward(x) / timed_train(x, labels)  (optional) a callable that
                                runs one iteration and returns once the device
                                is done: what perf times
+        event_timer()          (optional) (timer name, timed) or None:
+                               timed(fn) runs fn once and returns its
+                               seconds by the device's own events
+                               ("cuda_event", "hip_event"); without it
+                               perf reads the host's monotonic clock
         precision()            (optional) (mode in effect, {evidence}): read
                                back from the framework's own switches after
                                the last forward; required for reduced modes.
@@ -45,7 +50,10 @@ A framework worker defines a Backend with:
                                dtype of the logits the net returned.
     describe() may declare "capabilities": {"precisions": [...]} and, per
     device, "precisions": the modes it runs there (default fp32 only).
-    memory(device)             (optional) (peak bytes, kind)
+    memory(device)             (optional) (peak bytes, kind) from the
+                               framework's allocator for the call just run
+                               (reset it in build), or None where it has
+                               none on device (then the call's peak RSS)
     trains                     (optional, default True) False for an
                                inference runtime: its nets have no
                                backward, so perf has no train_step series
@@ -201,18 +209,48 @@ def tile(x, labels, n):
     return np.ascontiguousarray(x[idx]), xl
 
 
-def peak_rss():
-    """The worker's peak resident set: on the CPU the nearest honest figure
-    to peak device memory."""
-    try:
-        import resource
+class CallMemory(object):
+    """The worker's peak resident set during one call (docs/spec.md §7.5):
+    on the CPU the nearest honest figure to peak device memory. On Linux
+    the kernel's high-water mark is reset when the call starts (5 written
+    to /proc/self/clear_refs) and VmHWM read when it ends, so an earlier,
+    larger call does not show in this one; where the reset is refused,
+    the process's peak since it started (getrusage). The Go twin is
+    core/gokit's callMemory."""
 
-        r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        if sys.platform == "darwin":
-            return int(r), "process_max_rss"
-        return int(r) * 1024, "process_max_rss"
-    except Exception:  # not on every platform
-        return 0, ""
+    def __init__(self):
+        try:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")
+            self.reset = True
+        except OSError:
+            self.reset = False
+
+    def peak(self):
+        """(bytes, kind)"""
+        if self.reset:
+            try:
+                with open("/proc/self/status") as f:
+                    for line in f:
+                        if line.startswith("VmHWM:"):
+                            return int(line.split()[1]) * 1024, "call_peak_rss"
+            except (OSError, ValueError, IndexError):
+                pass
+        try:
+            import resource
+
+            r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            return (int(r) if sys.platform == "darwin" else int(r) * 1024), "process_max_rss"
+        except Exception:  # not on every platform
+            return 0, ""
+
+
+def _memory(backend, device, call):
+    """(peak bytes, kind) of one call: the framework's own allocator where
+    backend.memory(device) reports one, else the call's peak RSS."""
+    mem = getattr(backend, "memory", None)
+    got = mem(device) if mem else None
+    return got if got is not None else call.peak()
 
 
 class CheckError(Exception):
@@ -284,21 +322,25 @@ def _perf(backend, req, params, x, labels, dtype):
             fn = net.timed_forward(xb) if hasattr(net, "timed_forward") else (lambda: net.forward(xb, False))
         for _ in range(warmup):
             fn()
-        # Timed iterations until timing_done (docs/spec.md §7.1).
+        timer, timed = "host_monotonic", None
+        if hasattr(net, "event_timer"):
+            timer, timed = net.event_timer() or (timer, None)
+        # Timed iterations until timing_done (docs/spec.md §7.1). The caps
+        # count host time, whichever clock the samples come from.
         samples, spent = [], 0.0
         first = time.time_ns()  # the timed window on the wall clock, for the host's telemetry
         while True:
             t0 = time.perf_counter()
-            fn()
-            dt = time.perf_counter() - t0
-            samples.append(dt)
-            spent += dt
+            on_device = timed(fn) if timed else fn()
+            host = time.perf_counter() - t0
+            samples.append(on_device if timed else host)
+            spent += host
             done, capped, precision = timing_done(opt, samples, spent)
             if done:
                 break
         timings.append({"name": name, "unit": "s", "batch": batch, "samples": samples,
                         "window_start_unix_nano": first, "window_end_unix_nano": time.time_ns(),
-                        "precision": precision, "capped": capped})
+                        "precision": precision, "capped": capped, "timer": timer})
         last = net if hasattr(net, "precision") else None
         del net, fn
     return timings, last
@@ -362,6 +404,7 @@ def characterise(backend, req):
     if make is None:
         raise CheckError("this framework does not implement check characterise")
     start = time.perf_counter()
+    call = CallMemory()
     ch = make(req["device"])
     kind = ch.kind
     timings, out, warnings = [], {}, []
@@ -394,8 +437,7 @@ def characterise(backend, req):
         if close is not None:
             close()
     resp = {"status": "ok", "timings": timings, "compute_seconds": time.perf_counter() - start}
-    mem = getattr(backend, "memory", None)
-    peak, mkind = mem(req["device"]) if mem else peak_rss()
+    peak, mkind = _memory(backend, req["device"], call)
     resp["peak_memory_bytes"] = int(peak)
     resp["memory_kind"] = mkind
     warnings = list(getattr(backend, "warnings", None) or []) + warnings
@@ -487,6 +529,7 @@ def run_check(backend, req, blobs):
     # Compute time: from the decoded request to the framework's last result;
     # decoding and encoding tensors count as the harness's.
     start = time.perf_counter()
+    call = CallMemory()
     if check == "forward":
         net = backend.build(model, x.shape[0], device, params, dtype)
         logits, acts = net.forward(x, bool(req.get("want_activations")))
@@ -519,8 +562,7 @@ def run_check(backend, req, blobs):
         if in_effect:
             resp["precision_in_effect"] = in_effect
         resp["precision_evidence"] = evidence
-    mem = getattr(backend, "memory", None)
-    peak, kind = mem(device) if mem else peak_rss()
+    peak, kind = _memory(backend, device, call)
     resp["peak_memory_bytes"] = int(peak)
     resp["memory_kind"] = kind
     warnings = getattr(backend, "warnings", None)
