@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"unicode/utf8"
 
@@ -104,4 +105,30 @@ func (s *safeWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// fmtPrecision is how well a median is known (docs/spec.md §7.1): the
+// relative half-width of its 95 % interval, "±1.2%", and " capped" when an
+// iteration or time cap stopped the series short of its target; "" when
+// the plugin did not report it.
+func fmtPrecision(precision float64, capped bool) string {
+	if precision <= 0 {
+		return ""
+	}
+	s := fmt.Sprintf("±%.1f%%", 100*precision)
+	if capped {
+		s += " capped"
+	}
+	return s
+}
+
+// cellPrecision is the least precise of a perf cell's series medians
+// (fmtPrecision), capped when any series was.
+func cellPrecision(c *matrix.Cell) string {
+	worst, capped := 0.0, false
+	for _, t := range c.Timings {
+		worst = math.Max(worst, t.MedianPrecision)
+		capped = capped || t.Capped
+	}
+	return fmtPrecision(worst, capped)
 }

@@ -82,6 +82,8 @@ type htmlRow struct {
 
 type htmlPerfRow struct {
 	Framework, Version, Device, Model, Latency, Memory, CV string
+	// Precision is how well the least known median is known (cellPrecision).
+	Precision string
 	// State is the device's during the series (throttleState).
 	State                           string
 	Throughput, Train, GFLOPs, Peak []string
@@ -118,6 +120,9 @@ type htmlTensor struct {
 
 type htmlTiming struct {
 	Series, Median, P90, P99, Min, Max, CV, Items, GFLOPs, Peak string
+	// Precision is how well the median is known (fmtPrecision); Timer
+	// the clock the samples came from.
+	Precision, Timer string
 	// Device is the telemetry of the series, on one line; Throttled
 	// marks a series that ran throttled.
 	Device    string
@@ -339,7 +344,8 @@ func buildHTMLReport(r *matrix.Run) *htmlReport {
 		for _, t := range c.Timings {
 			s := t.Summary
 			ht := htmlTiming{Series: fmt.Sprintf("%s b%d", t.Name, t.Batch), N: s.N, Median: fmtSeconds(s.Median), P90: fmtSeconds(s.P90),
-				P99: fmtSeconds(s.P99), Min: fmtSeconds(s.Min), Max: fmtSeconds(s.Max), CV: fmt.Sprintf("%.1f%%", 100*s.CV), Noisy: t.Noisy}
+				P99: fmtSeconds(s.P99), Min: fmtSeconds(s.Min), Max: fmtSeconds(s.Max), CV: fmt.Sprintf("%.1f%%", 100*s.CV), Noisy: t.Noisy,
+				Precision: orDash(fmtPrecision(t.MedianPrecision, t.Capped)), Timer: orDash(t.Timer)}
 			if t.ItemsPerSecond > 0 {
 				ht.Items = fmtRate(t.ItemsPerSecond)
 			}
@@ -389,7 +395,7 @@ func perfBrief(c *matrix.Cell) string {
 }
 
 func perfRowHTML(c *matrix.Cell) htmlPerfRow {
-	row := htmlPerfRow{Framework: c.Framework, Version: c.FrameworkVersion, Device: c.Device, Model: c.Model}
+	row := htmlPerfRow{Framework: c.Framework, Version: c.FrameworkVersion, Device: c.Device, Model: c.Model, Precision: orDash(cellPrecision(c))}
 	var thr, train, gf, peak []string
 	maxCV := 0.0
 	for _, t := range c.Timings {

@@ -108,7 +108,7 @@ func cellText(c *matrix.Cell) string {
 // perfTable has one row per perf cell.
 func perfTable(r *matrix.Run) table {
 	mixed := mixedPrecision(r)
-	t := table{header: withPrecision(mixed, []string{"framework", "version", "device", "model", "latency b1 median/p90/p99 ms", "throughput items/s", "train step ms", "GFLOP/s", "cv"}, 4, "precision")}
+	t := table{header: withPrecision(mixed, []string{"framework", "version", "device", "model", "latency b1 median/p90/p99 ms", "throughput items/s", "train step ms", "GFLOP/s", "median ±", "cv"}, 4, "precision")}
 	var states []string
 	for _, c := range r.Cells {
 		if c.Check != "perf" || c.Status != matrix.Pass {
@@ -142,7 +142,7 @@ func perfTable(r *matrix.Run) table {
 			cv += " noisy"
 		}
 		t.rows = append(t.rows, withPrecision(mixed, []string{c.Framework, c.FrameworkVersion, c.Device, c.Model,
-			strings.Join(lat, ", "), strings.Join(thr, ", "), strings.Join(train, ", "), strings.Join(gf, ", "), cv, strings.Join(peak, ", ")}, 4, c.Precision))
+			strings.Join(lat, ", "), strings.Join(thr, ", "), strings.Join(train, ", "), strings.Join(gf, ", "), orDash(cellPrecision(&c)), cv, strings.Join(peak, ", ")}, 4, c.Precision))
 	}
 	// "% of FP32 peak" only where a device's peak is known (a GPU that
 	// NVML describes), before cv.
