@@ -10,7 +10,7 @@ LDFLAGS := -X github.com/dlcompat/dlcompat/core/cli.Version=$(VERSION)
 # cgo for go-nvml.
 GO_PLUGINS := $(patsubst plugins/%/main.go,%,$(wildcard plugins/*/main.go))
 
-.PHONY: build run setup test fuzz bench bench-docker bench-reports diff-demo reference proto proto-check clean
+.PHONY: build run setup test fuzz bench bench-docker bench-timing bench-reports diff-demo reference proto proto-check clean
 
 build:
 	@mkdir -p $(PLUGINS)
@@ -63,6 +63,10 @@ diff-demo: build
 # Container start → plugin ready, beside the local subprocess (needs setup).
 bench-docker: build
 	./scripts/bench-docker.sh
+
+# Our perf timer beside torch.utils.benchmark's, in the pytorch image (needs setup).
+bench-timing:
+	./scripts/bench-timing.sh
 
 reference: build
 	./$(BIN)/dlcompat gen-reference -o testdata/reference
