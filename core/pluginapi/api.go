@@ -280,9 +280,10 @@ const (
 	TimerHIPEvent  = "hip_event"
 )
 
-// Memory kinds: what RunResponse.PeakMemoryBytes measures (docs/spec.md
-// §7.5). A kind names one allocator or counter, so two cells compare only
-// when their kinds agree.
+// Memory kinds of a plugin's resident set (RunResponse.MemoryKind on the
+// CPU). docs/spec.md §7.5 lists every kind, the frameworks' allocators'
+// included; a kind names one counter, so two cells compare only when their
+// kinds agree.
 const (
 	// MemoryCallPeakRSS: the plugin process's peak resident set during
 	// this call alone (Linux: VmHWM after clearing it at the call's start).
@@ -290,15 +291,6 @@ const (
 	// MemoryProcessMaxRSS: the process's peak resident set since it
 	// started (getrusage), where the per-call reset is unavailable.
 	MemoryProcessMaxRSS = "process_max_rss"
-	// MemoryCUDAMaxAllocated: torch.cuda.max_memory_allocated, reset at
-	// the call's start.
-	MemoryCUDAMaxAllocated = "cuda_max_allocated"
-	// MemoryTFPeak: tf.config.experimental.get_memory_info(device)["peak"],
-	// reset at the call's start.
-	MemoryTFPeak = "tf_peak_bytes"
-	// MemoryXLAPeak: JAX's device.memory_stats()["peak_bytes_in_use"]
-	// (not resettable: the process's peak on that device).
-	MemoryXLAPeak = "xla_peak_bytes_in_use"
 )
 
 type RunResponse struct {

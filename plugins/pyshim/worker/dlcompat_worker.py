@@ -287,6 +287,11 @@ def median_precision(samples):
     return (s[k - 1] - s[j - 1]) / 2 / med
 
 
+# The perf loop's default clock, and the characterise series' only one
+# (pluginapi.TimerHost): time.perf_counter around a synchronised call.
+HOST_TIMER = "host_monotonic"
+
+
 def timing_done(opt, samples, spent):
     """(done, capped, precision reached; 0 when unknown): the stopping rule
     of docs/spec.md §7.1, twin of pluginapi.PerfOptions.TimingDone."""
@@ -322,7 +327,7 @@ def _perf(backend, req, params, x, labels, dtype):
             fn = net.timed_forward(xb) if hasattr(net, "timed_forward") else (lambda: net.forward(xb, False))
         for _ in range(warmup):
             fn()
-        timer, timed = "host_monotonic", None
+        timer, timed = HOST_TIMER, None
         if hasattr(net, "event_timer"):
             timer, timed = net.event_timer() or (timer, None)
         # Timed iterations until timing_done (docs/spec.md §7.1). The caps
@@ -416,7 +421,7 @@ def characterise(backend, req):
             idx = np.unique(np.linspace(0, n - 1, STREAM_SAMPLES).astype(np.int64))
             for k, v in sample(idx).items():
                 out[name + "." + k] = np.asarray(v, dtype=np.int64 if k == "mismatches" else np.float64).reshape(-1)
-            timings.append({"name": name, "unit": "s", "batch": n, "samples": samples})
+            timings.append({"name": name, "unit": "s", "batch": n, "samples": samples, "timer": HOST_TIMER})
             del run, sample
         n = gemm_size(kind)
         rows, cols = gemm_indices(n)
@@ -428,7 +433,7 @@ def characterise(backend, req):
             out[series + ".a"] = np.asarray(a, dtype=np.float64).reshape(GEMM_SAMPLES, n)
             out[series + ".b"] = np.asarray(b, dtype=np.float64).reshape(n, GEMM_SAMPLES)
             out[series + ".c"] = np.asarray(c, dtype=np.float64).reshape(GEMM_SAMPLES)
-            timings.append({"name": series, "unit": "s", "batch": n, "samples": samples})
+            timings.append({"name": series, "unit": "s", "batch": n, "samples": samples, "timer": HOST_TIMER})
             del run, sample
         for series, why in sorted(getattr(ch, "skipped", {}).items()):
             warnings.append("%s not measured: %s" % (series, why))
