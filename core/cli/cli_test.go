@@ -265,3 +265,31 @@ func TestPluginsDescribesConfiguredImages(t *testing.T) {
 		t.Fatalf("rows: %s", stdout)
 	}
 }
+
+// devices --preflight under --sysfs reads the PCI bus and the AMD GPUs
+// from that tree: the recorded MI300X server is healthy, and its checks
+// are the AMD ones beside NVML's.
+func TestDevicesPreflightReadsTheSysfsTree(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "devices", "--sysfs", filepath.Join(repoRoot, "testdata", "sysfs", "amd-mi300x"), "--preflight", "--json")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	var got struct {
+		Preflight []matrix.PreflightCheck `json:"preflight"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	status := map[string]matrix.PreflightStatus{}
+	for _, c := range got.Preflight {
+		status[c.Device+" "+c.Name] = c.Status
+	}
+	for _, k := range []string{"host kfd", "host amd_gpu_count", "rocm:0 pcie_link", "rocm:1 ecc_uncorrected", "rocm:1 retired_pages"} {
+		if status[k] != matrix.PreflightOK {
+			t.Errorf("%s = %q, want ok (%+v)", k, status[k], got.Preflight)
+		}
+	}
+	if _, ok := status["host nvml"]; !ok {
+		t.Errorf("no nvml check beside the AMD ones: %+v", got.Preflight)
+	}
+}

@@ -47,15 +47,18 @@ and an AMD GPU's PCI identity and link. Without the NVIDIA driver
 (libnvidia-ml.so) there is no gpu:N, and a note says why.
 
 With --preflight it also runs the checks 'dlcompat run' makes before its
-cells (docs/spec.md §11.2): NVML, the PCI bus's GPU count, persistence,
-PCIe link, ECC errors, retired pages, row remaps, MIG. A bad check is
-reported, never an error of this command.
+cells (docs/spec.md §11.2): NVML and the KFD topology load, the PCI bus
+has as many GPUs as they do; each GPU's PCIe link, ECC mode and errors,
+retired (bad) pages, and an NVIDIA GPU's persistence, row remaps and
+MIG. Under --sysfs, the PCI bus and the AMD GPUs are read from that tree.
+A bad check is reported, never an error of this command.
 
 Examples:
   dlcompat devices
   dlcompat devices --preflight
   dlcompat devices --json | jq '.devices[].id'
   dlcompat devices --sysfs testdata/sysfs/amd-mi300x
+  dlcompat devices --sysfs testdata/sysfs/amd-mi300x --preflight
 `,
 	run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
 		asJSON := fs.Bool("json", false, "print the inventory as JSON")
@@ -72,7 +75,7 @@ Examples:
 		inv := device.DetectSystemAt(ctx, *sysfs)
 		var checks []matrix.PreflightCheck
 		if *withPreflight {
-			checks = preflight.NVIDIA(ctx, nvml.New(), inv.Devices, preflight.Options{})
+			checks = preflightChecks(ctx, *sysfs, inv.Devices)
 		}
 		if *asJSON {
 			enc := json.NewEncoder(e.stdout)
@@ -99,6 +102,14 @@ Examples:
 		}
 		return tw.Flush()
 	},
+}
+
+// preflightChecks runs the preflight of the NVIDIA and the AMD GPUs
+// among devices (docs/spec.md §11.2), reading the PCI bus and the AMD
+// GPUs under the sysfs root sysRoot.
+func preflightChecks(ctx context.Context, sysRoot string, devices []matrix.Device) []matrix.PreflightCheck {
+	checks := preflight.NVIDIA(ctx, nvml.New(), devices, preflight.Options{PCIRoot: filepath.Join(sysRoot, "bus", "pci", "devices")})
+	return append(checks, preflight.AMD(ctx, sysRoot, devices)...)
 }
 
 var pluginsCmd = command{
@@ -297,7 +308,7 @@ func runRun(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error 
 	opts := spec.Options(resolved, inv.Notes, Version, events)
 	opts.Command = reproduceBase(fs)
 	opts.Preflight = func(ctx context.Context, devices []matrix.Device) []matrix.PreflightCheck {
-		return preflight.NVIDIA(ctx, nvml.New(), devices, preflight.Options{})
+		return preflightChecks(ctx, amd.SysRoot, devices)
 	}
 	var samplers []telemetry.Sampler
 	if hasGPU(resolved.Devices) {

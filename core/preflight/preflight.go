@@ -172,14 +172,8 @@ func gpuChecks(id string, h nvml.Device) []matrix.PreflightCheck {
 		}
 		return nvml.SUCCESS
 	}) {
-		switch {
-		case width < maxWidth:
-			add(CheckPCIe, matrix.PreflightWarn, "Gen%d x%d, trained down from x%d (Gen%d): host-device copies run at a fraction of their speed; reseat the card or check the slot", gen, width, maxWidth, maxGen)
-		case gen < maxGen:
-			add(CheckPCIe, matrix.PreflightWarn, "Gen%d x%d of Gen%d x%d: below its generation (an idle link drops its generation to save power; if it stays there under load, the link is degraded)", gen, width, maxGen, maxWidth)
-		default:
-			add(CheckPCIe, matrix.PreflightOK, "Gen%d x%d", gen, width)
-		}
+		st, detail := pcieVerdict(gen, width, maxGen, maxWidth)
+		add(CheckPCIe, st, "%s", detail)
 	}
 
 	var ecc, pending nvml.EnableState
@@ -242,23 +236,55 @@ func gpuChecks(id string, h nvml.Device) []matrix.PreflightCheck {
 	return out
 }
 
+// pcieVerdict judges a PCIe link from its current and maximum generation
+// and width, for NVML's figures and sysfs's alike.
+func pcieVerdict(gen, width, maxGen, maxWidth int) (matrix.PreflightStatus, string) {
+	switch {
+	case width < maxWidth:
+		return matrix.PreflightWarn, fmt.Sprintf("Gen%d x%d, trained down from x%d (Gen%d): host-device copies run at a fraction of their speed; reseat the card or check the slot", gen, width, maxWidth, maxGen)
+	case gen < maxGen:
+		return matrix.PreflightWarn, fmt.Sprintf("Gen%d x%d of Gen%d x%d: below its generation (an idle link drops its generation to save power; if it stays there under load, the link is degraded)", gen, width, maxGen, maxWidth)
+	default:
+		return matrix.PreflightOK, fmt.Sprintf("Gen%d x%d", gen, width)
+	}
+}
+
+// PCI vendor ids and the class prefixes of GPUs, as sysfs writes them.
+const (
+	vendorNVIDIA = "0x10de"
+	// classDisplay is a display controller (0x03xxxx: VGA, 3D); an
+	// accelerator is a processing accelerator (0x12xxxx), as AMD's
+	// Instinct boards enumerate. Audio functions (0x0403) and NVSwitches
+	// (0x0680) are neither.
+	classDisplay     = "0x03"
+	classAccelerator = "0x12"
+)
+
 // CountPCI counts the NVIDIA GPUs under a sysfs PCI device directory:
-// vendor 0x10de and a display-controller class (0x03xxxx: VGA, 3D).
-// NVIDIA's audio functions and NVSwitches have other classes.
+// vendor 0x10de and a display-controller class.
 func CountPCI(root string) (int, error) {
+	return countPCI(root, vendorNVIDIA, classDisplay)
+}
+
+// countPCI counts the devices of vendor whose class starts with one of
+// classes under a sysfs PCI device directory.
+func countPCI(root, vendor string, classes ...string) (int, error) {
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, e := range entries {
-		vendor, err1 := os.ReadFile(filepath.Join(root, e.Name(), "vendor"))
-		class, err2 := os.ReadFile(filepath.Join(root, e.Name(), "class"))
-		if err1 != nil || err2 != nil {
+		v, err1 := os.ReadFile(filepath.Join(root, e.Name(), "vendor"))
+		c, err2 := os.ReadFile(filepath.Join(root, e.Name(), "class"))
+		if err1 != nil || err2 != nil || strings.TrimSpace(string(v)) != vendor {
 			continue
 		}
-		if strings.TrimSpace(string(vendor)) == "0x10de" && strings.HasPrefix(strings.TrimSpace(string(class)), "0x03") {
-			n++
+		for _, prefix := range classes {
+			if strings.HasPrefix(strings.TrimSpace(string(c)), prefix) {
+				n++
+				break
+			}
 		}
 	}
 	return n, nil
