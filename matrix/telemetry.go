@@ -47,6 +47,11 @@ type Telemetry struct {
 	JoulesPerStep      float64 `json:"joules_per_step,omitempty"`
 	TempMaxC           float64 `json:"temp_max_c,omitempty"`
 	MemoryUsedMaxBytes uint64  `json:"memory_used_max_bytes,omitempty"`
+	// ProcessMemoryMaxBytes is the most device memory the plugin's own
+	// processes held during the window (NVML per process: every compute
+	// context the framework made, its allocator's cache included), where
+	// MemoryUsedMaxBytes counts every process on the device.
+	ProcessMemoryMaxBytes uint64 `json:"process_memory_max_bytes,omitempty"`
 	// Baseline is the device before the plugin was called.
 	Baseline *TelemetryBaseline `json:"baseline,omitempty"`
 	Notes    []string           `json:"notes,omitempty"`

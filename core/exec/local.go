@@ -150,6 +150,18 @@ func (r *localRunner) Stdout() io.ReadCloser { return r.stdout }
 func (r *localRunner) Stderr() io.ReadCloser { return r.stderr }
 func (r *localRunner) Name() string          { return r.spec.Path }
 
+var _ ProcessRooted = (*localRunner)(nil)
+
+// RootPID is the plugin subprocess's PID, until it is reaped.
+func (r *localRunner) RootPID(context.Context) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd == nil || r.cmd.Process == nil || r.reaped {
+		return 0, ErrNoProcess
+	}
+	return r.cmd.Process.Pid, nil
+}
+
 func (r *localRunner) ID() string {
 	if r.cmd == nil || r.cmd.Process == nil {
 		return ""

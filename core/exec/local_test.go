@@ -9,6 +9,7 @@ import (
 	osexec "os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
 
 	"github.com/dlcompat/dlcompat/core/exec"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
@@ -284,4 +286,53 @@ func TestSpecEnvWinsOverHost(t *testing.T) {
 	if d.Version != "spec" {
 		t.Errorf("the plugin saw %s=%q, want the spec's %q", envOverride, d.Version, "spec")
 	}
+}
+
+// A local plugin's processes are its subprocess and that one's children
+// (the framework's worker), not the host; once reaped, it has none.
+func TestPluginsProcessTree(t *testing.T) {
+	client, cfg, pidFile := helper(t, "serve-with-child")
+	var started runner.Runner
+	newRunner := cfg.RunnerFunc
+	cfg.RunnerFunc = func(l hclog.Logger, cmd *osexec.Cmd, dir string) (runner.Runner, error) {
+		r, err := newRunner(l, cmd, dir)
+		started = r
+		return r, err
+	}
+	defer client.Kill()
+	if _, err := client.Client(); err != nil {
+		t.Fatal(err)
+	}
+	child, err := readPid(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, ok := started.(exec.ProcessRooted)
+	if !ok {
+		t.Fatalf("the local runner %T cannot name its process", started)
+	}
+	root, err := pr.RootPID(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := exec.ProcessTree(root)
+	if tree[0] != root || !slices.Contains(tree, child) || slices.Contains(tree, os.Getpid()) {
+		t.Errorf("tree of %d: %v, want it, its child %d, and not the host %d", root, tree, child, os.Getpid())
+	}
+	client.Kill()
+	if !eventuallyTrue(5*time.Second, func() bool {
+		_, err := pr.RootPID(context.Background())
+		return errors.Is(err, exec.ErrNoProcess)
+	}) {
+		t.Error("a killed plugin still names its process")
+	}
+}
+
+func eventuallyTrue(d time.Duration, cond func() bool) bool {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return cond()
 }

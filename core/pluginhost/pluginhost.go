@@ -12,10 +12,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
 
 	"github.com/dlcompat/dlcompat/core/exec"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
@@ -155,6 +157,48 @@ type Instance struct {
 	client *plugin.Client
 	cfg    *plugin.ClientConfig
 	stderr *Tail
+	runner *startedRunner
+}
+
+// startedRunner keeps the go-plugin runner an executor's RunnerFunc made,
+// which go-plugin does not hand back: it is the one that knows the
+// plugin's processes.
+type startedRunner struct {
+	mu sync.Mutex
+	r  runner.Runner
+}
+
+// capture wraps cfg's RunnerFunc so that the runner it makes is kept.
+func (s *startedRunner) capture(cfg *plugin.ClientConfig) {
+	newRunner := cfg.RunnerFunc
+	if newRunner == nil {
+		return
+	}
+	cfg.RunnerFunc = func(l hclog.Logger, cmd *osexec.Cmd, dir string) (runner.Runner, error) {
+		r, err := newRunner(l, cmd, dir)
+		s.mu.Lock()
+		s.r = r
+		s.mu.Unlock()
+		return r, err
+	}
+}
+
+// HostPIDs returns the host PIDs of the plugin's processes: its own and
+// its descendants' (the framework's worker), for the device memory they
+// hold. An executor whose runner cannot name its process says so.
+func (i *Instance) HostPIDs(ctx context.Context) ([]int, error) {
+	i.runner.mu.Lock()
+	r := i.runner.r
+	i.runner.mu.Unlock()
+	pr, ok := r.(exec.ProcessRooted)
+	if !ok {
+		return nil, fmt.Errorf("the %s executor cannot say which host processes are the plugin's", i.Executor)
+	}
+	root, err := pr.RootPID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return exec.ProcessTree(root), nil
 }
 
 // StartTimeout bounds start-up plus handshake.
@@ -182,6 +226,8 @@ func Start(ctx context.Context, ex exec.Executor, spec exec.Spec) (*Instance, er
 	if err := ex.Configure(spec, cfg); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrStart, spec.Name, err)
 	}
+	started := &startedRunner{}
+	started.capture(cfg)
 	client := plugin.NewClient(cfg)
 	fail := func(err error) (*Instance, error) {
 		client.Kill()
@@ -210,7 +256,7 @@ func Start(ctx context.Context, ex exec.Executor, spec exec.Spec) (*Instance, er
 	if !ok {
 		return fail(fmt.Errorf("dispensed %T, not a Framework", raw))
 	}
-	inst := &Instance{Spec: spec, Executor: ex.Name(), Framework: fw, client: client, cfg: cfg, stderr: tail, Version: client.NegotiatedVersion()}
+	inst := &Instance{Spec: spec, Executor: ex.Name(), Framework: fw, client: client, cfg: cfg, stderr: tail, runner: started, Version: client.NegotiatedVersion()}
 	dctx, cancel := context.WithTimeout(ctx, DescribeTimeout)
 	defer cancel()
 	inst.Desc, err = fw.Describe(dctx, pluginapi.DescribeRequest{HostCapabilities: []string{"activations", "determinism-repeat"}})

@@ -420,7 +420,7 @@ func (r *runState) runCell(ctx context.Context, inst *pluginhost.Instance, c mat
 	if g != nil { // a device check has no model, so no weights
 		req.Weights, req.Inputs = g.Weights, g.Inputs
 	}
-	rec := r.startTelemetry(ctx, c) // its baseline before the call, outside the check's limit
+	rec := r.startTelemetry(ctx, inst, c) // its baseline before the call, outside the check's limit
 	limit := r.o.timeout(c.Check)
 	cctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dlcompat/dlcompat/core/exec"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
+	"github.com/dlcompat/dlcompat/core/pluginhost"
 	"github.com/dlcompat/dlcompat/core/preflight"
 	"github.com/dlcompat/dlcompat/core/telemetry"
 	"github.com/dlcompat/dlcompat/matrix"
@@ -52,8 +53,10 @@ func (r *runState) preflight(ctx context.Context, specs []exec.Spec, devices []m
 }
 
 // startTelemetry starts sampling the cell's device when it is a perf
-// cell on a device the sampler knows; nil otherwise.
-func (r *runState) startTelemetry(ctx context.Context, c matrix.Cell) *telemetry.Recording {
+// cell on a device the sampler knows; nil otherwise. The plugin's
+// processes are named to the sampler, for the device memory they hold;
+// when the executor cannot name them, the cell's telemetry says so.
+func (r *runState) startTelemetry(ctx context.Context, inst *pluginhost.Instance, c matrix.Cell) *telemetry.Recording {
 	if r.o.Telemetry == nil || c.Check != pluginapi.CheckPerf {
 		return nil
 	}
@@ -65,7 +68,14 @@ func (r *runState) startTelemetry(ctx context.Context, c matrix.Cell) *telemetry
 		if !ok {
 			return nil
 		}
-		return telemetry.Start(ctx, src, r.o.TelemetryOptions)
+		opts := r.o.TelemetryOptions
+		pids, err := inst.HostPIDs(ctx)
+		opts.Processes = pids
+		rec := telemetry.Start(ctx, src, opts)
+		if err != nil {
+			rec.Note("process_memory: " + err.Error())
+		}
+		return rec
 	}
 	return nil
 }
@@ -86,6 +96,7 @@ func (r *runState) attachTelemetry(c *matrix.Cell, rec *telemetry.Recording, rep
 			}
 		}
 		t.Telemetry = telemetry.Summarize(r.o.Telemetry.Name(), samples, baselineEnd, rec.Stopped(), w)
+		t.Telemetry.Notes = append(t.Telemetry.Notes, rec.Notes()...)
 	}
 }
 

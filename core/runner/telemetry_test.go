@@ -15,6 +15,7 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 
 	"github.com/dlcompat/dlcompat/core/device"
+	"github.com/dlcompat/dlcompat/core/exec"
 	"github.com/dlcompat/dlcompat/core/internal/nvmlfake"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
 	"github.com/dlcompat/dlcompat/core/preflight"
@@ -33,7 +34,9 @@ import (
 // samples the mock devices around its perf calls.
 func mockGPURun(t *testing.T, faults string) *matrix.Run {
 	t.Helper()
-	srv, gpus := nvmlfake.NewH200(nvmlfake.H200())
+	st := nvmlfake.H200()
+	st.Processes = testProcesses
+	srv, gpus := nvmlfake.NewH200(st)
 	gpus[1].Update(func(s *nvmlfake.State) {
 		s.Reasons = nvml.ClocksThrottleReasonHwSlowdown | nvml.ClocksEventReasonSwPowerCap
 		s.SMClockMHz, s.PowerW, s.PCIeWidth, s.VolatileUncorrected = 1410, 699, 8, 2
@@ -72,6 +75,19 @@ func mockGPURun(t *testing.T, faults string) *matrix.Run {
 		t.Fatal(err)
 	}
 	return run
+}
+
+// testProcesses is what the fake GPUs list as their compute processes:
+// every process of this test binary's tree (itself, each plugin it
+// started) holding 64 MiB, and another user's (pid 1) holding 5 GiB.
+// The plugin's own memory is 64 MiB only if the runner named its
+// processes alone.
+func testProcesses() []nvml.ProcessInfo {
+	out := []nvml.ProcessInfo{{Pid: 1, UsedGpuMemory: 5 << 30}}
+	for _, pid := range exec.ProcessTree(os.Getpid()) {
+		out = append(out, nvml.ProcessInfo{Pid: uint32(pid), UsedGpuMemory: 64 << 20})
+	}
+	return out
 }
 
 func TestTelemetryOnMockGPUs(t *testing.T) {
@@ -130,6 +146,9 @@ func TestTelemetryOnMockGPUs(t *testing.T) {
 			}
 			if (tm.Name == pluginapi.TimingTrainStep) != (tel.JoulesPerStep > 0) {
 				t.Errorf("%s %s: J/step %v", c.CellKey, tm.Name, tel.JoulesPerStep)
+			}
+			if tel.ProcessMemoryMaxBytes != 64<<20 || tel.MemoryUsedMaxBytes != 2<<30 {
+				t.Errorf("%s %s: the plugin's processes held %d bytes of the device's %d, want 64 MiB of 2 GiB (notes %q)", c.CellKey, tm.Name, tel.ProcessMemoryMaxBytes, tel.MemoryUsedMaxBytes, tel.Notes)
 			}
 			if throttled && (tm.ThrottleText() != "throttled (sw_power_cap, hw_slowdown)" || tel.SMClockMedianMHz != 1410) {
 				t.Errorf("%s %s: %q at %v MHz", c.CellKey, tm.Name, tm.ThrottleText(), tel.SMClockMedianMHz)

@@ -15,6 +15,7 @@ type Recording struct {
 
 	mu          sync.Mutex
 	samples     []Sample
+	notes       []string
 	baselineEnd time.Time
 	stopped     time.Time
 }
@@ -56,7 +57,12 @@ func (r *Recording) loop() {
 }
 
 func (r *Recording) take() {
-	s := r.src.Sample()
+	var s Sample
+	if ps, ok := r.src.(ProcessSource); ok && len(r.opts.Processes) > 0 {
+		s = ps.SampleProcesses(r.opts.Processes)
+	} else {
+		s = r.src.Sample()
+	}
 	if s.At.IsZero() {
 		s.At = time.Now()
 	}
@@ -95,4 +101,19 @@ func (r *Recording) Stopped() time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.stopped
+}
+
+// Note records something the recording's caller could not find out (the
+// plugin's processes), for the summaries' notes.
+func (r *Recording) Note(n string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notes = append(r.notes, n)
+}
+
+// Notes returns what Note recorded.
+func (r *Recording) Notes() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.notes...)
 }

@@ -73,6 +73,9 @@ func Summarize(source string, samples []Sample, baselineEnd, stopped time.Time, 
 		if s.MemUsedBytes >= 0 {
 			t.MemoryUsedMaxBytes = max(t.MemoryUsedMaxBytes, uint64(s.MemUsedBytes))
 		}
+		if s.ProcessMemBytes >= 0 {
+			t.ProcessMemoryMaxBytes = max(t.ProcessMemoryMaxBytes, uint64(s.ProcessMemBytes))
+		}
 		if s.ReasonsKnown {
 			reasons |= s.Reasons
 		}

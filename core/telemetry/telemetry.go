@@ -25,8 +25,18 @@ type Source interface {
 	Sample() Sample
 }
 
+// ProcessSource is a Source that can also read the device memory held by
+// given host processes (NVML's per-process accounting): the plugin's.
+type ProcessSource interface {
+	Source
+	// SampleProcesses is Sample with ProcessMemBytes: the device memory
+	// the processes pids hold on this device now.
+	SampleProcesses(pids []int) Sample
+}
+
 // Sample is one reading of a device. Unknown figures are NaN (the
-// floats), -1 (EnergyMJ, MemUsedBytes) or ReasonsKnown false.
+// floats), -1 (EnergyMJ, MemUsedBytes, ProcessMemBytes) or ReasonsKnown
+// false.
 type Sample struct {
 	At          time.Time
 	SMClockMHz  float64
@@ -37,8 +47,11 @@ type Sample struct {
 	// driver loaded.
 	EnergyMJ     int64
 	MemUsedBytes int64
-	Reasons      Reason
-	ReasonsKnown bool
+	// ProcessMemBytes is the device memory the plugin's processes hold
+	// (Options.Processes), of MemUsedBytes, which counts every process.
+	ProcessMemBytes int64
+	Reasons         Reason
+	ReasonsKnown    bool
 	// Notes name the figures a source could not read, once each.
 	Notes []string
 }
@@ -46,7 +59,7 @@ type Sample struct {
 // Unknown is a sample with every figure unknown, taken at t.
 func Unknown(t time.Time) Sample {
 	nan := math.NaN()
-	return Sample{At: t, SMClockMHz: nan, MemClockMHz: nan, PowerW: nan, TempC: nan, EnergyMJ: -1, MemUsedBytes: -1}
+	return Sample{At: t, SMClockMHz: nan, MemClockMHz: nan, PowerW: nan, TempC: nan, EnergyMJ: -1, MemUsedBytes: -1, ProcessMemBytes: -1}
 }
 
 // Options tune the sampling. DefaultOptions are the defaults.
@@ -57,6 +70,10 @@ type Options struct {
 	Interval time.Duration
 	// Baseline is sampled before the plugin is called: 200 ms.
 	Baseline time.Duration
+	// Processes are the host PIDs of the plugin (its process and its
+	// descendants: the framework's worker). A ProcessSource then reads
+	// the device memory they hold; none: it is not read.
+	Processes []int
 }
 
 // DefaultOptions are the sampling defaults.

@@ -59,7 +59,7 @@ func contains(xs []string, x string) bool {
 // telemetryTable has one row per sampled series.
 func telemetryTable(r *matrix.Run) table {
 	t := table{header: []string{"framework", "version", "device", "model", "series", "SM MHz median (min)", "mem MHz", "power W median / max",
-		"energy J", "J/item", "J/step", "temp max °C", "memory used", "state", "window"}}
+		"energy J", "J/item", "J/step", "temp max °C", "memory used (plugin's)", "state", "window"}}
 	for _, c := range r.Cells {
 		for _, tm := range c.Timings {
 			tel := tm.Telemetry
@@ -77,10 +77,20 @@ func telemetryTable(r *matrix.Run) table {
 			t.rows = append(t.rows, []string{c.Framework, c.FrameworkVersion, c.Device, c.Model, fmt.Sprintf("%s b%d", tm.Name, tm.Batch),
 				orDash(fmtMHz(tel.SMClockMedianMHz, tel.SMClockMinMHz)), orDash(fmtNum(tel.MemClockMedianMHz, "%.0f")),
 				orDash(fmtPower(tel.PowerMedianW, tel.PowerMaxW)), orDash(fmtNum(tel.EnergyJ, "%.3g")), orDash(fmtNum(tel.JoulesPerItem, "%.3g")),
-				orDash(fmtNum(tel.JoulesPerStep, "%.3g")), orDash(fmtNum(tel.TempMaxC, "%.0f")), orDash(memText(tel.MemoryUsedMaxBytes)), state, window})
+				orDash(fmtNum(tel.JoulesPerStep, "%.3g")), orDash(fmtNum(tel.TempMaxC, "%.0f")), orDash(deviceMemText(tel)), state, window})
 		}
 	}
 	return t
+}
+
+// deviceMemText is the device's memory in use, every process's, then
+// the plugin's own processes' when NVML gave it: "3.0 GiB (1.3 GiB)".
+func deviceMemText(tel *matrix.Telemetry) string {
+	s := memText(tel.MemoryUsedMaxBytes)
+	if tel.ProcessMemoryMaxBytes > 0 {
+		s += " (" + memText(tel.ProcessMemoryMaxBytes) + ")"
+	}
+	return s
 }
 
 // otherReasons are the clock-event reasons that are not throttling

@@ -297,6 +297,25 @@ func (c *container) Name() string {
 // ID is the container's id.
 func (c *container) ID() string { return c.id }
 
+var _ exec.ProcessRooted = (*container)(nil)
+
+// RootPID is the host PID of the container's first process, the plugin
+// (the engine's State.Pid): NVML, on the host, knows the container's
+// processes by their host PIDs.
+func (c *container) RootPID(ctx context.Context) (int, error) {
+	if c.id == "" {
+		return 0, exec.ErrNoProcess
+	}
+	info, err := c.pool.Client.InspectContainerWithContext(c.id, ctx)
+	if err != nil {
+		return 0, fmt.Errorf("inspecting container %s: %v", c.name, err)
+	}
+	if !info.State.Running || info.State.Pid <= 0 {
+		return 0, exec.ErrNoProcess
+	}
+	return info.State.Pid, nil
+}
+
 // PluginToHost maps the socket the plugin announces to the host's path.
 func (c *container) PluginToHost(pluginNet, pluginAddr string) (string, string, error) {
 	if pluginNet != "unix" || path.Dir(pluginAddr) != SocketMount {

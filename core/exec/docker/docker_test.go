@@ -13,6 +13,7 @@ import (
 	"os"
 	osexec "os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -602,4 +603,38 @@ func startLifelineHost(t *testing.T, cfg lifelineConfig) *osexec.Cmd {
 		t.Fatalf("helper host: %q %v\n%s", line, err, stderr.String())
 	}
 	return cmd
+}
+
+// A containerised plugin's processes are named by their host PIDs (what
+// NVML, on the host, reports), from the container's first process: the
+// plugin binary itself.
+func TestContainerPluginsHostPIDs(t *testing.T) {
+	pool := engine(t)
+	needImage(t, pool, gorgoniaImage)
+	ex := docker.New(docker.Options{})
+	ctx := context.Background()
+	if err := ex.Open(ctx, testRunID(t)); err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close()
+	inst, err := pluginhost.Start(ctx, ex, gorgoniaSpec(t, gorgoniaImage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids, err := inst.HostPIDs(ctx)
+	if err != nil {
+		inst.Close()
+		t.Fatal(err)
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pids[0]))
+	if err != nil || !strings.Contains(string(cmdline), docker.PluginDir+"/dlcompat-plugin-gorgonia") {
+		t.Errorf("host PID %d runs %q (%v), want the plugin binary", pids[0], cmdline, err)
+	}
+	if slices.Contains(pids, os.Getpid()) {
+		t.Errorf("the host's own PID among the plugin's: %v", pids)
+	}
+	inst.Close()
+	if pids, err := inst.HostPIDs(ctx); err == nil {
+		t.Errorf("a closed plugin's PIDs: %v, want an error", pids)
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/dlcompat/dlcompat/core/exec"
 )
 
 // An owner is "host/pid/start": the process that started a run's
@@ -42,18 +44,9 @@ func ownerAlive(owner string) bool {
 
 // startTime is field 22 of /proc/PID/stat.
 func startTime(pid int) (string, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := exec.ProcStat(pid)
 	if err != nil {
 		return "", err
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')') // the command name may hold spaces
-	if i < 0 {
-		return "", fmt.Errorf("unexpected /proc/%d/stat", pid)
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
-		return "", fmt.Errorf("unexpected /proc/%d/stat", pid)
 	}
 	return f[19], nil
 }

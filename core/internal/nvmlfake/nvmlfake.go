@@ -30,6 +30,10 @@ type State struct {
 	PowerLimitW  float64
 	TempC        uint32
 	MemUsedBytes uint64
+	// Processes lists the compute processes on the GPU and the memory
+	// each holds (GetComputeRunningProcesses), asked at each call: a test
+	// may name processes it starts later. nil: none.
+	Processes func() []nvml.ProcessInfo
 	// Reasons are NVML clock-event reason bits (nvml.ClocksEventReason*,
 	// nvml.ClocksThrottleReason*).
 	Reasons uint64
@@ -212,6 +216,14 @@ func (g *GPU) wire() {
 			m.Free = m.Total - min(m.Total, m.Used)
 		})
 		return m, r
+	}
+	d.GetComputeRunningProcessesFunc = func() (procs []nvml.ProcessInfo, r nvml.Return) {
+		var list func() []nvml.ProcessInfo
+		g.read(func(s *State) { list = s.Processes })
+		if list != nil {
+			procs = list() // outside the lock: it may look the processes up
+		}
+		return procs, nvml.SUCCESS
 	}
 	d.GetCurrentClocksEventReasonsFunc = func() (v uint64, r nvml.Return) {
 		g.read(func(s *State) {

@@ -6,7 +6,9 @@
 // or the older ...ThrottleReasons where the driver lacks it), power
 // (nvmlDeviceGetPowerUsage, mW), the energy counter
 // (nvmlDeviceGetTotalEnergyConsumption, mJ since the driver loaded;
-// Volta and later), the temperature and the memory in use. A query the
+// Volta and later), the temperature, the memory in use and, given the
+// plugin's PIDs, the memory its processes hold
+// (nvmlDeviceGetComputeRunningProcesses). A query the
 // device does not support is asked once and then left out; one that
 // fails is named in the sample's notes, once.
 package nvidia
@@ -14,6 +16,7 @@ package nvidia
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -108,7 +111,15 @@ type source struct {
 	legacyReasons bool
 }
 
-func (s *source) Sample() telemetry.Sample {
+var _ telemetry.ProcessSource = (*source)(nil)
+
+func (s *source) Sample() telemetry.Sample { return s.SampleProcesses(nil) }
+
+// SampleProcesses is Sample with the device memory pids hold: the sum of
+// their entries in nvmlDeviceGetComputeRunningProcesses (a process with
+// no context on the device holds none). NVML reports host PIDs, so a
+// containerised plugin's are the host's view of its processes.
+func (s *source) SampleProcesses(pids []int) telemetry.Sample {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := telemetry.Unknown(time.Now())
@@ -167,6 +178,21 @@ func (s *source) Sample() telemetry.Sample {
 		out.MemUsedBytes = int64(m.Used)
 		return r
 	})
+	if len(pids) > 0 {
+		ask("process_memory", func() nvml.Return {
+			procs, r := s.h.GetComputeRunningProcesses()
+			if r != nvml.SUCCESS {
+				return r
+			}
+			b, ok := processBytes(procs, pids)
+			if !ok {
+				s.skip["process_memory"] = true
+				out.Notes = append(out.Notes, "process_memory: the driver does not account the plugin's processes (NVML_VALUE_NOT_AVAILABLE)")
+			}
+			out.ProcessMemBytes = b
+			return r
+		})
+	}
 	s.reasons(&out, ask)
 	for _, f := range []struct {
 		name string
@@ -182,7 +208,30 @@ func (s *source) Sample() telemetry.Sample {
 	if s.skip["memory_used"] {
 		out.MemUsedBytes = -1
 	}
+	if len(pids) == 0 || s.skip["process_memory"] {
+		out.ProcessMemBytes = -1
+	}
 	return out
+}
+
+// notAvailable is NVML_VALUE_NOT_AVAILABLE, what usedGpuMemory reads when
+// the driver does not account a process (Windows WDDM; some containers).
+const notAvailable = math.MaxUint64
+
+// processBytes sums the device memory of the processes among procs whose
+// PID is in pids; false when one of them is not accounted.
+func processBytes(procs []nvml.ProcessInfo, pids []int) (int64, bool) {
+	var sum uint64
+	for _, p := range procs {
+		if !slices.Contains(pids, int(p.Pid)) {
+			continue
+		}
+		if p.UsedGpuMemory == notAvailable {
+			return 0, false
+		}
+		sum += p.UsedGpuMemory
+	}
+	return int64(min(sum, math.MaxInt64)), true
 }
 
 // reasons reads the clock-event reasons, falling back to the call's old

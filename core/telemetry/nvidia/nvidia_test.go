@@ -122,3 +122,40 @@ func TestBareMock(t *testing.T) {
 		}
 	}
 }
+
+// The plugin's device memory is its processes' own: another process on
+// the same GPU is not counted, nor asked when no PIDs are given.
+func TestProcessMemoryIsThePluginsOwn(t *testing.T) {
+	st := nvmlfake.H200()
+	st.Processes = func() []nvml.ProcessInfo {
+		return []nvml.ProcessInfo{{Pid: 1, UsedGpuMemory: 5 << 30}, {Pid: 4242, UsedGpuMemory: 300 << 20}, {Pid: 4243, UsedGpuMemory: 200 << 20}}
+	}
+	srv, gpus := nvmlfake.NewH200(st)
+	gpus[1].Update(func(s *nvmlfake.State) {
+		s.Processes = func() []nvml.ProcessInfo { return []nvml.ProcessInfo{{Pid: 4242, UsedGpuMemory: math.MaxUint64}} }
+	})
+	s, err := Open(srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sum := func(dev int, pids []int) *matrix.Telemetry {
+		src, _ := s.Source(gpu(dev))
+		rec := telemetry.Start(context.Background(), src, telemetry.Options{Interval: 5 * time.Millisecond, Baseline: 10 * time.Millisecond, Processes: pids})
+		from := time.Now()
+		time.Sleep(30 * time.Millisecond)
+		to := time.Now()
+		rec.Stop()
+		samples, base := rec.Samples()
+		return telemetry.Summarize(Name, samples, base, rec.Stopped(), telemetry.Window{From: from, To: to})
+	}
+	if tel := sum(0, []int{4242, 4243, 9999}); tel.ProcessMemoryMaxBytes != 500<<20 || len(tel.Notes) != 0 {
+		t.Errorf("the plugin's processes: %d bytes, notes %q; want %d (not pid 1's 5 GiB)", tel.ProcessMemoryMaxBytes, tel.Notes, 500<<20)
+	}
+	if tel := sum(0, nil); tel.ProcessMemoryMaxBytes != 0 || len(tel.Notes) != 0 {
+		t.Errorf("no PIDs: %d bytes, notes %q; want nothing read", tel.ProcessMemoryMaxBytes, tel.Notes)
+	}
+	if tel := sum(1, []int{4242}); tel.ProcessMemoryMaxBytes != 0 || len(tel.Notes) != 1 || !strings.Contains(tel.Notes[0], "NVML_VALUE_NOT_AVAILABLE") {
+		t.Errorf("an unaccounted process: %d bytes, notes %q; want none, and a note", tel.ProcessMemoryMaxBytes, tel.Notes)
+	}
+}

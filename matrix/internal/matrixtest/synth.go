@@ -330,7 +330,7 @@ func AddTelemetry(r *matrix.Run) {
 			n := float64(len(t.Samples) * t.Batch)
 			tel := &matrix.Telemetry{Source: "nvml", Window: matrix.WindowSeries, WindowSeconds: 0.84, Samples: 42,
 				SMClockMedianMHz: 1410, SMClockMinMHz: 1410, MemClockMedianMHz: 1215, PowerMedianW: 251, PowerMaxW: 268,
-				EnergyJ: 210.8, EnergyFrom: "counter", JoulesPerItem: 210.8 / n, TempMaxC: 61, MemoryUsedMaxBytes: 3 << 30,
+				EnergyJ: 210.8, EnergyFrom: "counter", JoulesPerItem: 210.8 / n, TempMaxC: 61, MemoryUsedMaxBytes: 3 << 30, ProcessMemoryMaxBytes: 2600 << 20,
 				Baseline: &matrix.TelemetryBaseline{Seconds: 0.2, Samples: 10, SMClockMedianMHz: 210, PowerMedianW: 54, TempMaxC: 38, MemoryUsedBytes: 512 << 20, ClockEventReasons: []string{"gpu_idle"}}}
 			if t.Name == "throughput" {
 				tel.SMClockMedianMHz, tel.SMClockMinMHz, tel.PowerMedianW, tel.PowerMaxW, tel.TempMaxC = 1305, 1110, 398, 400, 88
