@@ -12,6 +12,8 @@ import (
 
 	"github.com/dlcompat/dlcompat/matrix"
 	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
+
+	"github.com/dlcompat/dlcompat/core/testenv"
 )
 
 // fullDisk is a journal file on a disk with room for limit bytes of it:
@@ -224,7 +226,7 @@ func fileSize(t *testing.T, path string) int64 {
 func TestJournalOnAFullTmpfs(t *testing.T) {
 	dir := t.TempDir()
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64k,mode=0700"); err != nil {
-		need(t, "mounting a tmpfs needs root (CAP_SYS_ADMIN): "+err.Error())
+		testenv.Need(t, false, "mounting a tmpfs needs root (CAP_SYS_ADMIN): "+err.Error())
 	}
 	t.Cleanup(func() { // before TempDir's removal: cleanups run last first
 		if err := syscall.Unmount(dir, 0); err != nil {
@@ -282,16 +284,4 @@ func TestJournalOnAFullTmpfs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-}
-
-// need skips the test, or fails it where it must not skip: the rule of
-// core/testenv (CI, or DLCOMPAT_REQUIRE from make test), restated here
-// because matrix imports nothing from core.
-func need(t *testing.T, why string) {
-	t.Helper()
-	truthy := func(v string) bool { return v != "" && v != "false" && v != "0" }
-	if truthy(os.Getenv("CI")) || truthy(os.Getenv("DLCOMPAT_REQUIRE")) {
-		t.Fatal(why + " (CI must not skip this test)")
-	}
-	t.Skip(why)
 }

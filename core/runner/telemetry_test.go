@@ -6,7 +6,6 @@ import (
 	"image/png"
 	"io"
 	"os"
-	osexec "os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -190,25 +189,12 @@ func TestTelemetryWithoutWindows(t *testing.T) {
 // ($DLCOMPAT_SCREENSHOT_DIR, as the renderers' own Chromium test does;
 // docs/report-telemetry.png is one).
 func TestMockH200Report(t *testing.T) {
-	bin, err := osexec.LookPath("chromium")
-	testenv.Need(t, err == nil, "needs chromium: run scripts/setup.d/40-chromium.sh (make test does)")
 	run := mockGPURun(t, "")
 	page := filepath.Join(t.TempDir(), "report.html")
 	if err := matrix.WriteFileAtomic(page, func(w io.Writer) error { return render.WriteHTML(w, run) }); err != nil {
 		t.Fatal(err)
 	}
-	chromium := func(args ...string) []byte {
-		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-		defer cancel()
-		base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-			"--disable-component-update", "--disable-sync", "--hide-scrollbars", "--user-data-dir=" + t.TempDir(), "--virtual-time-budget=3000"}
-		out, err := osexec.CommandContext(ctx, bin, append(base, args...)...).Output()
-		if err != nil {
-			t.Fatalf("chromium %v: %v", args, err)
-		}
-		return out
-	}
-	dom := string(chromium("--dump-dom", "file://"+page))
+	dom := string(testenv.Chromium(t, "--dump-dom", "file://"+page))
 	for _, want := range []string{`id="telemetry"`, `id="preflight"`, "THROTTLED (sw_power_cap, hw_slowdown)", "trained down from x16",
 		"2 volatile uncorrected ECC errors", "NVIDIA H200 141GB HBM3e", "VBIOS 96.00.A5.00.01", "J/item", "dlcompat run --config gpu.yaml --frameworks oracle"} {
 		if !strings.Contains(dom, want) {
@@ -220,7 +206,7 @@ func TestMockH200Report(t *testing.T) {
 		dir = t.TempDir()
 	}
 	shot := filepath.Join(dir, "report-telemetry.png")
-	chromium("--screenshot="+shot, "--window-size=1400,2200", "file://"+page)
+	testenv.Chromium(t, "--screenshot="+shot, "--window-size=1400,2200", "file://"+page)
 	f, err := os.Open(shot)
 	if err != nil {
 		t.Fatal(err)

@@ -4,8 +4,8 @@
 // `make test` (which installs everything first), they fail instead, so a
 // missing install step can never turn into a quietly skipped check.
 //
-// It is for tests only. (matrix's tests keep a copy of Required, since
-// matrix imports nothing from core.)
+// It is for tests only, and imports nothing of this module: matrix's
+// tests use it too (matrix's own code imports nothing from core).
 package testenv
 
 import (

@@ -16,22 +16,9 @@ import (
 	"github.com/dlcompat/dlcompat/matrix"
 	"github.com/dlcompat/dlcompat/matrix/history"
 	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
+
+	"github.com/dlcompat/dlcompat/core/testenv"
 )
-
-// need is core/testenv's rule (CI, or DLCOMPAT_REQUIRE from make test),
-// restated here because matrix imports nothing from core.
-func need(t *testing.T, ok bool, why string) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if truthy(os.Getenv("CI")) || truthy(os.Getenv("DLCOMPAT_REQUIRE")) {
-		t.Fatalf("%s (CI or DLCOMPAT_REQUIRE set: this test must not skip)", why)
-	}
-	t.Skip(why)
-}
-
-func truthy(v string) bool { return v != "" && v != "false" && v != "0" }
 
 // night is a small fleet run started on day d of 2026, by runner.
 func night(runner string, d int) *matrix.Run {
@@ -185,7 +172,7 @@ func queriesSeeWhatWasStored(t *testing.T, s *history.Store) {
 // returns its URL.
 func postgres(t *testing.T) string {
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	need(t, len(bins) > 0, "no PostgreSQL server: run scripts/setup.d/50-postgres.sh (Debian's postgresql)")
+	testenv.Need(t, len(bins) > 0, "no PostgreSQL server: run scripts/setup.d/50-postgres.sh (Debian's postgresql)")
 	bin := filepath.Dir(bins[len(bins)-1])
 	dir, err := os.MkdirTemp("", "dlcompat-pg")
 	if err != nil {

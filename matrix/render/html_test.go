@@ -2,40 +2,19 @@ package render
 
 import (
 	"bytes"
-	"context"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dlcompat/dlcompat/matrix"
 	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
 	"golang.org/x/net/html"
-)
 
-// chromium runs Debian's headless Chromium with the flags that work as
-// root in a container, and a fresh profile.
-func chromium(t *testing.T, args ...string) []byte {
-	t.Helper()
-	bin := needTool(t, "chromium", "run scripts/setup.d/40-chromium.sh (make test does)")
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-		"--user-data-dir=" + t.TempDir(), "--virtual-time-budget=3000"}
-	cmd := exec.CommandContext(ctx, bin, append(base, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
-	}
-	return out
-}
+	"github.com/dlcompat/dlcompat/core/testenv"
+)
 
 func writeFile(t *testing.T, name string, write func(*os.File) error) string {
 	t.Helper()
@@ -66,11 +45,11 @@ func TestHTMLInChromium(t *testing.T) {
 		_, err := f.WriteString("<!DOCTYPE html><html><head><title>control</title></head><body><p>version " + matrixtest.Payload + "</p></body></html>")
 		return err
 	})
-	if dom := string(chromium(t, "--dump-dom", "file://"+control)); !injected(dom) {
+	if dom := string(testenv.Chromium(t, "--dump-dom", "file://"+control)); !injected(dom) {
 		t.Fatalf("the unescaped control page did not run its script, so this test could not see an injection:\n%s", dom)
 	}
 
-	dom := string(chromium(t, "--dump-dom", "file://"+page))
+	dom := string(testenv.Chromium(t, "--dump-dom", "file://"+page))
 	if injected(dom) {
 		t.Fatal("the report ran script from a framework version or another plugin-supplied string")
 	}
@@ -110,7 +89,7 @@ func TestHTMLInChromium(t *testing.T) {
 		dir = t.TempDir()
 	}
 	shot := filepath.Join(dir, "report-chromium.png")
-	chromium(t, "--screenshot="+shot, "--window-size=1280,1600", "file://"+page)
+	testenv.Chromium(t, "--screenshot="+shot, "--window-size=1280,1600", "file://"+page)
 	f, err := os.Open(shot)
 	if err != nil {
 		t.Fatal(err)

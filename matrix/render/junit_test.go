@@ -12,27 +12,9 @@ import (
 
 	"github.com/dlcompat/dlcompat/matrix"
 	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
-)
 
-// needTool returns the path of a tool a test needs. Without it the test
-// skips, saying how to install it; under make test
-// (DLCOMPAT_REQUIRE, after scripts/setup.d installed it) or
-// in CI it fails instead.
-func needTool(t *testing.T, path, how string) string {
-	t.Helper()
-	if p, err := exec.LookPath(path); err == nil {
-		return p
-	}
-	msg := path + " not found; " + how
-	// The rule of core/testenv (CI, or DLCOMPAT_REQUIRE from make test),
-	// restated here because matrix imports nothing from core.
-	truthy := func(v string) bool { return v != "" && v != "false" && v != "0" }
-	if truthy(os.Getenv("CI")) || truthy(os.Getenv("DLCOMPAT_REQUIRE")) {
-		t.Fatal(msg + " (CI must not skip this test)")
-	}
-	t.Skip(msg)
-	return ""
-}
+	"github.com/dlcompat/dlcompat/core/testenv"
+)
 
 func TestJUnitStructure(t *testing.T) {
 	r := matrixtest.EveryStatus()
@@ -77,7 +59,7 @@ func TestJUnitReadByJunitparser(t *testing.T) {
 	if dir == "" {
 		dir = "/opt/dlcompat-tools"
 	}
-	py := needTool(t, filepath.Join(dir, "junit-venv", "bin", "python"), "run scripts/setup.d/45-junitparser.sh (make test does)")
+	py := testenv.NeedTool(t, filepath.Join(dir, "junit-venv", "bin", "python"), "run scripts/setup.d/45-junitparser.sh (make test does)")
 	r := matrixtest.EveryStatus()
 	path := filepath.Join(t.TempDir(), "junit.xml")
 	f, err := os.Create(path)

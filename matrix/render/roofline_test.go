@@ -13,6 +13,8 @@ import (
 
 	"github.com/dlcompat/dlcompat/matrix"
 	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
+
+	"github.com/dlcompat/dlcompat/core/testenv"
 )
 
 // -roofline-run renders the rooflines of a run document (a real run's
@@ -113,7 +115,7 @@ func TestRooflineScreenshot(t *testing.T) {
 		}
 		shot := filepath.Join(dir, p.name)
 		h := 60 + 540*len(rfs)
-		chromium(t, "--screenshot="+shot, fmt.Sprintf("--window-size=1000,%d", h), "file://"+page)
+		testenv.Chromium(t, "--screenshot="+shot, fmt.Sprintf("--window-size=1000,%d", h), "file://"+page)
 		f, err := os.Open(shot)
 		if err != nil {
 			t.Fatal(err)

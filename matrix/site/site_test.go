@@ -5,7 +5,6 @@ import (
 	"context"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,36 +14,9 @@ import (
 	"github.com/dlcompat/dlcompat/matrix/history"
 	"github.com/dlcompat/dlcompat/matrix/internal/matrixtest"
 	"github.com/dlcompat/dlcompat/matrix/site"
+
+	"github.com/dlcompat/dlcompat/core/testenv"
 )
-
-func truthy(v string) bool { return v != "" && v != "false" && v != "0" }
-
-// chromium runs Debian's headless Chromium (scripts/setup.d/40-chromium.sh);
-// it skips outside CI when there is none, and fails in CI (core/testenv's
-// rule, restated: matrix imports nothing from core).
-func chromium(t *testing.T, args ...string) []byte {
-	t.Helper()
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		if truthy(os.Getenv("CI")) || truthy(os.Getenv("DLCOMPAT_REQUIRE")) {
-			t.Fatal("no chromium: run scripts/setup.d/40-chromium.sh")
-		}
-		t.Skip("no chromium: run scripts/setup.d/40-chromium.sh")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-		"--user-data-dir=" + t.TempDir(), "--virtual-time-budget=3000"}
-	cmd := exec.CommandContext(ctx, bin, append(base, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
-	}
-	return out
-}
 
 func yearSite(t *testing.T, extra ...*matrix.Run) (string, *history.Store) {
 	s, err := history.Open(context.Background(), filepath.Join(t.TempDir(), "year.sqlite"))
@@ -72,7 +44,7 @@ func day(d int) string { return matrixtest.YearStart.AddDate(0, 0, d).Format("20
 func TestSiteShowsPlantedEventsInChromium(t *testing.T) {
 	dir, _ := yearSite(t)
 	p := matrixtest.YearPlanted
-	dom := string(chromium(t, "--dump-dom", "file://"+filepath.Join(dir, "index.html")))
+	dom := string(testenv.Chromium(t, "--dump-dom", "file://"+filepath.Join(dir, "index.html")))
 	for _, want := range []string{
 		"▼ since " + day(p.PerfRegressionNight), "▼ since " + day(p.StatusRegressionNight), "flaky",
 		`<td>a100-runner</td><td>` + day(p.StaleRunnerLast) + ` 02:00 UTC</td>`, `<span class="stale">stale</span>`, `<span class="fresh">fresh</span>`,
@@ -83,7 +55,7 @@ func TestSiteShowsPlantedEventsInChromium(t *testing.T) {
 	}
 	perf := history.Key{Framework: "pytorch", Model: "cnn", Check: "perf", Device: "NVIDIA H100 80GB HBM3", Precision: "fp32"}
 	cell := filepath.Join(dir, site.PageName(perf))
-	cdom := string(chromium(t, "--dump-dom", "file://"+cell))
+	cdom := string(testenv.Chromium(t, "--dump-dom", "file://"+cell))
 	for _, want := range []string{"Regression: forward b64", "since " + day(p.PerfRegressionNight), "image digest sha256:pytorch-1111 → sha256:pytorch-2222",
 		day(p.DriverChangeNight) + ": driver 550.54.15 → 560.35.03", "<polygon", "<polyline", "infrastructure)"} {
 		if !strings.Contains(cdom, want) {
@@ -91,7 +63,7 @@ func TestSiteShowsPlantedEventsInChromium(t *testing.T) {
 		}
 	}
 	thr := history.Key{Framework: "tensorflow", Model: "lstm", Check: "perf", Device: "NVIDIA H100 80GB HBM3", Precision: "fp32"}
-	if tdom := string(chromium(t, "--dump-dom", "file://"+filepath.Join(dir, site.PageName(thr)))); strings.Count(tdom, "◆</text>") != len(p.ThrottledNights) || strings.Contains(tdom, "Regression:") {
+	if tdom := string(testenv.Chromium(t, "--dump-dom", "file://"+filepath.Join(dir, site.PageName(thr)))); strings.Count(tdom, "◆</text>") != len(p.ThrottledNights) || strings.Contains(tdom, "Regression:") {
 		t.Errorf("throttled nights: %d marks (planted %d), regression shown: %v", strings.Count(tdom, "◆</text>"), len(p.ThrottledNights), strings.Contains(tdom, "Regression:"))
 	}
 	drivers, _ := filepath.Glob(filepath.Join(dir, "drivers-*.html"))
@@ -101,7 +73,7 @@ func TestSiteShowsPlantedEventsInChromium(t *testing.T) {
 			h100 = d
 		}
 	}
-	ddom := string(chromium(t, "--dump-dom", "file://"+h100))
+	ddom := string(testenv.Chromium(t, "--dump-dom", "file://"+h100))
 	if !strings.Contains(ddom, "driver 550.54.15") || !strings.Contains(ddom, "driver 560.35.03") {
 		t.Errorf("driver comparison lacks a driver")
 	}
@@ -111,7 +83,7 @@ func TestSiteShowsPlantedEventsInChromium(t *testing.T) {
 	}
 	for name, page := range map[string]string{"history-index.png": filepath.Join(dir, "index.html"), "history-cell.png": cell, "history-drivers.png": h100} {
 		shot := filepath.Join(shots, name)
-		chromium(t, "--screenshot="+shot, "--window-size=1280,1400", "file://"+page)
+		testenv.Chromium(t, "--screenshot="+shot, "--window-size=1280,1400", "file://"+page)
 		f, err := os.Open(shot)
 		if err != nil {
 			t.Fatal(err)
@@ -152,7 +124,7 @@ func TestSiteSafeAgainstHostileStrings(t *testing.T) {
 		t.Fatalf("pages: %v", pages)
 	}
 	for _, pg := range pages {
-		dom := string(chromium(t, "--dump-dom", "file://"+pg))
+		dom := string(testenv.Chromium(t, "--dump-dom", "file://"+pg))
 		if strings.Contains(dom, `id="injected`) || strings.Contains(dom, "id=injected") && strings.Contains(dom, "<img id") {
 			t.Errorf("%s: a hostile string became markup", filepath.Base(pg))
 		}
