@@ -407,8 +407,9 @@ func removeContainer(ctx context.Context, client *dc.Client, id string) error {
 }
 
 // removeRun removes every container labelled with runID and, unless
-// owner is "", with owner as their LabelOwner.
-func removeRun(ctx context.Context, pool *dockertest.Pool, runID, owner string) error {
+// owner is "", with owner as their LabelOwner; it returns how many it
+// found.
+func removeRun(ctx context.Context, pool *dockertest.Pool, runID, owner string) (removed int, err error) {
 	labels := []string{LabelRun + "=" + runID} // label filters must all match
 	if owner != "" {
 		labels = append(labels, LabelOwner+"="+owner)
@@ -416,7 +417,7 @@ func removeRun(ctx context.Context, pool *dockertest.Pool, runID, owner string) 
 	cs, err := pool.Client.ListContainers(dc.ListContainersOptions{All: true, Context: ctx,
 		Filters: map[string][]string{"label": labels}})
 	if err != nil {
-		return fmt.Errorf("docker: listing the containers of run %s: %v", runID, err)
+		return 0, fmt.Errorf("docker: listing the containers of run %s: %v", runID, err)
 	}
 	var errs []error
 	for _, ct := range cs {
@@ -424,5 +425,5 @@ func removeRun(ctx context.Context, pool *dockertest.Pool, runID, owner string) 
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return len(cs), errors.Join(errs...)
 }

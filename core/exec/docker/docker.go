@@ -254,7 +254,7 @@ func (e *Executor) closeLocked() error {
 	// gets a bounded context of its own.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err := removeRun(ctx, e.pool, e.runID, "")
+	_, err := removeRun(ctx, e.pool, e.runID, "")
 	if rerr := os.RemoveAll(e.runDir); err == nil {
 		err = rerr
 	}

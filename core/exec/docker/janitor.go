@@ -20,13 +20,19 @@ import (
 // The janitor is a watchdog process for one run, like Testcontainers'
 // Ryuk but on the host: Open re-executes the running binary with
 // EnvJanitor set, and keeps the write end of a pipe whose read end is the
-// janitor's stdin. Nothing is ever written: the janitor only waits for the
-// end of its stdin, which comes when the host closes the pipe (Close) or
-// dies in any way (the kernel closes its descriptors, SIGKILL included).
-// It then removes the containers its host started (the run's id and its
-// host as their owner: a --resume of the same run may already be starting
-// its own) and its host's socket directory, and exits.
-// After a Close there is nothing left, and it exits at once.
+// janitor's stdin. The janitor waits for the end of its stdin, which comes
+// when the host closes the pipe (Close) or dies in any way (the kernel
+// closes its descriptors, SIGKILL included). It then removes the
+// containers its host started (the run's id and its host as their owner:
+// a --resume of the same run may already be starting its own) and its
+// host's socket directory, and exits.
+//
+// A host that dies while a create is in flight leaves the engine to
+// finish it, after the janitor's first listing: a container in state
+// "created" that nobody owns. So a janitor whose host died lists again,
+// janitorSettle apart, until a pass finds nothing. A host that closes
+// cleanly (Close, its containers removed) writes cleanExit first, and
+// its janitor makes one pass and exits at once.
 //
 // It runs in its own process group, so a Ctrl-C on the terminal reaches
 // the host (which cleans up itself) but not the janitor, which ignores
@@ -36,6 +42,15 @@ import (
 // links this package the janitor described by its JSON value, at init,
 // before main or the tests run (the re-exec pattern).
 const EnvJanitor = "DLCOMPAT_DOCKER_JANITOR"
+
+// cleanExit is what a host writes to its janitor before it closes the
+// pipe after removing its containers itself.
+const cleanExit = "closed\n"
+
+// janitorSettle is how long a create sent by a host that died may take to
+// complete in the engine: the janitor lists the run's containers again
+// after it.
+const janitorSettle = 2 * time.Second
 
 type janitorConfig struct {
 	Endpoint string `json:"endpoint"`
@@ -81,8 +96,10 @@ func startJanitor(cfg janitorConfig) (*janitor, error) {
 	return j, nil
 }
 
-// release closes the pipe: the janitor finds nothing left and exits.
+// release tells the janitor the host closed cleanly, and closes the
+// pipe: the janitor finds nothing left and exits.
 func (j *janitor) release() {
+	_, _ = io.WriteString(j.pipe, cleanExit)
 	j.pipe.Close()
 	select {
 	case <-j.done:
@@ -108,15 +125,24 @@ func janitorMain(config string, stdin io.Reader) int {
 		fmt.Fprintf(os.Stderr, "dlcompat docker watchdog: bad %s=%q\n", EnvJanitor, config)
 		return 2
 	}
-	_, _ = io.Copy(io.Discard, stdin)
+	said, _ := io.ReadAll(stdin)
+	clean := string(said) == cleanExit
 	// This process is its own main: its context starts here.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	status := 0
 	if pool, err := dockertest.NewPool(cfg.Endpoint); err == nil {
-		if err := removeRun(ctx, pool, cfg.RunID, cfg.Owner); err != nil {
-			fmt.Fprintf(os.Stderr, "dlcompat docker watchdog: %v\n", err)
-			status = 1
+		for pass := 0; ; pass++ {
+			n, err := removeRun(ctx, pool, cfg.RunID, cfg.Owner)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "dlcompat docker watchdog: %v\n", err)
+				status = 1
+				break
+			}
+			if clean || (pass > 0 && n == 0) || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(janitorSettle)
 		}
 	}
 	if err := os.RemoveAll(cfg.Dir); err != nil {
