@@ -126,3 +126,37 @@ func writeFile(t *testing.T, path, text string) {
 		t.Fatal(err)
 	}
 }
+
+// A process's VRAM is KFD's figure for that GPU: the plugin's two
+// processes on rocm:0, not another user's, nothing on rocm:1.
+func TestProcessVRAM(t *testing.T) {
+	root := fixture("amd-mi300x")
+	devs, _, err := Detect(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		dev  int
+		id   string
+		pids []int
+		want int64
+	}{
+		{0, "45780", []int{4242, 4243, 31337}, 2<<30 + 256<<20},
+		{1, "13575", []int{4242, 4243}, 0},
+	} {
+		id, err := GPUID(root, devs[tc.dev])
+		if err != nil || id != tc.id {
+			t.Fatalf("%s: gpu_id %q (%v), want %s", devs[tc.dev].ID, id, err, tc.id)
+		}
+		got, err := ProcessVRAM(root, id, tc.pids)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %d bytes (%v), want %d", devs[tc.dev].ID, got, err, tc.want)
+		}
+	}
+	bad := t.TempDir()
+	os.MkdirAll(filepath.Join(ProcDir(bad), "5"), 0o755)
+	os.WriteFile(filepath.Join(ProcDir(bad), "5", "vram_1"), []byte("lots\n"), 0o644)
+	if _, err := ProcessVRAM(bad, "1", []int{5}); err == nil || !strings.Contains(err.Error(), "vram_1") {
+		t.Errorf("an unparsable vram file: %v, want an error naming it", err)
+	}
+}

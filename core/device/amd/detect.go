@@ -86,8 +86,7 @@ func gpu(root, nodeDir string, p map[string]uint64) (matrix.Device, []string, er
 		d.ComputeUnits = int(p["simd_count"] / spc)
 	}
 	d.MaxSMClockMHz = uint32(p["max_engine_clk_fcompute"])
-	loc := p["location_id"]
-	d.PCIBusID = fmt.Sprintf("%04x:%02x:%02x.%d", p["domain"], loc>>8, (loc>>3)&0x1f, loc&0x7)
+	d.PCIBusID = busID(p)
 	if minor, ok := p["drm_render_minor"]; ok && minor > 0 {
 		d.RenderNode = fmt.Sprintf("/dev/dri/renderD%d", minor)
 	} else {
@@ -148,6 +147,13 @@ func gpu(root, nodeDir string, p map[string]uint64) (matrix.Device, []string, er
 		d.Name = fallbackName(d)
 	}
 	return d, notes, nil
+}
+
+// busID is the PCI address of a KFD node's GPU: its domain, and its
+// location_id's bus, device and function bits.
+func busID(p map[string]uint64) string {
+	loc := p["location_id"]
+	return fmt.Sprintf("%04x:%02x:%02x.%d", p["domain"], loc>>8, (loc>>3)&0x1f, loc&0x7)
 }
 
 // GFXTarget renders KFD's gfx_target_version (major*10000 + minor*100 +

@@ -1,9 +1,10 @@
 // Package amd is the telemetry sampler of AMD GPUs: each sample is one
 // core/device/amd ReadTelemetry of the GPU's sysfs (hwmon power and
 // temperatures, the current pp_dpm_sclk / pp_dpm_mclk levels, VRAM in
-// use). amdgpu has no energy counter and no clock-event reasons in sysfs,
-// so a sample leaves those unknown: an AMD series is never marked
-// throttled, and its joules are not claimed.
+// use) and, given the plugin's PIDs, the VRAM they hold (KFD's
+// proc/PID/vram_GPUID). amdgpu has no energy counter and no clock-event
+// reasons in sysfs, so a sample leaves those unknown: an AMD series is
+// never marked throttled, and its joules are not claimed.
 package amd
 
 import (
@@ -50,9 +51,19 @@ type source struct {
 
 	mu    sync.Mutex
 	noted map[string]bool // notes given once
+	// gpuID is the GPU's KFD gpu_id, looked up at the first sample that
+	// asks for the plugin's VRAM (gpuIDErr when it cannot be).
+	gpuID    string
+	gpuIDErr error
 }
 
-func (s *source) Sample() telemetry.Sample {
+var _ telemetry.ProcessSource = (*source)(nil)
+
+func (s *source) Sample() telemetry.Sample { return s.SampleProcesses(nil) }
+
+// SampleProcesses is Sample with the VRAM pids hold on the GPU: KFD's
+// per-process figure (devamd.ProcessVRAM).
+func (s *source) SampleProcesses(pids []int) telemetry.Sample {
 	out := telemetry.Unknown(time.Now())
 	r, err := devamd.ReadTelemetry(s.root, s.dev)
 	s.mu.Lock()
@@ -61,6 +72,21 @@ func (s *source) Sample() telemetry.Sample {
 		if !s.noted[n] {
 			s.noted[n] = true
 			out.Notes = append(out.Notes, n)
+		}
+	}
+	if len(pids) > 0 {
+		if s.gpuID == "" && s.gpuIDErr == nil {
+			s.gpuID, s.gpuIDErr = devamd.GPUID(s.root, s.dev)
+		}
+		var b int64
+		perr := s.gpuIDErr
+		if perr == nil {
+			b, perr = devamd.ProcessVRAM(s.root, s.gpuID, pids)
+		}
+		if perr != nil {
+			note("process_memory: " + perr.Error())
+		} else {
+			out.ProcessMemBytes = b
 		}
 	}
 	if err != nil {

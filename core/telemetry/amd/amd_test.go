@@ -73,3 +73,24 @@ func TestJoined(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// Given the plugin's PIDs, a sample carries the VRAM they hold (KFD per
+// process), and without them none is read.
+func TestSampleProcesses(t *testing.T) {
+	root := filepath.Join("..", "..", "..", "testdata", "sysfs", "amd-mi300x")
+	devs, _, err := devamd.Detect(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := New(root).Source(devs[0])
+	ps, ok := src.(telemetry.ProcessSource)
+	if !ok {
+		t.Fatalf("%T reads no process memory", src)
+	}
+	if got := ps.SampleProcesses([]int{4242, 4243}); got.ProcessMemBytes != 2<<30+256<<20 || len(got.Notes) > 0 {
+		t.Errorf("the plugin's VRAM: %d (notes %q), want 2.25 GiB", got.ProcessMemBytes, got.Notes)
+	}
+	if got := src.Sample(); got.ProcessMemBytes != -1 {
+		t.Errorf("no PIDs: %d, want unknown", got.ProcessMemBytes)
+	}
+}
