@@ -187,9 +187,12 @@ func (s *startedRunner) capture(cfg *plugin.ClientConfig) {
 // its descendants' (the framework's worker), for the device memory they
 // hold. An executor whose runner cannot name its process says so.
 func (i *Instance) HostPIDs(ctx context.Context) ([]int, error) {
-	i.runner.mu.Lock()
-	r := i.runner.r
-	i.runner.mu.Unlock()
+	var r runner.Runner
+	if i.runner != nil {
+		i.runner.mu.Lock()
+		r = i.runner.r
+		i.runner.mu.Unlock()
+	}
 	pr, ok := r.(exec.ProcessRooted)
 	if !ok {
 		return nil, fmt.Errorf("the %s executor cannot say which host processes are the plugin's", i.Executor)
