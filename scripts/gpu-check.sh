@@ -110,11 +110,13 @@ for g in sys.argv[2:]:
         if c["check"] == "perf" and c["status"] == "pass":
             for t in c.get("timings", []):
                 tel = t.get("telemetry") or {}
-                print("%s %-11s %-5s %-4s %-10s b%-4d median %8.3f ms  %5.2f%% of peak  %s  %s J/item  SM %s MHz  %s W" % (
-                    g, c["framework"], c["model"], c["precision"], t["name"], t["batch"], 1e3 * t["summary"]["median"],
+                print("%s %-11s %-5s %-4s %-10s b%-4d median %8.3f ms (%s)  %5.2f%% of peak  %s  %s J/item  SM %s MHz  %s W  mem %s MiB %s, plugin %s MiB (NVML)" % (
+                    g, c["framework"], c["model"], c["precision"], t["name"], t["batch"], 1e3 * t["summary"]["median"], t.get("timer", "?"),
                     t.get("percent_of_peak", 0), "THROTTLED " + ",".join(tel.get("throttle_reasons", [])) if tel.get("throttled") else ("clean" if tel else "no telemetry"),
                     "%.3g" % tel["joules_per_item"] if tel.get("joules_per_item") else "-",
-                    "%.0f" % tel.get("sm_clock_median_mhz", 0), "%.0f" % tel.get("power_median_w", 0)))
+                    "%.0f" % tel.get("sm_clock_median_mhz", 0), "%.0f" % tel.get("power_median_w", 0),
+                    "%.0f" % (c.get("peak_memory_bytes", 0) / 2**20), c.get("memory_kind", "?"),
+                    "%.0f" % (tel["process_memory_max_bytes"] / 2**20) if tel.get("process_memory_max_bytes") else "-"))
         elif c["check"] != "perf":
             err = ("abs %.2g rel %.2g" % (c["max_abs_err"], c["max_rel_err"])) if isinstance(c.get("max_abs_err"), (int, float)) and isinstance(c.get("max_rel_err"), (int, float)) else ""
             print("%s %-11s %-5s %-4s %-12s %-7s %s %s" % (g, c["framework"], c["model"], c["precision"], c["check"], c["status"], err,
