@@ -3,7 +3,11 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"image/png"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -38,4 +42,46 @@ func Chromium(t testing.TB, args ...string) []byte {
 		t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
 	}
 	return out
+}
+
+// EnvScreenshotDir, when set, is where the tests keep their screenshots
+// (CI collects them; the PNGs in docs/ were taken so).
+const EnvScreenshotDir = "DLCOMPAT_SCREENSHOT_DIR"
+
+// Screenshot has Chromium render page (a file) at width×height into name,
+// under $DLCOMPAT_SCREENSHOT_DIR or else a temporary directory, and fails
+// the test unless the result is a PNG of that size with colours in it (a
+// blank page has one or two). It returns the screenshot's path.
+func Screenshot(t testing.TB, name string, width, height int, page string) string {
+	t.Helper()
+	dir := os.Getenv(EnvScreenshotDir)
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	shot := filepath.Join(dir, name)
+	Chromium(t, "--screenshot="+shot, fmt.Sprintf("--window-size=%d,%d", width, height), "file://"+page)
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if b := img.Bounds(); b.Dx() != width || b.Dy() != height {
+		t.Errorf("screenshot %s is %v, want %dx%d", name, b, width, height)
+	}
+	colours := map[uint32]bool{}
+	for y := 0; y < img.Bounds().Dy(); y += 7 {
+		for x := 0; x < img.Bounds().Dx(); x += 7 {
+			r, g, b, _ := img.At(x, y).RGBA()
+			colours[r>>8<<16|g>>8<<8|b>>8] = true
+		}
+	}
+	if len(colours) < 20 {
+		t.Errorf("screenshot %s has %d colours: blank?", name, len(colours))
+	}
+	t.Logf("screenshot: %s", shot)
+	return shot
 }

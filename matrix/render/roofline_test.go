@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,12 +17,9 @@ import (
 )
 
 // -roofline-run renders the rooflines of a run document (a real run's
-// run.json) in TestRooflineScreenshot too, and -roofline-shots keeps the
-// screenshots in a directory (docs/, by hand: see docs/spec.md §10.6).
-var (
-	rooflineRun   = flag.String("roofline-run", "", "a run.json whose rooflines TestRooflineScreenshot also renders")
-	rooflineShots = flag.String("roofline-shots", "", "directory to keep the roofline screenshots in")
-)
+// run.json) in TestRooflineScreenshot too; $DLCOMPAT_SCREENSHOT_DIR keeps
+// the screenshots (docs/, by hand: see docs/spec.md §10.6).
+var rooflineRun = flag.String("roofline-run", "", "a run.json whose rooflines TestRooflineScreenshot also renders")
 
 // rooflinePage writes the characterisation section of r's report alone,
 // with the report's CSS: what the screenshots show.
@@ -95,10 +91,6 @@ func TestRooflineScreenshot(t *testing.T) {
 			banner string
 		}{"roofline-cpu.png", r, ""})
 	}
-	dir := *rooflineShots
-	if dir == "" {
-		dir = t.TempDir()
-	}
 	for _, p := range pages {
 		rfs := rooflines(p.run)
 		if len(rfs) == 0 {
@@ -113,29 +105,7 @@ func TestRooflineScreenshot(t *testing.T) {
 		if err := os.WriteFile(page, rooflinePage(t, p.run, p.banner), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		shot := filepath.Join(dir, p.name)
-		h := 60 + 540*len(rfs)
-		testenv.Chromium(t, "--screenshot="+shot, fmt.Sprintf("--window-size=1000,%d", h), "file://"+page)
-		f, err := os.Open(shot)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := png.Decode(f)
-		f.Close()
-		if err != nil {
-			t.Fatalf("%s: %v", p.name, err)
-		}
-		colours := map[uint32]bool{}
-		for y := 0; y < img.Bounds().Dy(); y += 5 {
-			for x := 0; x < img.Bounds().Dx(); x += 5 {
-				r, g, b, _ := img.At(x, y).RGBA()
-				colours[r>>8<<16|g>>8<<8|b>>8] = true
-			}
-		}
-		if len(colours) < 20 {
-			t.Errorf("%s has %d colours: blank?", p.name, len(colours))
-		}
-		t.Logf("%s: %s", p.name, shot)
+		testenv.Screenshot(t, p.name, 1000, 60+540*len(rfs), page)
 	}
 }
 

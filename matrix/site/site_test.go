@@ -3,7 +3,6 @@ package site_test
 import (
 	"bytes"
 	"context"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,22 +76,8 @@ func TestSiteShowsPlantedEventsInChromium(t *testing.T) {
 	if !strings.Contains(ddom, "driver 550.54.15") || !strings.Contains(ddom, "driver 560.35.03") {
 		t.Errorf("driver comparison lacks a driver")
 	}
-	shots := os.Getenv("DLCOMPAT_SCREENSHOT_DIR")
-	if shots == "" {
-		shots = t.TempDir()
-	}
 	for name, page := range map[string]string{"history-index.png": filepath.Join(dir, "index.html"), "history-cell.png": cell, "history-drivers.png": h100} {
-		shot := filepath.Join(shots, name)
-		testenv.Chromium(t, "--screenshot="+shot, "--window-size=1280,1400", "file://"+page)
-		f, err := os.Open(shot)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := png.Decode(f)
-		f.Close()
-		if err != nil || img.Bounds().Dx() != 1280 {
-			t.Errorf("screenshot %s: %v", name, err)
-		}
+		testenv.Screenshot(t, name, 1280, 1400, page)
 	}
 }
 
