@@ -120,7 +120,7 @@ func amdGPUChecks(id, pci string) []matrix.PreflightCheck {
 		if counts, err := rasCounts(filepath.Join(ras, "umc_err_count")); err != nil {
 			add(CheckECCErrors, matrix.PreflightWarn, "could not be checked: %v", err)
 		} else if counts["ue"] > 0 {
-			add(CheckECCErrors, matrix.PreflightBad, "%d uncorrectable memory errors since the driver loaded (%d correctable): results on this GPU may be corrupt; drain it and reset it", counts["ue"], counts["ce"])
+			add(CheckECCErrors, matrix.PreflightBad, "%s since the driver loaded (%d correctable): results on this GPU may be corrupt; drain it and reset it", matrix.Plural(int(counts["ue"]), "uncorrectable memory error"), counts["ce"])
 		} else {
 			add(CheckECCErrors, matrix.PreflightOK, "0 uncorrectable memory errors (%d correctable)", counts["ce"])
 		}
@@ -131,9 +131,9 @@ func amdGPUChecks(id, pci string) []matrix.PreflightCheck {
 	} else if err != nil {
 		add(CheckRetired, matrix.PreflightWarn, "could not be checked: %v", err)
 	} else if pages['F'] > 0 {
-		add(CheckRetired, matrix.PreflightBad, "%d bad pages could not be retired: the GPU needs service (%d retired, %d pending)", pages['F'], pages['R'], pages['P'])
+		add(CheckRetired, matrix.PreflightBad, "%s that could not be retired: the GPU needs service (%d retired, %d pending)", matrix.Plural(pages['F'], "bad page"), pages['R'], pages['P'])
 	} else if pages['P'] > 0 {
-		add(CheckRetired, matrix.PreflightBad, "%d bad pages are waiting to be retired: reset the GPU to retire them (%d retired)", pages['P'], pages['R'])
+		add(CheckRetired, matrix.PreflightBad, "%s pending retirement: reset the GPU to retire them (%d retired)", matrix.Plural(pages['P'], "bad page"), pages['R'])
 	} else {
 		add(CheckRetired, matrix.PreflightOK, "none pending (%d retired)", pages['R'])
 	}

@@ -104,7 +104,7 @@ func TestAMDProblemsShow(t *testing.T) {
 		{matrix.PreflightHost, CheckAMDGPUCount, matrix.PreflightBad, "3 AMD GPUs on the PCI bus, 2 in KFD"},
 		{"rocm:0", CheckECCErrors, matrix.PreflightBad, "2 uncorrectable memory errors since the driver loaded (7 correctable)"},
 		{"rocm:1", CheckPCIe, matrix.PreflightWarn, "Gen5 x8, trained down from x16"},
-		{"rocm:1", CheckRetired, matrix.PreflightBad, "1 bad pages are waiting to be retired: reset the GPU to retire them (1 retired)"},
+		{"rocm:1", CheckRetired, matrix.PreflightBad, "1 bad page pending retirement: reset the GPU to retire them (1 retired)"},
 		{"rocm:0", CheckPCIe, matrix.PreflightOK, "Gen5 x16"},
 	} {
 		c := statusOf(t, checks, want.dev, want.name)
