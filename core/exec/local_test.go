@@ -336,3 +336,11 @@ func eventuallyTrue(d time.Duration, cond func() bool) bool {
 	}
 	return cond()
 }
+
+// BenchmarkProcessTree is what naming a plugin's processes costs, once
+// per perf cell: a pass over /proc.
+func BenchmarkProcessTree(b *testing.B) {
+	for b.Loop() {
+		exec.ProcessTree(os.Getpid())
+	}
+}
