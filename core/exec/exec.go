@@ -154,26 +154,12 @@ func (Local) Configure(spec Spec, cfg *plugin.ClientConfig) error {
 	if err != nil {
 		return fmt.Errorf("%s: the plugin's socket directory: %w", spec.Name, err)
 	}
-	r := &localRunner{spec: spec, cfg: cfg, done: make(chan struct{})}
+	r := &localRunner{spec: spec, done: make(chan struct{})}
 	cfg.Cmd = nil
 	cfg.RunnerFunc = func(_ hclog.Logger, cmd *osexec.Cmd, socketDir string) (runner.Runner, error) {
 		r.init(cmd, socketDir)
 		return r, nil
 	}
 	cfg.UnixSocketConfig = &plugin.UnixSocketConfig{TempDir: root}
-	locals.Store(cfg, r)
 	return nil
-}
-
-// KillNow SIGKILLs the process tree of a plugin that Local configured
-// into cfg, at once: go-plugin's Kill first asks the plugin to shut down,
-// which a stopped or wedged plugin never answers. It reports false when
-// cfg is not a Local plugin's (then the caller kills it its own way).
-func KillNow(cfg *plugin.ClientConfig) bool {
-	v, ok := locals.Load(cfg)
-	if !ok {
-		return false
-	}
-	_ = v.(*localRunner).Kill(context.Background())
-	return true
 }

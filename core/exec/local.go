@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/go-plugin/runner"
 )
 
@@ -29,10 +28,6 @@ const ExitDrain = 2 * time.Second
 // dlcompat-plugins-<host pid>.
 const socketPrefix = "dlcompat-plugins-"
 
-// locals maps a ClientConfig that Local configured to its runner, for
-// KillNow; an entry goes when its plugin is reaped.
-var locals sync.Map // *plugin.ClientConfig → *localRunner
-
 // localRunner is go-plugin's runner.Runner for a local plugin. It differs
 // from go-plugin's own in what happens when the plugin ends: it kills the
 // plugin's process group, bounds how long the pipes are read (ExitDrain),
@@ -42,7 +37,6 @@ var locals sync.Map // *plugin.ClientConfig → *localRunner
 // exited, past every timeout.
 type localRunner struct {
 	spec      Spec
-	cfg       *plugin.ClientConfig
 	cmd       *osexec.Cmd
 	socketDir string
 
@@ -112,9 +106,6 @@ func (r *localRunner) watch() {
 		r.reaped = true
 		r.mu.Unlock()
 	}
-	if r.cfg != nil {
-		locals.Delete(r.cfg)
-	}
 	drain, stop := context.WithTimeout(context.Background(), ExitDrain)
 	for _, p := range []*drainedPipe{r.stdout, r.stderr} {
 		select {
@@ -150,7 +141,13 @@ func (r *localRunner) Stdout() io.ReadCloser { return r.stdout }
 func (r *localRunner) Stderr() io.ReadCloser { return r.stderr }
 func (r *localRunner) Name() string          { return r.spec.Path }
 
-var _ ProcessRooted = (*localRunner)(nil)
+var (
+	_ ProcessRooted = (*localRunner)(nil)
+	_ TreeKiller    = (*localRunner)(nil)
+)
+
+// KillTree is Kill: the plugin's process group, at once.
+func (r *localRunner) KillTree() { _ = r.Kill(context.Background()) }
 
 // RootPID is the plugin subprocess's PID, until it is reaped.
 func (r *localRunner) RootPID(context.Context) (int, error) {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -214,18 +215,21 @@ func TestHandshakeFailureWithChildHoldingStdout(t *testing.T) {
 func TestKillKillsDescendants(t *testing.T) {
 	for _, tc := range []struct {
 		desc string
-		kill func(*plugin.Client, *plugin.ClientConfig)
+		kill func(*plugin.Client, runner.Runner)
 	}{
-		{"KillNow, then go-plugin's Kill", func(c *plugin.Client, cfg *plugin.ClientConfig) {
-			if !exec.KillNow(cfg) {
-				t.Error("KillNow: not a local plugin's config")
+		{"KillTree, then go-plugin's Kill", func(c *plugin.Client, r runner.Runner) {
+			tk, ok := r.(exec.TreeKiller)
+			if !ok {
+				t.Fatalf("the local runner %T cannot kill its tree", r)
 			}
+			tk.KillTree()
 			c.Kill()
 		}},
-		{"go-plugin's Kill alone", func(c *plugin.Client, _ *plugin.ClientConfig) { c.Kill() }},
+		{"go-plugin's Kill alone", func(c *plugin.Client, _ runner.Runner) { c.Kill() }},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			client, cfg, pidFile := helper(t, "serve-with-child")
+			started := capture(cfg)
 			if _, err := client.Client(); err != nil {
 				t.Fatal(err)
 			}
@@ -237,7 +241,7 @@ func TestKillKillsDescendants(t *testing.T) {
 			if _, err := os.Stat(sock); err != nil {
 				t.Fatalf("the plugin's socket: %v", err)
 			}
-			within(t, time.Minute, "Kill", func() { tc.kill(client, cfg) })
+			within(t, time.Minute, "Kill", func() { tc.kill(client, started()) })
 			waitGone(t, "the plugin's child", pid)
 			if _, err := os.Stat(sock); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("the killed plugin's socket %s is left: %v", sock, err)
@@ -250,14 +254,16 @@ func TestKillKillsDescendants(t *testing.T) {
 // socket; the host does.
 func TestKilledPluginLeavesNoSocket(t *testing.T) {
 	client, cfg, _ := helper(t, "serve")
+	started := capture(cfg)
 	if _, err := client.Client(); err != nil {
 		t.Fatal(err)
 	}
-	rc := client.ReattachConfig()
-	sock := rc.Addr.String()
-	if !exec.KillNow(cfg) {
-		syscall.Kill(rc.Pid, syscall.SIGKILL) // how core/pluginhost killed it before
+	sock := client.ReattachConfig().Addr.String()
+	tk, ok := started().(exec.TreeKiller)
+	if !ok {
+		t.Fatalf("the local runner %T cannot kill its tree", started())
 	}
+	tk.KillTree()
 	within(t, time.Minute, "Kill", client.Kill)
 	if _, err := os.Stat(sock); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the killed plugin's socket %s is left: %v", sock, err)
@@ -292,13 +298,7 @@ func TestSpecEnvWinsOverHost(t *testing.T) {
 // (the framework's worker), not the host; once reaped, it has none.
 func TestPluginsProcessTree(t *testing.T) {
 	client, cfg, pidFile := helper(t, "serve-with-child")
-	var started runner.Runner
-	newRunner := cfg.RunnerFunc
-	cfg.RunnerFunc = func(l hclog.Logger, cmd *osexec.Cmd, dir string) (runner.Runner, error) {
-		r, err := newRunner(l, cmd, dir)
-		started = r
-		return r, err
-	}
+	started := capture(cfg)
 	defer client.Kill()
 	if _, err := client.Client(); err != nil {
 		t.Fatal(err)
@@ -307,9 +307,9 @@ func TestPluginsProcessTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pr, ok := started.(exec.ProcessRooted)
+	pr, ok := started().(exec.ProcessRooted)
 	if !ok {
-		t.Fatalf("the local runner %T cannot name its process", started)
+		t.Fatalf("the local runner %T cannot name its process", started())
 	}
 	root, err := pr.RootPID(context.Background())
 	if err != nil {
@@ -325,6 +325,26 @@ func TestPluginsProcessTree(t *testing.T) {
 		return errors.Is(err, exec.ErrNoProcess)
 	}) {
 		t.Error("a killed plugin still names its process")
+	}
+}
+
+// capture wraps cfg's RunnerFunc (Local's) so that the test reaches the
+// runner it makes once the client starts, as core/pluginhost does.
+func capture(cfg *plugin.ClientConfig) func() runner.Runner {
+	var mu sync.Mutex
+	var started runner.Runner
+	newRunner := cfg.RunnerFunc
+	cfg.RunnerFunc = func(l hclog.Logger, cmd *osexec.Cmd, dir string) (runner.Runner, error) {
+		r, err := newRunner(l, cmd, dir)
+		mu.Lock()
+		started = r
+		mu.Unlock()
+		return r, err
+	}
+	return func() runner.Runner {
+		mu.Lock()
+		defer mu.Unlock()
+		return started
 	}
 }
 

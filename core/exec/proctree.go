@@ -18,6 +18,14 @@ type ProcessRooted interface {
 	RootPID(ctx context.Context) (int, error)
 }
 
+// TreeKiller is a go-plugin runner.Runner that can SIGKILL the plugin's
+// whole process tree at once (a local plugin's process group). A hung or
+// finished plugin is killed so: go-plugin's Kill first asks the plugin to
+// shut down, which a stopped or wedged plugin never answers.
+type TreeKiller interface {
+	KillTree()
+}
+
 // ErrNoProcess means the plugin has no process (yet, or any more).
 var ErrNoProcess = errors.New("the plugin has no running process")
 

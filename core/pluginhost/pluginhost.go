@@ -155,7 +155,6 @@ type Instance struct {
 	Version int
 
 	client *plugin.Client
-	cfg    *plugin.ClientConfig
 	stderr *Tail
 	runner *startedRunner
 }
@@ -183,17 +182,22 @@ func (s *startedRunner) capture(cfg *plugin.ClientConfig) {
 	}
 }
 
+// get is the runner, nil before the plugin started (or for an Instance
+// made without Start).
+func (s *startedRunner) get() runner.Runner {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.r
+}
+
 // HostPIDs returns the host PIDs of the plugin's processes: its own and
 // its descendants' (the framework's worker), for the device memory they
 // hold. An executor whose runner cannot name its process says so.
 func (i *Instance) HostPIDs(ctx context.Context) ([]int, error) {
-	var r runner.Runner
-	if i.runner != nil {
-		i.runner.mu.Lock()
-		r = i.runner.r
-		i.runner.mu.Unlock()
-	}
-	pr, ok := r.(exec.ProcessRooted)
+	pr, ok := i.runner.get().(exec.ProcessRooted)
 	if !ok {
 		return nil, fmt.Errorf("the %s executor cannot say which host processes are the plugin's", i.Executor)
 	}
@@ -259,7 +263,7 @@ func Start(ctx context.Context, ex exec.Executor, spec exec.Spec) (*Instance, er
 	if !ok {
 		return fail(fmt.Errorf("dispensed %T, not a Framework", raw))
 	}
-	inst := &Instance{Spec: spec, Executor: ex.Name(), Framework: fw, client: client, cfg: cfg, stderr: tail, runner: started, Version: client.NegotiatedVersion()}
+	inst := &Instance{Spec: spec, Executor: ex.Name(), Framework: fw, client: client, stderr: tail, runner: started, Version: client.NegotiatedVersion()}
 	dctx, cancel := context.WithTimeout(ctx, DescribeTimeout)
 	defer cancel()
 	inst.Desc, err = fw.Describe(dctx, pluginapi.DescribeRequest{HostCapabilities: []string{"activations", "determinism-repeat"}})
@@ -306,7 +310,8 @@ func (i *Instance) StderrTail() string { return i.stderr.String() }
 // Kill stops the plugin now, without the graceful wait: it is used on a
 // hung or finished plugin, and in both cases there is nothing to save.
 func (i *Instance) Kill() {
-	if exec.KillNow(i.cfg) { // a local plugin: its whole process group
+	if tk, ok := i.runner.get().(exec.TreeKiller); ok { // a local plugin: its whole process group
+		tk.KillTree()
 		i.client.Kill()
 		return
 	}
