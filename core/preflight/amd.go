@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/dlcompat/dlcompat/core/device/amd"
 	"github.com/dlcompat/dlcompat/matrix"
@@ -20,10 +18,6 @@ const (
 	CheckKFD         = "kfd"
 	CheckAMDGPUCount = "amd_gpu_count"
 )
-
-// pcieGenerations maps a sysfs link speed's transfer rate to its PCIe
-// generation ("32.0 GT/s PCIe" is Gen5).
-var pcieGenerations = map[string]int{"2.5": 1, "5.0": 2, "8.0": 3, "16.0": 4, "32.0": 5, "64.0": 6}
 
 // AMD runs the host checks of AMD GPUs (is the KFD topology there when
 // AMD GPUs are on the PCI bus; are there as many on the bus as in it) and
@@ -88,28 +82,26 @@ func amdGPUChecks(id, pci string) []matrix.PreflightCheck {
 		out = append(out, matrix.PreflightCheck{Device: id, Name: name, Status: st, Detail: fmt.Sprintf(format, args...)})
 	}
 
-	if gen, width, maxGen, maxWidth, missing, err := sysfsLink(pci); err != nil {
+	if l, err := amd.ReadLink(pci); errors.Is(err, os.ErrNotExist) {
+		add(CheckPCIe, matrix.PreflightNA, "sysfs does not give this GPU's link: %v", err)
+	} else if err != nil {
 		add(CheckPCIe, matrix.PreflightWarn, "could not be checked: %v", err)
-	} else if missing != "" {
-		add(CheckPCIe, matrix.PreflightNA, "sysfs has no %s for this GPU", missing)
 	} else {
-		st, detail := pcieVerdict(gen, width, maxGen, maxWidth)
+		st, detail := pcieVerdict(l.Gen, l.Width, l.MaxGen, l.MaxWidth)
 		add(CheckPCIe, st, "%s", detail)
 	}
 
-	ras := filepath.Join(pci, "ras")
+	ras := amd.RASDir(pci)
 	if _, err := os.Stat(ras); err != nil {
 		add(CheckECCMode, matrix.PreflightNA, "no RAS interface (%s): a board without ECC memory, or RAS turned off (amdgpu.ras_enable=0)", ras)
 		add(CheckRetired, matrix.PreflightNA, "no RAS interface: no bad-page table")
 		return out
 	}
 
-	// ras/features is "feature mask: 0x…"; bit 0 is the memory controller's
-	// (UMC) RAS, which is what ECC of the VRAM means.
 	umcOn := false
-	if mask, err := rasFeatures(filepath.Join(ras, "features")); err != nil {
+	if mask, err := amd.ReadRASFeatures(ras); err != nil {
 		add(CheckECCMode, matrix.PreflightWarn, "could not be checked: %v", err)
-	} else if mask&1 == 0 {
+	} else if mask&amd.RASUMC == 0 {
 		add(CheckECCMode, matrix.PreflightWarn, "disabled: the memory controller's RAS is off (feature mask %#x), so a memory error would go unnoticed (amdgpu.ras_mask)", mask)
 	} else {
 		umcOn = true
@@ -117,139 +109,25 @@ func amdGPUChecks(id, pci string) []matrix.PreflightCheck {
 	}
 
 	if umcOn {
-		if counts, err := rasCounts(filepath.Join(ras, "umc_err_count")); err != nil {
+		if c, err := amd.ReadUMCErrors(ras); err != nil {
 			add(CheckECCErrors, matrix.PreflightWarn, "could not be checked: %v", err)
-		} else if counts["ue"] > 0 {
-			add(CheckECCErrors, matrix.PreflightBad, "%s since the driver loaded (%d correctable): results on this GPU may be corrupt; drain it and reset it", matrix.Plural(int(counts["ue"]), "uncorrectable memory error"), counts["ce"])
+		} else if c.Uncorrectable > 0 {
+			add(CheckECCErrors, matrix.PreflightBad, "%s since the driver loaded (%d correctable): results on this GPU may be corrupt; drain it and reset it", matrix.Plural(int(c.Uncorrectable), "uncorrectable memory error"), c.Correctable)
 		} else {
-			add(CheckECCErrors, matrix.PreflightOK, "0 uncorrectable memory errors (%d correctable)", counts["ce"])
+			add(CheckECCErrors, matrix.PreflightOK, "0 uncorrectable memory errors (%d correctable)", c.Correctable)
 		}
 	}
 
-	if pages, err := badPages(filepath.Join(ras, "gpu_vram_bad_pages")); errors.Is(err, os.ErrNotExist) {
+	if p, err := amd.ReadBadPages(ras); errors.Is(err, os.ErrNotExist) {
 		add(CheckRetired, matrix.PreflightNA, "no bad-page table (ras/gpu_vram_bad_pages)")
 	} else if err != nil {
 		add(CheckRetired, matrix.PreflightWarn, "could not be checked: %v", err)
-	} else if pages['F'] > 0 {
-		add(CheckRetired, matrix.PreflightBad, "%s that could not be retired: the GPU needs service (%d retired, %d pending)", matrix.Plural(pages['F'], "bad page"), pages['R'], pages['P'])
-	} else if pages['P'] > 0 {
-		add(CheckRetired, matrix.PreflightBad, "%s pending retirement: reset the GPU to retire them (%d retired)", matrix.Plural(pages['P'], "bad page"), pages['R'])
+	} else if p.Failed > 0 {
+		add(CheckRetired, matrix.PreflightBad, "%s that could not be retired: the GPU needs service (%d retired, %d pending)", matrix.Plural(p.Failed, "bad page"), p.Retired, p.Pending)
+	} else if p.Pending > 0 {
+		add(CheckRetired, matrix.PreflightBad, "%s pending retirement: reset the GPU to retire them (%d retired)", matrix.Plural(p.Pending, "bad page"), p.Retired)
 	} else {
-		add(CheckRetired, matrix.PreflightOK, "none pending (%d retired)", pages['R'])
+		add(CheckRetired, matrix.PreflightOK, "none pending (%d retired)", p.Retired)
 	}
 	return out
-}
-
-// sysfsLink reads a PCI device's current and maximum link. missing names
-// the first of the four files the kernel does not provide.
-func sysfsLink(pci string) (gen, width, maxGen, maxWidth int, missing string, err error) {
-	read := func(name string) string {
-		if missing != "" || err != nil {
-			return ""
-		}
-		b, rerr := os.ReadFile(filepath.Join(pci, name))
-		switch {
-		case errors.Is(rerr, os.ErrNotExist):
-			missing = name
-		case rerr != nil:
-			err = rerr
-		}
-		return strings.TrimSpace(string(b))
-	}
-	speed, w, maxSpeed, maxW := read("current_link_speed"), read("current_link_width"), read("max_link_speed"), read("max_link_width")
-	if missing != "" || err != nil {
-		return
-	}
-	parseGen := func(name, s string) int {
-		// "32.0 GT/s PCIe"; older kernels write "32 GT/s" or "2.5 GT/s".
-		rate := strings.Fields(s)
-		if len(rate) > 0 {
-			r := rate[0]
-			if !strings.Contains(r, ".") {
-				r += ".0"
-			}
-			if g, ok := pcieGenerations[r]; ok {
-				return g
-			}
-		}
-		if err == nil {
-			err = fmt.Errorf("%s: %q is not a PCIe transfer rate (a link that is down reads \"Unknown\")", filepath.Join(pci, name), s)
-		}
-		return 0
-	}
-	parseWidth := func(name, s string) int {
-		n, perr := strconv.Atoi(s)
-		if perr != nil && err == nil {
-			err = fmt.Errorf("%s: %q is not a link width", filepath.Join(pci, name), s)
-		}
-		return n
-	}
-	gen, maxGen = parseGen("current_link_speed", speed), parseGen("max_link_speed", maxSpeed)
-	width, maxWidth = parseWidth("current_link_width", w), parseWidth("max_link_width", maxW)
-	return
-}
-
-// rasFeatures parses ras/features: "feature mask: 0x3fff".
-func rasFeatures(path string) (uint64, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	text := strings.TrimSpace(string(b))
-	_, hex, ok := strings.Cut(text, ":")
-	mask, perr := strconv.ParseUint(strings.TrimPrefix(strings.TrimSpace(hex), "0x"), 16, 64)
-	if !ok || perr != nil {
-		return 0, fmt.Errorf("%s: %q is not \"feature mask: 0x…\"", path, text)
-	}
-	return mask, nil
-}
-
-// rasCounts parses a RAS block's error counts: "ue: N" and "ce: N", one
-// a line (newer kernels add "de: N", deferred errors).
-func rasCounts(path string) (map[string]uint64, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	counts := map[string]uint64{}
-	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		key, value, ok := strings.Cut(line, ":")
-		n, perr := strconv.ParseUint(strings.TrimSpace(value), 10, 64)
-		if !ok || perr != nil {
-			return nil, fmt.Errorf("%s line %d: %q is not \"ue: N\" or \"ce: N\"", path, i+1, line)
-		}
-		counts[strings.TrimSpace(key)] = n
-	}
-	if _, ok := counts["ue"]; !ok {
-		return nil, fmt.Errorf("%s has no \"ue: N\" line", path)
-	}
-	return counts, nil
-}
-
-// badPages counts the bad-page table's pages by flag: one page a line,
-// "0x00000001 : 0x00001000 : R", the flag R (retired: reserved, never
-// used again), P (pending: retired at the next reset) or F (it could not
-// be retired).
-func badPages(path string) (map[byte]int, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	pages := map[byte]int{}
-	for i, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		f := strings.Split(line, ":")
-		flag := ""
-		if len(f) == 3 {
-			flag = strings.TrimSpace(f[2])
-		}
-		if flag != "R" && flag != "P" && flag != "F" {
-			return nil, fmt.Errorf("%s line %d: %q is not \"pfn : size : R|P|F\"", path, i+1, line)
-		}
-		pages[flag[0]]++
-	}
-	return pages, nil
 }

@@ -171,17 +171,3 @@ func TestAMDMalformedTopologyIsBad(t *testing.T) {
 		t.Fatalf("%+v, want one bad kfd check naming the file and line", checks)
 	}
 }
-
-func TestPCIeRates(t *testing.T) {
-	dir := t.TempDir()
-	for speed, gen := range map[string]int{"2.5 GT/s PCIe": 1, "8 GT/s": 3, "16.0 GT/s PCIe": 4, "64.0 GT/s PCIe": 6} {
-		write(t, filepath.Join(dir, "current_link_speed"), speed+"\n")
-		write(t, filepath.Join(dir, "max_link_speed"), speed+"\n")
-		write(t, filepath.Join(dir, "current_link_width"), "16\n")
-		write(t, filepath.Join(dir, "max_link_width"), "16\n")
-		g, _, _, _, missing, err := sysfsLink(dir)
-		if err != nil || missing != "" || g != gen {
-			t.Errorf("%q: Gen%d (missing %q, %v), want Gen%d", speed, g, missing, err, gen)
-		}
-	}
-}

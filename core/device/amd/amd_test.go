@@ -160,3 +160,29 @@ func TestProcessVRAM(t *testing.T) {
 		t.Errorf("an unparsable vram file: %v, want an error naming it", err)
 	}
 }
+
+// Every kernel spelling of a PCIe rate reads as its generation; a link
+// that is down ("Unknown") is an error naming the file.
+func TestReadLink(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, v string) { os.WriteFile(filepath.Join(dir, name), []byte(v+"\n"), 0o644) }
+	write("current_link_width", "16")
+	write("max_link_width", "16")
+	for speed, gen := range map[string]int{"2.5 GT/s PCIe": 1, "8 GT/s": 3, "16.0 GT/s PCIe": 4, "64.0 GT/s PCIe": 6} {
+		write("current_link_speed", speed)
+		write("max_link_speed", speed)
+		l, err := ReadLink(dir)
+		if err != nil || l.Gen != gen || l.MaxGen != gen || l.Width != 16 {
+			t.Errorf("%q: %+v (%v), want Gen%d x16", speed, l, err, gen)
+		}
+	}
+	write("current_link_speed", "Unknown")
+	if _, err := ReadLink(dir); err == nil || !strings.Contains(err.Error(), "current_link_speed") {
+		t.Errorf("a link that is down: %v, want an error naming current_link_speed", err)
+	}
+	os.Remove(filepath.Join(dir, "max_link_width"))
+	write("current_link_speed", "8 GT/s")
+	if _, err := ReadLink(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("no max_link_width: %v, want os.ErrNotExist", err)
+	}
+}

@@ -10,7 +10,10 @@
 //   - [Detect]: every GPU node of the topology (CPU nodes, simd_count 0,
 //     are skipped) as a matrix.Device of kind matrix.KindROCm, "rocm:N" in
 //     node order, the order ROCm numbers them in;
-//   - [ReadTelemetry]: one reading of a detected GPU.
+//   - [ReadTelemetry]: one reading of a detected GPU;
+//   - [ReadLink], [ReadRASFeatures], [ReadUMCErrors], [ReadBadPages]: the
+//     link and RAS state core/preflight judges;
+//   - [GPUID], [ProcessVRAM]: the VRAM given processes hold (KFD's proc/).
 //
 // Everything is read under a sysfs root ([SysRoot] on a real machine, a
 // recorded tree under testdata/sysfs in the tests). A file that is there
