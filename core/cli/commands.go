@@ -108,8 +108,8 @@ Examples:
 // among devices (docs/spec.md §11.2), reading the PCI bus and the AMD
 // GPUs under the sysfs root sysRoot.
 func preflightChecks(ctx context.Context, sysRoot string, devices []matrix.Device) []matrix.PreflightCheck {
-	checks := preflight.NVIDIA(ctx, nvml.New(), devices, preflight.Options{PCIRoot: filepath.Join(sysRoot, "bus", "pci", "devices")})
-	return append(checks, preflight.AMD(ctx, sysRoot, devices)...)
+	o := preflight.Options{SysRoot: sysRoot}
+	return append(preflight.NVIDIA(ctx, nvml.New(), devices, o), preflight.AMD(ctx, devices, o)...)
 }
 
 var pluginsCmd = command{

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/dlcompat/dlcompat/core/device/amd"
 	"github.com/dlcompat/dlcompat/matrix"
@@ -22,14 +21,15 @@ const (
 // AMD runs the host checks of AMD GPUs (is the KFD topology there when
 // AMD GPUs are on the PCI bus; are there as many on the bus as in it) and
 // the checks of each AMD GPU (kind rocm) in devices, reading nothing but
-// sysfs under sysRoot (amd.SysRoot on a real machine): the PCIe link,
+// sysfs under o.SysRoot: the PCIe link,
 // and, where the board has RAS, ECC, its uncorrectable errors and its
 // bad-page table. Devices of other kinds are left out.
-func AMD(ctx context.Context, sysRoot string, devices []matrix.Device) []matrix.PreflightCheck {
+func AMD(ctx context.Context, devices []matrix.Device, o Options) []matrix.PreflightCheck {
+	sysRoot := o.sysRoot()
 	host := func(name string, st matrix.PreflightStatus, format string, args ...any) matrix.PreflightCheck {
 		return matrix.PreflightCheck{Device: matrix.PreflightHost, Name: name, Status: st, Detail: fmt.Sprintf(format, args...)}
 	}
-	onBus, busErr := countPCI(filepath.Join(sysRoot, "bus", "pci", "devices"), amd.VendorAMD, classDisplay, classAccelerator)
+	onBus, busErr := countPCI(amd.PCIBusDir(sysRoot), amd.VendorAMD, classDisplay, classAccelerator)
 	gpus, _, kfdErr := amd.Detect(sysRoot)
 	switch {
 	case errors.Is(kfdErr, amd.ErrNoKFD) && busErr != nil:

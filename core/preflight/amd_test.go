@@ -43,7 +43,7 @@ func amdPreflight(t *testing.T, root string) []matrix.PreflightCheck {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return AMD(context.Background(), root, append([]matrix.Device{{ID: "cpu", Kind: matrix.KindCPU}}, gpus...))
+	return AMD(context.Background(), append([]matrix.Device{{ID: "cpu", Kind: matrix.KindCPU}}, gpus...), Options{SysRoot: root})
 }
 
 func TestAMDHealthyMI300X(t *testing.T) {
@@ -152,21 +152,21 @@ func TestAMDWithoutKFD(t *testing.T) {
 	// AMD's audio function of a GPU is not a GPU.
 	write(t, filepath.Join(root, "bus", "pci", "devices", "0000:03:00.1", "vendor"), "0x1002\n")
 	write(t, filepath.Join(root, "bus", "pci", "devices", "0000:03:00.1", "class"), "0x040300\n")
-	checks := AMD(context.Background(), root, nil)
+	checks := AMD(context.Background(), nil, Options{SysRoot: root})
 	if len(checks) != 1 || checks[0].Name != CheckKFD || checks[0].Status != matrix.PreflightNA {
 		t.Fatalf("no AMD GPU: %+v, want one n/a kfd check", checks)
 	}
 
 	write(t, filepath.Join(root, "bus", "pci", "devices", "0000:03:00.0", "vendor"), "0x1002\n")
 	write(t, filepath.Join(root, "bus", "pci", "devices", "0000:03:00.0", "class"), "0x030000\n")
-	checks = AMD(context.Background(), root, nil)
+	checks = AMD(context.Background(), nil, Options{SysRoot: root})
 	if len(checks) != 1 || checks[0].Status != matrix.PreflightBad || !strings.Contains(checks[0].Detail, "1 AMD GPU on the PCI bus: load the amdgpu driver") {
 		t.Fatalf("an AMD GPU without its driver: %+v, want bad, saying to load amdgpu", checks)
 	}
 }
 
 func TestAMDMalformedTopologyIsBad(t *testing.T) {
-	checks := AMD(context.Background(), fixture("amd-malformed"), nil)
+	checks := AMD(context.Background(), nil, Options{SysRoot: fixture("amd-malformed")})
 	if len(checks) != 1 || checks[0].Status != matrix.PreflightBad || !strings.Contains(checks[0].Detail, "properties line") {
 		t.Fatalf("%+v, want one bad kfd check naming the file and line", checks)
 	}

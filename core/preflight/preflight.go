@@ -10,18 +10,17 @@ import (
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 
+	"github.com/dlcompat/dlcompat/core/device/amd"
 	"github.com/dlcompat/dlcompat/core/internal/nvmlcall"
 
 	"github.com/dlcompat/dlcompat/matrix"
 )
 
-// DefaultPCIRoot is where Linux lists the PCI devices.
-const DefaultPCIRoot = "/sys/bus/pci/devices"
-
 // Options tune the checks.
 type Options struct {
-	// PCIRoot is the sysfs directory of PCI devices; "" is DefaultPCIRoot.
-	PCIRoot string
+	// SysRoot is the sysfs root the PCI bus and the AMD GPUs are read
+	// under (a recorded tree in tests); "" is amd.SysRoot, /sys.
+	SysRoot string
 }
 
 // The checks' names.
@@ -44,11 +43,7 @@ const (
 // initialises lib and shuts it down; devices that are not GPUs are
 // left out.
 func NVIDIA(ctx context.Context, lib nvml.Interface, devices []matrix.Device, o Options) []matrix.PreflightCheck {
-	root := o.PCIRoot
-	if root == "" {
-		root = DefaultPCIRoot
-	}
-	onBus, busErr := CountPCI(root)
+	onBus, busErr := CountPCI(amd.PCIBusDir(o.sysRoot()))
 	host := func(name string, st matrix.PreflightStatus, format string, args ...any) matrix.PreflightCheck {
 		return matrix.PreflightCheck{Device: matrix.PreflightHost, Name: name, Status: st, Detail: fmt.Sprintf(format, args...)}
 	}
@@ -234,6 +229,13 @@ func gpuChecks(id string, h nvml.Device) []matrix.PreflightCheck {
 		}
 	}
 	return out
+}
+
+func (o Options) sysRoot() string {
+	if o.SysRoot == "" {
+		return amd.SysRoot
+	}
+	return o.SysRoot
 }
 
 // pcieVerdict judges a PCIe link from its current and maximum generation

@@ -12,18 +12,19 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
 
 	"github.com/dlcompat/dlcompat/core/device"
+	"github.com/dlcompat/dlcompat/core/device/amd"
 	"github.com/dlcompat/dlcompat/core/internal/nvmlfake"
 	"github.com/dlcompat/dlcompat/matrix"
 )
 
-// pciTree writes a sysfs PCI directory with gpus NVIDIA GPUs (and, beside
-// them, what must not count: each GPU's audio function, an NVSwitch, an
-// Intel VGA device).
+// pciTree writes a sysfs root whose PCI bus has gpus NVIDIA GPUs (and,
+// beside them, what must not count: each GPU's audio function, an
+// NVSwitch, an Intel VGA device).
 func pciTree(t *testing.T, gpus int) string {
 	t.Helper()
 	root := t.TempDir()
 	dev := func(addr, vendor, class string) {
-		d := filepath.Join(root, addr)
+		d := amd.PCIDir(root, addr)
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +54,7 @@ func statusOf(t *testing.T, checks []matrix.PreflightCheck, dev, name string) ma
 func TestHealthyH200(t *testing.T) {
 	srv, _ := nvmlfake.NewH200(nvmlfake.H200())
 	inv := device.Detect(context.Background(), srv)
-	checks := NVIDIA(context.Background(), srv, inv.Devices, Options{PCIRoot: pciTree(t, 8)})
+	checks := NVIDIA(context.Background(), srv, inv.Devices, Options{SysRoot: pciTree(t, 8)})
 	for _, c := range checks {
 		if c.Status != matrix.PreflightOK && c.Status != matrix.PreflightNA {
 			t.Errorf("%s %s: %s %s; want ok on a healthy H200", c.Device, c.Name, c.Status, c.Detail)
@@ -79,7 +80,7 @@ func TestProblemsShow(t *testing.T) {
 	gpus[5].Update(func(s *nvmlfake.State) { s.PCIeGen = 1 })
 	gpus[6].Device.MigMode = nvml.DEVICE_MIG_ENABLE
 	inv := device.Detect(context.Background(), srv)
-	checks := NVIDIA(context.Background(), srv, inv.Devices, Options{PCIRoot: pciTree(t, 9)})
+	checks := NVIDIA(context.Background(), srv, inv.Devices, Options{SysRoot: pciTree(t, 9)})
 	for _, tc := range []struct {
 		desc, dev, check string
 		want             matrix.PreflightStatus
@@ -117,7 +118,7 @@ func TestNoNVML(t *testing.T) {
 		{"GPUs without a driver", 2, matrix.PreflightBad},
 	} {
 		lib := &mock.Interface{InitFunc: func() nvml.Return { return nvml.ERROR_LIBRARY_NOT_FOUND }}
-		checks := NVIDIA(context.Background(), lib, nil, Options{PCIRoot: pciTree(t, tc.gpus)})
+		checks := NVIDIA(context.Background(), lib, nil, Options{SysRoot: pciTree(t, tc.gpus)})
 		if len(checks) != 1 || checks[0].Name != CheckNVML || checks[0].Status != tc.want {
 			t.Errorf("%s: %+v; want one nvml check, %s", tc.desc, checks, tc.want)
 		}

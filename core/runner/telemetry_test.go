@@ -13,6 +13,7 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 
 	"github.com/dlcompat/dlcompat/core/device"
+	"github.com/dlcompat/dlcompat/core/device/amd"
 	"github.com/dlcompat/dlcompat/core/exec"
 	"github.com/dlcompat/dlcompat/core/internal/nvmlfake"
 	"github.com/dlcompat/dlcompat/core/pluginapi"
@@ -57,15 +58,15 @@ func mockGPURun(t *testing.T, faults string) *matrix.Run {
 	defer sampler.Close()
 	o.Telemetry = sampler
 	o.TelemetryOptions = telemetry.Options{Interval: 2 * time.Millisecond, Baseline: 20 * time.Millisecond}
-	root := t.TempDir() // a PCI bus with the server's 8 GPUs
+	root := t.TempDir() // a sysfs root whose PCI bus has the server's 8 GPUs
 	for i := 0; i < 8; i++ {
-		d := filepath.Join(root, fmt.Sprintf("0000:%02x:00.0", i))
+		d := amd.PCIDir(root, fmt.Sprintf("0000:%02x:00.0", i))
 		os.MkdirAll(d, 0o755)
 		os.WriteFile(filepath.Join(d, "vendor"), []byte("0x10de\n"), 0o644)
 		os.WriteFile(filepath.Join(d, "class"), []byte("0x030200\n"), 0o644)
 	}
 	o.Preflight = func(ctx context.Context, devices []matrix.Device) []matrix.PreflightCheck {
-		return preflight.NVIDIA(ctx, srv, devices, preflight.Options{PCIRoot: root})
+		return preflight.NVIDIA(ctx, srv, devices, preflight.Options{SysRoot: root})
 	}
 	o.Command = "dlcompat run --config gpu.yaml"
 	run, err := Run(context.Background(), o)

@@ -28,9 +28,15 @@ func TopologyDir(root string) string {
 	return filepath.Join(root, "class", "kfd", "kfd", "topology", "nodes")
 }
 
+// PCIBusDir is where sysfs lists the PCI devices under root, one
+// directory per address.
+func PCIBusDir(root string) string {
+	return filepath.Join(root, "bus", "pci", "devices")
+}
+
 // PCIDir is the PCI device directory of a GPU at bdf under root.
 func PCIDir(root, bdf string) string {
-	return filepath.Join(root, "bus", "pci", "devices", bdf)
+	return filepath.Join(PCIBusDir(root), bdf)
 }
 
 // Detect returns the AMD GPUs under the sysfs root, in KFD node order,
